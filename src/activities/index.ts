@@ -1,0 +1,37 @@
+/**
+ * All activities of the worker, built from dependencies created once in the entry point (the OpenAI
+ * client, ioredis, the pg pool). Workflow code imports this module as a type only.
+ */
+import type OpenAI from 'openai';
+import type { Pool } from 'pg';
+import type { Redis } from 'ioredis';
+import { ChatRepository } from '../db/chat-repository';
+import { UsageRepository } from '../db/usage-repository';
+import { WorkspaceRepository } from '../db/workspace-repository';
+import type { Logger } from '../logger';
+import { EventLog, type EventLogOptions } from '../stream/event-log';
+import { createLlmActivities } from './llm';
+import { createStoreActivities } from './store';
+
+export interface ActivityDependencies {
+  pool: Pool;
+  redis: Redis;
+  openai: OpenAI;
+  logger: Logger;
+  eventLogOptions: EventLogOptions;
+  defaultModel: string;
+  byok?: boolean;
+}
+
+export function createActivities(dependencies: ActivityDependencies) {
+  const chats = new ChatRepository(dependencies.pool);
+  const workspaces = new WorkspaceRepository(dependencies.pool);
+  const usage = new UsageRepository(dependencies.pool);
+  const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
+  return {
+    ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
+    ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,16 @@
+/** JSON error answers: every 4xx/5xx names the problem in `error.code` and `error.message`. */
+import type { NextFunction, Request, Response } from 'express';
+
+export function sendError(response: Response, status: number, code: string, message: string, field?: string) {
+  response.status(status).json({ error: { code, message, ...(field ? { field } : {}) } });
+}
+
+/** Express error handler: malformed JSON and oversize bodies become 400s naming the problem. */
+export function errorHandler(error: unknown, _request: Request, response: Response, next: NextFunction) {
+  if (response.headersSent) return next(error);
+  const type = (error as { type?: string }).type;
+  if (type === 'entity.parse.failed') return sendError(response, 400, 'invalid_json', 'The body is not valid JSON.');
+  if (type === 'entity.too.large') return sendError(response, 400, 'body_too_large', 'The body is larger than the server accepts.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(response, 400, 'invalid_encoding', 'Unsupported body encoding.');
+  return sendError(response, 500, 'internal_error', 'Internal error.');
+}

@@ -1,0 +1,46 @@
+/**
+ * The API process entry: connects to Temporal, Postgres and Redis (one command connection and one
+ * subscriber connection for the whole process) and serves until SIGINT/SIGTERM.
+ */
+import { connectRedis, connectTemporalClient } from '../clients';
+import { loadConfiguration, type Configuration } from '../config';
+import { createPool } from '../db/database';
+import { createLogger, type Logger } from '../logger';
+import { startApi, type RunningApi } from './server';
+
+/** Starts the API; `stop` ends open streams and closes every connection it opened. */
+export async function startApiProcess(configuration: Configuration, temporalAddress: string, logger: Logger, port?: number): Promise<RunningApi> {
+  const pool = createPool(configuration.databaseUrl);
+  const redis = await connectRedis(configuration.redis.url, 'durable-chat-api');
+  const subscriber = await connectRedis(configuration.redis.url, 'durable-chat-api-subscriber');
+  const temporal = await connectTemporalClient(configuration, temporalAddress);
+  const api = await startApi({ configuration, pool, redis, subscriber, temporal, logger }, port);
+  return {
+    ...api,
+    async stop() {
+      await api.stop();
+      await temporal.connection.close();
+      redis.disconnect();
+      subscriber.disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function run() {
+  const configuration = loadConfiguration();
+  const logger = createLogger(configuration.logLevel, 'api');
+  if (!configuration.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for you).');
+  const api = await startApiProcess(configuration, configuration.temporal.address, logger);
+  logger.info({ url: api.url }, 'API listening');
+  const shutdown = () => void api.stop().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (require.main === module) {
+  run().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

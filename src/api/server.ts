@@ -1,0 +1,128 @@
+/**
+ * The Express app: `/api` routes behind API-key auth, health, readiness and metrics. `startApi`
+ * listens; `stop` ends open SSE streams (clients resume elsewhere) and closes the listener.
+ */
+import http from 'node:http';
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Configuration } from '../config';
+import { ChatRepository } from '../db/chat-repository';
+import { WorkspaceRepository } from '../db/workspace-repository';
+import type { Logger } from '../logger';
+import { EventLog } from '../stream/event-log';
+import { SubscriberHub } from '../stream/subscriber-hub';
+import { requireApiKey } from './auth';
+import { errorHandler, sendError } from './errors';
+import { createApiMetrics } from './metrics';
+import { createChatRouter } from './routes/chat';
+
+export interface ApiDependencies {
+  configuration: Configuration;
+  pool: Pool;
+  redis: Redis;
+  subscriber: Redis;
+  temporal: Client;
+  logger: Logger;
+}
+
+export function createApp(dependencies: ApiDependencies) {
+  const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
+  const chats = new ChatRepository(pool);
+  const workspaces = new WorkspaceRepository(pool);
+  const eventLog = new EventLog(redis, {
+    keyPrefix: configuration.redis.keyPrefix,
+    retentionSeconds: configuration.redis.streamRetentionSeconds,
+    maxEvents: configuration.redis.streamMaxEvents,
+  });
+  const hub = new SubscriberHub(subscriber);
+  const metrics = createApiMetrics();
+  const openStreams = new Set<http.ServerResponse>();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_request, response) => response.json({ status: 'ok' }));
+  app.get('/readyz', async (_request, response) => {
+    const checks = await Promise.all([
+      temporal.connection.workflowService.getSystemInfo({}).then(() => 'ok', (error: Error) => error.message),
+      redis.ping().then(() => 'ok', (error: Error) => error.message),
+      pool.query('SELECT 1').then(() => 'ok', (error: Error) => error.message),
+    ]);
+    const [temporalCheck, redisCheck, postgresCheck] = checks;
+    const ready = checks.every((check) => check === 'ok');
+    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', temporal: temporalCheck, redis: redisCheck, postgres: postgresCheck });
+  });
+  app.get('/metrics', async (_request, response) => {
+    response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: configuration.api.maxRequestBytes }));
+  api.use(requireApiKey(workspaces));
+  api.use((request, response, next) => {
+    if (request.method === 'GET' && request.path.endsWith('/stream') || request.method === 'POST' && request.path === '/chat') {
+      openStreams.add(response);
+      metrics.sseConnections.inc();
+      response.on('close', () => {
+        openStreams.delete(response);
+        metrics.sseConnections.dec();
+      });
+    }
+    next();
+  });
+  api.use(
+    createChatRouter({
+      configuration,
+      temporal,
+      chats,
+      workspaces,
+      eventLog,
+      logger,
+      onTurnStarted: () => metrics.turnsStarted.inc(),
+      stream: {
+        hub,
+        eventLog,
+        logger,
+        keepAliveMs: configuration.api.sseKeepAliveMs,
+        maxBufferedBytes: 4 * 1024 * 1024,
+        isTurnRunning: async (turnId) => {
+          const description = await temporal.workflow.getHandle(turnId).describe();
+          return description.status.name === 'RUNNING';
+        },
+        onEventDelivered: (event) => metrics.eventsDelivered.inc({ kind: event.kind }),
+      },
+    }),
+  );
+  app.use('/api', api);
+  app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
+  app.use(errorHandler);
+  return { app, openStreams, hub, eventLog, metrics };
+}
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Listens on the configured host and port (0 picks a free port). */
+export async function startApi(dependencies: ApiDependencies, port = dependencies.configuration.api.port): Promise<RunningApi> {
+  const { app, openStreams } = createApp(dependencies);
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, dependencies.configuration.api.host, resolve);
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  return {
+    url: `http://${dependencies.configuration.api.host}:${actualPort}`,
+    port: actualPort,
+    async stop() {
+      for (const response of openStreams) response.end();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The SSE bridge for one client and one turn: replay the turn's log (from the start, or after
+ * `Last-Event-ID`), then follow it live through the process-wide subscriber, with no event twice
+ * and none missing. The live subscription is taken before the log is read, and live events are
+ * held until the replay has caught up, so the hand-over cannot lose an event.
+ */
+import type { Request, Response } from 'express';
+import type { Logger } from '../../logger';
+import type { EventLog } from '../../stream/event-log';
+import { compareEntryIds } from '../../stream/event-log';
+import type { SubscriberHub } from '../../stream/subscriber-hub';
+import { isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
+import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from './ui-message-stream';
+
+export interface TurnStreamDependencies {
+  hub: SubscriberHub;
+  eventLog: EventLog;
+  logger: Logger;
+  keepAliveMs: number;
+  /** A client whose unsent output exceeds this is disconnected (it can resume); others are not held up. */
+  maxBufferedBytes: number;
+  /** Whether the turn's workflow still runs; lets the bridge close a stream whose turn ended without a finish event. */
+  isTurnRunning(turnId: string): Promise<boolean>;
+  onEventDelivered?(event: StreamEvent): void;
+}
+
+export interface TurnStreamRequest {
+  turnId: string;
+  messageId: string;
+  afterId?: string;
+  modernClient: boolean;
+  /** Extra events sent before the log (e.g. a cached answer with no log left). */
+  prelude?: StreamEvent[];
+  /** Send no log at all: the prelude is the whole stream. */
+  preludeOnly?: boolean;
+}
+
+export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
+  const { hub, eventLog, logger } = dependencies;
+  const encoder = new UiMessageStreamEncoder({ modernClient: turn.modernClient });
+  let lastId = turn.afterId ?? '0-0';
+  let live = false;
+  let ended = false;
+  const held: LoggedStreamEvent[] = [];
+  // Assigned once the subscription and keep-alive exist; `finish` may run before either does.
+  const resources: { unsubscribe?: () => void; keepAlive?: NodeJS.Timeout } = {};
+
+  response.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
+  response.write('retry: 1000\n\n');
+
+  const writeChunks = (chunks: UiMessageChunk[], id?: string) => {
+    for (let index = 0; index < chunks.length; index++) {
+      const idLine = id && index === chunks.length - 1 ? `id: ${id}\n` : '';
+      response.write(`${idLine}data: ${JSON.stringify(chunks[index])}\n\n`);
+    }
+    if (response.writableLength > dependencies.maxBufferedBytes) {
+      logger.warn({ turnId: turn.turnId, buffered: response.writableLength }, 'slow SSE client disconnected; it can resume');
+      finish(false);
+      response.destroy();
+    }
+  };
+
+  const finish = (complete: boolean) => {
+    if (ended) return;
+    ended = true;
+    resources.unsubscribe?.();
+    if (resources.keepAlive) clearInterval(resources.keepAlive);
+    if (complete && !response.destroyed) {
+      response.write('data: [DONE]\n\n');
+      response.end();
+    }
+  };
+
+  const deliver = (entry: LoggedStreamEvent) => {
+    if (ended || compareEntryIds(entry.id, lastId) <= 0) return;
+    lastId = entry.id;
+    writeChunks(encoder.encode(entry.event), entry.id);
+    dependencies.onEventDelivered?.(entry.event);
+    if (isTerminal(entry.event)) finish(true);
+  };
+
+  const catchUp = async () => {
+    for (const entry of await eventLog.readAfter(turn.turnId, lastId === '0-0' ? undefined : lastId)) deliver(entry);
+  };
+
+  request.on('close', () => finish(false));
+
+  if (!turn.afterId) writeChunks(encoder.start(turn.messageId));
+  for (const event of turn.prelude ?? []) {
+    writeChunks(encoder.encode(event));
+    if (isTerminal(event)) finish(true);
+  }
+  if (turn.preludeOnly || ended) return finish(true);
+
+  resources.unsubscribe = await hub.subscribe(eventLog.keys(turn.turnId).channel, {
+    onEvent: (entry) => (live ? deliver(entry) : held.push(entry)),
+    onResync: () => void catchUp().catch((error) => logger.warn({ turnId: turn.turnId, error: String(error) }, 'resync failed')),
+  });
+  if (ended) return resources.unsubscribe();
+  await catchUp();
+  for (const entry of held.splice(0)) deliver(entry);
+  live = true;
+  if (ended) return;
+
+  resources.keepAlive = setInterval(() => {
+    if (ended) return;
+    response.write(': keep-alive\n\n');
+    void dependencies
+      .isTurnRunning(turn.turnId)
+      .then(async (running) => {
+        if (running || ended) return;
+        await catchUp();
+        if (ended) return;
+        logger.warn({ turnId: turn.turnId }, 'turn ended without a finish event; closing its stream');
+        writeChunks(encoder.encode({ kind: 'error', errorText: 'The turn ended unexpectedly.' }));
+        writeChunks(encoder.encode({ kind: 'turn-finish', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } }));
+        finish(true);
+      })
+      .catch(() => undefined);
+  }, dependencies.keepAliveMs);
+}

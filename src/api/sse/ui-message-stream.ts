@@ -1,0 +1,148 @@
+/**
+ * Encodes turn events as the AI SDK UI message stream (`x-vercel-ai-ui-message-stream: v1`), what
+ * `useChat` in ai 5, 6 and 7 consumes. Stateful per connection: it opens and closes text parts and
+ * steps in the order the client enforces (text-start before text-delta, parts closed before
+ * finish-step).
+ *
+ * Each hop is one step; text part ids carry hop and attempt. A retried hop reaches ai ≥ 7 clients as
+ * `reset-step` (the failed attempt's parts disappear) and older clients as a `data-hop-restart` part:
+ * older schemas reject chunk types they do not know, so the client must declare itself.
+ */
+import type { FinishReason, StreamEvent } from '../../shared/stream-events';
+
+export type UiMessageChunk = { type: string; [field: string]: unknown };
+
+export interface UiEncoderOptions {
+  /** The client runs ai ≥ 7 and understands `reset-step` and `finish.finishReason`. */
+  modernClient: boolean;
+}
+
+const UI_FINISH_REASONS = new Set(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']);
+
+function uiFinishReason(reason: FinishReason): string {
+  return UI_FINISH_REASONS.has(reason) ? reason : 'other';
+}
+
+export class UiMessageStreamEncoder {
+  private openTextId: string | undefined;
+  private stepOpen = false;
+
+  constructor(private readonly options: UiEncoderOptions) {}
+
+  /** The opening chunk: the persisted assistant message id, so resume and persistence agree. */
+  start(messageId: string, metadata?: Record<string, unknown>): UiMessageChunk[] {
+    return [{ type: 'start', messageId, ...(metadata ? { messageMetadata: metadata } : {}) }];
+  }
+
+  encode(event: StreamEvent): UiMessageChunk[] {
+    const chunks: UiMessageChunk[] = [];
+    switch (event.kind) {
+      case 'turn-start':
+        break;
+      case 'hop-start':
+        this.closeStep(chunks);
+        chunks.push({ type: 'start-step' });
+        this.stepOpen = true;
+        break;
+      case 'hop-restart':
+        this.closeText(chunks);
+        if (!this.stepOpen) {
+          chunks.push({ type: 'start-step' });
+          this.stepOpen = true;
+        }
+        if (this.options.modernClient) chunks.push({ type: 'reset-step' });
+        else chunks.push({ type: 'data-hop-restart', data: { hop: event.hop, attempt: event.attempt } });
+        break;
+      case 'text-delta': {
+        const id = `text-${event.hop}-${event.attempt}`;
+        this.ensureStep(chunks);
+        if (this.openTextId !== id) {
+          this.closeText(chunks);
+          chunks.push({ type: 'text-start', id });
+          this.openTextId = id;
+        }
+        chunks.push({ type: 'text-delta', id, delta: event.delta });
+        break;
+      }
+      case 'tool-input-start':
+        this.ensureStep(chunks);
+        this.closeText(chunks);
+        chunks.push({ type: 'tool-input-start', toolCallId: event.toolCallId, toolName: event.toolName });
+        break;
+      case 'tool-input-delta':
+        chunks.push({ type: 'tool-input-delta', toolCallId: event.toolCallId, inputTextDelta: event.delta });
+        break;
+      case 'tool-input-available':
+        this.ensureStep(chunks);
+        this.closeText(chunks);
+        chunks.push({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input });
+        break;
+      case 'tool-output-available':
+        chunks.push({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.output });
+        break;
+      case 'tool-output-error':
+        chunks.push({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.errorText });
+        break;
+      case 'tool-execution-notice':
+        chunks.push({ type: 'data-tool-execution', data: { hop: event.hop, toolCount: event.toolCount, text: event.text } });
+        break;
+      case 'memory-used':
+        chunks.push({ type: 'data-memory', data: { memories: event.memories } });
+        break;
+      case 'warning':
+        chunks.push({ type: 'data-warning', data: { hop: event.hop, text: event.text } });
+        break;
+      case 'hop-end':
+        this.closeStep(chunks);
+        break;
+      case 'usage':
+        chunks.push({ type: 'message-metadata', messageMetadata: { hopUsage: { hop: event.hop, ...event.usage } } });
+        break;
+      case 'error':
+        this.closeStep(chunks);
+        chunks.push({ type: 'error', errorText: event.errorText });
+        break;
+      case 'turn-finish': {
+        this.closeStep(chunks);
+        const messageMetadata = { finishReason: event.finishReason, usage: event.usage, ...(event.cached ? { cached: true } : {}) };
+        chunks.push(
+          this.options.modernClient
+            ? { type: 'finish', finishReason: uiFinishReason(event.finishReason), messageMetadata }
+            : { type: 'finish', messageMetadata },
+        );
+        break;
+      }
+    }
+    return chunks;
+  }
+
+  private ensureStep(chunks: UiMessageChunk[]) {
+    if (!this.stepOpen) {
+      chunks.push({ type: 'start-step' });
+      this.stepOpen = true;
+    }
+  }
+
+  private closeText(chunks: UiMessageChunk[]) {
+    if (this.openTextId) {
+      chunks.push({ type: 'text-end', id: this.openTextId });
+      this.openTextId = undefined;
+    }
+  }
+
+  private closeStep(chunks: UiMessageChunk[]) {
+    this.closeText(chunks);
+    if (this.stepOpen) {
+      chunks.push({ type: 'finish-step' });
+      this.stepOpen = false;
+    }
+  }
+}
+
+export const UI_MESSAGE_STREAM_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-vercel-ai-ui-message-stream': 'v1',
+  'x-accel-buffering': 'no',
+} as const;

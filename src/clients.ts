@@ -1,0 +1,47 @@
+/**
+ * Builds the long-lived clients an entry point needs, once: pg pool, ioredis, the OpenAI client and
+ * Temporal connections. Unreachable services fail fast with a message naming the URL and a fix.
+ */
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import type { Configuration } from './config';
+import { ServiceUnreachableError } from './db/database';
+
+export async function connectRedis(url: string, name: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: name, enableAutoPipelining: false });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw new ServiceUnreachableError(
+      `Redis is not reachable at ${url} (${error instanceof Error ? error.message : String(error)}).\n` +
+        'Set REDIS_URL to a running server, or start one: `docker compose up -d redis`, or `apt-get install redis-server`.',
+    );
+  }
+  return redis;
+}
+
+/** The OpenAI client; `maxRetries: 0` because Temporal owns retries. */
+export function createOpenAiClient(baseUrl: string, apiKey: string): OpenAI {
+  return new OpenAI({ baseURL: baseUrl, apiKey, maxRetries: 0, timeout: 10 * 60 * 1000 });
+}
+
+function temporalConnectionOptions(configuration: Configuration, address: string) {
+  return {
+    address,
+    ...(configuration.temporal.tls ? { tls: true } : {}),
+    ...(configuration.temporal.apiKey ? { apiKey: configuration.temporal.apiKey } : {}),
+  };
+}
+
+export async function connectTemporalClient(configuration: Configuration, address: string): Promise<Client> {
+  const connection = await Connection.connect(temporalConnectionOptions(configuration, address));
+  return new Client({ connection, namespace: configuration.temporal.namespace });
+}
+
+export async function connectTemporalWorker(configuration: Configuration, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(configuration, address));
+}

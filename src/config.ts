@@ -1,0 +1,112 @@
+/**
+ * The one configuration module: every setting is read from the environment here, validated at
+ * start, and a bad value fails fast with a message that names the variable.
+ */
+import { z } from 'zod';
+
+const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const environmentSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: integer(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/durable_chat'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('dc:'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('durable-chat'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_UI_PORT: integer(8233),
+  TEMPORAL_PORT: integer(7233),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  DEFAULT_MODEL: z.string().default('scripted-1'),
+  DEMO_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  STREAM_RETENTION_SECONDS: integer(3600),
+  STREAM_MAX_EVENTS: integer(20000),
+  LLM_HEARTBEAT_TIMEOUT_MS: integer(5000),
+  LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
+  MAX_REQUEST_BYTES: integer(1_000_000),
+  SSE_KEEPALIVE_MS: integer(15000),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Configuration {
+  environment: string;
+  logLevel: Environment['LOG_LEVEL'];
+  api: { port: number; host: string; maxRequestBytes: number; sseKeepAliveMs: number };
+  databaseUrl: string;
+  redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls: boolean;
+    cliPath?: string;
+    port: number;
+    uiPort: number;
+  };
+  llm: {
+    baseUrl?: string;
+    apiKey?: string;
+    defaultModel: string;
+    heartbeatTimeoutMs: number;
+    startToCloseTimeoutMs: number;
+  };
+  demoApiKey?: string;
+}
+
+/** Thrown when the environment does not validate; its message names every offending variable. */
+export class ConfigurationError extends Error {}
+
+/** Reads and validates the configuration from an environment (default: `process.env`). */
+export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env): Configuration {
+  const cleaned = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const value = parsed.data;
+  return {
+    environment: value.NODE_ENV,
+    logLevel: value.LOG_LEVEL,
+    api: {
+      port: value.PORT,
+      host: value.HOST,
+      maxRequestBytes: value.MAX_REQUEST_BYTES,
+      sseKeepAliveMs: value.SSE_KEEPALIVE_MS,
+    },
+    databaseUrl: value.DATABASE_URL,
+    redis: {
+      url: value.REDIS_URL,
+      keyPrefix: value.REDIS_KEY_PREFIX,
+      streamRetentionSeconds: value.STREAM_RETENTION_SECONDS,
+      streamMaxEvents: value.STREAM_MAX_EVENTS,
+    },
+    temporal: {
+      address: value.TEMPORAL_ADDRESS,
+      namespace: value.TEMPORAL_NAMESPACE,
+      taskQueue: value.TEMPORAL_TASK_QUEUE,
+      apiKey: value.TEMPORAL_API_KEY,
+      tls: value.TEMPORAL_TLS === 'true' || (value.TEMPORAL_TLS === undefined && value.TEMPORAL_API_KEY !== undefined),
+      cliPath: value.TEMPORAL_CLI_PATH,
+      port: value.TEMPORAL_PORT,
+      uiPort: value.TEMPORAL_UI_PORT,
+    },
+    llm: {
+      baseUrl: value.OPENAI_BASE_URL,
+      apiKey: value.OPENAI_API_KEY,
+      defaultModel: value.DEFAULT_MODEL,
+      heartbeatTimeoutMs: value.LLM_HEARTBEAT_TIMEOUT_MS,
+      startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
+    },
+    demoApiKey: value.DEMO_API_KEY,
+  };
+}

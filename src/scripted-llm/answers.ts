@@ -1,0 +1,488 @@
+/**
+ * Pure logic of the scripted OpenAI-compatible server (the project's test double and the demo
+ * default LLM; any real OpenAI-compatible endpoint replaces it through OPENAI_BASE_URL).
+ *
+ * Everything here is deterministic and free of I/O so it can be unit-tested on its own:
+ * - reading per-request directives (`[[ttft=200 tps=50 fault=cut:5]]`) out of the last user message,
+ * - choosing the answer (tool call, tool-result summary, long text, conversation summary, echo),
+ * - cutting the answer into the pieces that the server streams,
+ * - estimating usage numbers.
+ */
+import { createHash } from 'node:crypto';
+
+// ---------------------------------------------------------------------------------------------
+// Wire shapes (the subset of the OpenAI chat completion request that the scripted server reads)
+// ---------------------------------------------------------------------------------------------
+
+/** One part of an array-valued message content; only `type: 'text'` parts carry text we read. */
+export interface WireContentPart {
+  type: string;
+  text?: string | undefined;
+}
+
+/** Message content as the OpenAI API accepts it: a string, an array of parts, or nothing. */
+export type WireContent = string | readonly WireContentPart[] | null | undefined;
+
+/** A tool call as it appears in an assistant message of the request history. */
+export interface WireToolCall {
+  id?: string | undefined;
+  type?: string | undefined;
+  function?: { name?: string | undefined; arguments?: string | undefined } | undefined;
+}
+
+/** A chat message of the request (system, developer, user, assistant or tool). */
+export interface WireMessage {
+  role: string;
+  content?: WireContent;
+  tool_calls?: readonly WireToolCall[] | null | undefined;
+  tool_call_id?: string | undefined;
+}
+
+/** A tool offered by the request; only function tools with a name can be called. */
+export interface WireTool {
+  type: string;
+  function?: { name: string } | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The faults the scripted server can play, written as in directives and in `injectFault`:
+ * - `500`: HTTP 500 with an OpenAI error body, before any byte of answer.
+ * - `429:<seconds>`: HTTP 429 with a `retry-after` header and code `rate_limit_exceeded`.
+ * - `400`: HTTP 400 `invalid_request_error`.
+ * - `context`: HTTP 400 with code `context_length_exceeded`.
+ * - `cut:<n>`: stream n deltas, then destroy the socket without `[DONE]`.
+ * - `stall:<n>`: stream n deltas, then send nothing more until the client goes away.
+ */
+export type FaultName = '500' | '400' | 'context' | `429:${number}` | `cut:${number}` | `stall:${number}`;
+
+/** A fault name, parsed. */
+export type ParsedFault =
+  | { kind: 'server-error' }
+  | { kind: 'bad-request' }
+  | { kind: 'context-length' }
+  | { kind: 'rate-limit'; retryAfterSeconds: number }
+  | { kind: 'cut'; afterDeltas: number }
+  | { kind: 'stall'; afterDeltas: number };
+
+/**
+ * Parses a fault name (`500`, `429:3`, `cut:5`, ...). Returns `undefined` for anything else so
+ * that callers can report a bad directive or reject a bad control request instead of guessing.
+ */
+export function parseFault(spec: string): ParsedFault | undefined {
+  const trimmed = spec.trim();
+  if (trimmed === '500') return { kind: 'server-error' };
+  if (trimmed === '400') return { kind: 'bad-request' };
+  if (trimmed === 'context') return { kind: 'context-length' };
+  const match = /^(429|cut|stall):(\d+)$/.exec(trimmed);
+  if (!match) return undefined;
+  const count = Number(match[2]);
+  if (!Number.isSafeInteger(count)) return undefined;
+  switch (match[1]) {
+    case '429':
+      return { kind: 'rate-limit', retryAfterSeconds: count };
+    case 'cut':
+      return { kind: 'cut', afterDeltas: count };
+    default:
+      return { kind: 'stall', afterDeltas: count };
+  }
+}
+
+/** Type guard over {@link parseFault}, for validating fault names that arrive as plain strings. */
+export function isFaultName(spec: string): spec is FaultName {
+  return parseFault(spec) !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directives
+// ---------------------------------------------------------------------------------------------
+
+/** Per-request knobs read from `[[key=value ...]]` blocks of the last user message. */
+export interface Directives {
+  /** `ttft=<ms>`: delay before the first content delta. */
+  ttftMs?: number;
+  /** `tps=<n>`: deltas per second; 0 means "use the server default". */
+  tokensPerSecond?: number;
+  /** `fault=<spec>`: fault to play on the first occurrence(s) of this exact request. */
+  fault?: FaultName;
+  /** `fault-times=<k>`: how many occurrences of the same request get the directive fault (default 1). */
+  faultTimes: number;
+  /** `hops=<n>`: keep calling the requested tool until n tool rounds happened. */
+  hops?: number;
+  /** `vary=1`: prefix text answers with `(attempt k) ` where k counts occurrences of the request. */
+  vary: boolean;
+  /** Every key/value seen, including keys this server does not know. */
+  raw: Record<string, string>;
+  /** Human-readable problems (unknown keys, bad numbers) so the server can log them. */
+  problems: string[];
+}
+
+/** The text of a message with its directive blocks removed, and the directives they held. */
+export interface ParsedDirectives {
+  text: string;
+  directives: Directives;
+}
+
+const directiveBlockPattern = /[ \t]*\[\[([^[\]]*)\]\][ \t]*/g;
+
+function parseNonNegativeNumber(value: string): number | undefined {
+  if (!/^\d+(?:\.\d+)?$/.test(value)) return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/**
+ * Reads every `[[key=value ...]]` block of a message text and returns the text without them.
+ * Directives let a test (or a demo user) steer one request — latency, faults, tool hops — through
+ * the message itself, which survives every layer between the test and the LLM unchanged.
+ * A bare key (`[[vary]]`) counts as `key=1`. Blocks are replaced by one space, then the text is trimmed.
+ */
+export function parseDirectives(text: string): ParsedDirectives {
+  const directives: Directives = { faultTimes: 1, vary: false, raw: {}, problems: [] };
+  const stripped = text.replace(directiveBlockPattern, (_block, inside: string) => {
+    for (const token of inside.split(/[\s,]+/).filter((part) => part.length > 0)) {
+      const separator = token.indexOf('=');
+      const key = (separator === -1 ? token : token.slice(0, separator)).toLowerCase();
+      const value = separator === -1 ? '1' : token.slice(separator + 1);
+      directives.raw[key] = value;
+      applyDirective(directives, key, value);
+    }
+    return ' ';
+  });
+  return { text: stripped.trim(), directives };
+}
+
+function applyDirective(directives: Directives, key: string, value: string): void {
+  const number = parseNonNegativeNumber(value);
+  switch (key) {
+    case 'ttft':
+      if (number === undefined) directives.problems.push(`ttft needs a number of milliseconds, got "${value}"`);
+      else directives.ttftMs = number;
+      return;
+    case 'tps':
+      if (number === undefined) directives.problems.push(`tps needs a number, got "${value}"`);
+      else directives.tokensPerSecond = number;
+      return;
+    case 'fault':
+      if (isFaultName(value)) directives.fault = value;
+      else directives.problems.push(`unknown fault "${value}"`);
+      return;
+    case 'fault-times':
+      if (number === undefined || !Number.isInteger(number)) {
+        directives.problems.push(`fault-times needs an integer, got "${value}"`);
+      } else directives.faultTimes = number;
+      return;
+    case 'hops':
+      if (number === undefined || !Number.isInteger(number)) directives.problems.push(`hops needs an integer, got "${value}"`);
+      else directives.hops = number;
+      return;
+    case 'vary':
+      directives.vary = value !== '0' && value.toLowerCase() !== 'false';
+      return;
+    default:
+      directives.problems.push(`unknown directive "${key}"`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading messages
+// ---------------------------------------------------------------------------------------------
+
+/** The plain text of a message content: the string itself, or its text parts joined by newlines. */
+export function contentText(content: WireContent): string {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  return content
+    .filter((part) => part.type === 'text' && typeof part.text === 'string')
+    .map((part) => part.text ?? '')
+    .join('\n');
+}
+
+/** Index of the last message with the given role, or -1. */
+function lastIndexOfRole(messages: readonly WireMessage[], role: string): number {
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    if (messages[index]?.role === role) return index;
+  }
+  return -1;
+}
+
+/** The raw text (directives included) of the last user message, or '' when there is none. */
+export function lastUserText(messages: readonly WireMessage[]): string {
+  const index = lastIndexOfRole(messages, 'user');
+  return index === -1 ? '' : contentText(messages[index]?.content);
+}
+
+/** The names of the function tools a request offers. */
+export function offeredToolNames(tools: readonly WireTool[] | null | undefined): string[] {
+  return (tools ?? []).flatMap((tool) => (tool.type === 'function' && tool.function ? [tool.function.name] : []));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Identity of a request for "faults once" bookkeeping: the same model and messages give the same
+ * hash, so a retry of a request is recognised as the second occurrence of it.
+ */
+export function requestHash(model: string, messages: readonly WireMessage[]): string {
+  return createHash('sha256').update(JSON.stringify({ model, messages })).digest('hex');
+}
+
+/** First 8 hex digits of the hash of the messages: the stable part of tool call ids. */
+export function messagesHash8(messages: readonly WireMessage[]): string {
+  return createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tool requests
+// ---------------------------------------------------------------------------------------------
+
+/** A tool the user asked for, with the text that becomes its argument. */
+export interface RequestedTool {
+  name: string;
+  argumentText: string;
+}
+
+const toolRequestPattern = /\b(?:use|call)\s+(?:the\s+)?(?:tool\s+)?([a-z_][a-z0-9_]*)\b/gi;
+const toolContinuationPattern =
+  /(?:\s*,\s*(?:(?:and|then)\s+)?|\s+(?:and|then)\s+)(?:(?:use|call)\s+)?(?:the\s+)?(?:tool\s+)?([a-z_][a-z0-9_]*)\b/iy;
+const trailingConnectorPattern = /(?:\s*(?:,|\band\b|\bthen\b))+\s*$/i;
+
+/**
+ * Finds the offered tools a user text asks for: "use search_docs for X", "call the tool lookup",
+ * "use tool a and tool b for X", "use search for X, then call fetch for Y". Names are matched
+ * case-insensitively and returned as the tool offers them. The argument text of a group of tools
+ * is the text after the group up to the next request (connectors trimmed), or the whole text
+ * when that is empty.
+ */
+export function findRequestedTools(text: string, offeredNames: readonly string[]): RequestedTool[] {
+  const byLowerName = new Map(offeredNames.map((name) => [name.toLowerCase(), name]));
+  const groups: { names: string[]; end: number; start: number }[] = [];
+  const pattern = new RegExp(toolRequestPattern.source, toolRequestPattern.flags);
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const firstName = byLowerName.get((match[1] ?? '').toLowerCase());
+    if (firstName === undefined) continue;
+    const names = [firstName];
+    let end = match.index + match[0].length;
+    const continuation = new RegExp(toolContinuationPattern.source, toolContinuationPattern.flags);
+    for (;;) {
+      continuation.lastIndex = end;
+      const next = continuation.exec(text);
+      const nextName = next ? byLowerName.get((next[1] ?? '').toLowerCase()) : undefined;
+      if (!next || nextName === undefined) break;
+      names.push(nextName);
+      end = next.index + next[0].length;
+    }
+    groups.push({ names, start: match.index, end });
+    pattern.lastIndex = end;
+  }
+  return groups.flatMap((group, groupIndex) => {
+    const nextStart = groups[groupIndex + 1]?.start ?? text.length;
+    const rest = text.slice(group.end, nextStart).replace(trailingConnectorPattern, '').trim();
+    const argumentText = rest.length > 0 ? rest : text.trim();
+    return group.names.map((name) => ({ name, argumentText }));
+  });
+}
+
+/** The JSON arguments of a scripted tool call: `{"query": ...}` for search tools, else `{"input": ...}`. */
+export function toolArguments(name: string, argumentText: string): string {
+  return JSON.stringify(/search/i.test(name) ? { query: argumentText } : { input: argumentText });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choosing the answer
+// ---------------------------------------------------------------------------------------------
+
+/** A tool call the scripted model makes. */
+export interface ScriptedToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Which rule produced the answer (recorded with each request, handy when a test fails). */
+export type AnswerRule = 'tool-request' | 'tool-hop' | 'tool-summary' | 'long' | 'summary' | 'echo';
+
+/** The scripted model's answer: text, or tool calls. */
+export type ScriptedAnswer =
+  | { kind: 'text'; text: string; finishReason: 'stop' | 'length' }
+  | { kind: 'tool-calls'; toolCalls: ScriptedToolCall[]; finishReason: 'tool_calls' };
+
+/** What {@link chooseAnswer} needs to know about a request. */
+export interface AnswerRequest {
+  messages: readonly WireMessage[];
+  tools?: readonly WireTool[] | null | undefined;
+  /** 1-based count of requests with the same model and messages seen so far, this one included. */
+  occurrence: number;
+  /** `max_tokens` / `max_completion_tokens`: a text answer longer than this stops with `length`. */
+  maxTokens?: number | undefined;
+}
+
+/** The answer, the rule that chose it, and the directives of the last user message. */
+export interface AnswerChoice {
+  answer: ScriptedAnswer;
+  rule: AnswerRule;
+  directives: Directives;
+  /** The last user text with directives removed. */
+  text: string;
+}
+
+/** Three paragraphs (about 150 words) for prompts that ask for something `long`. */
+export const longAnswer = [
+  'Durable execution means a program keeps its progress even when the machine running it does not. ' +
+    'Each step is recorded in a history, so after a crash a new worker replays that history and continues ' +
+    'exactly where the old one stopped, without repeating side effects that already happened.',
+  'In this chat backend every turn is a workflow. The call to the language model runs as an activity that ' +
+    'streams tokens and heartbeats; if the process dies halfway, the activity is retried and the client keeps ' +
+    'reading the same stream from the last event it saw, so nothing is lost and nothing is shown twice.',
+  'The price is discipline: workflow code must be deterministic, timers and randomness go through the ' +
+    'framework, and anything that touches the outside world lives in activities. In return, retries, timeouts ' +
+    'and long waits become ordinary code instead of fragile bookkeeping.',
+].join('\n\n');
+
+const summaryRequestPattern = /summari[sz]e|summary of the conversation/i;
+const longPattern = /\blong\b/i;
+const toolResultLimit = 200;
+const summaryWordsPerMessage = 12;
+
+/**
+ * Chooses the deterministic answer for a request, so tests and the demo get predictable, useful
+ * replies without a real model. Rules, first match wins:
+ * 1. the last message is a user message naming offered tools (`use search_docs ...`) → tool calls;
+ * 2. the last message is a tool result → more tool calls while `hops=N` rounds are not done,
+ *    otherwise `Tool results: ...`;
+ * 3. the last user message contains the word `long` → three paragraphs;
+ * 4. the last message is a system message, or a system message / the last user message asks to
+ *    summarise → `Summary: ` + the first 12 words of every user message;
+ * 5. otherwise → `You said: <text>`.
+ * With `vary=1` text answers start with `(attempt k) `, k being {@link AnswerRequest.occurrence}.
+ */
+export function chooseAnswer(request: AnswerRequest): AnswerChoice {
+  const { messages } = request;
+  const lastUserIndex = lastIndexOfRole(messages, 'user');
+  const { text, directives } = parseDirectives(lastUserText(messages));
+  const offered = offeredToolNames(request.tools);
+  const lastMessage = messages[messages.length - 1];
+  const hashPrefix = messagesHash8(messages);
+
+  const toolCallsFor = (requested: readonly RequestedTool[], round: number | undefined): ScriptedAnswer => ({
+    kind: 'tool-calls',
+    finishReason: 'tool_calls',
+    toolCalls: requested.map((tool, index) => ({
+      id: `call_${hashPrefix}_${index}`,
+      name: tool.name,
+      arguments: toolArguments(tool.name, round === undefined ? tool.argumentText : `${tool.argumentText} (round ${round})`),
+    })),
+  });
+  const textAnswer = (rule: AnswerRule, answerText: string): AnswerChoice => ({
+    answer: limitText(directives.vary ? `(attempt ${request.occurrence}) ${answerText}` : answerText, request.maxTokens),
+    rule,
+    directives,
+    text,
+  });
+
+  // Rule 1: the user asks for tools.
+  if (lastMessage?.role === 'user' && offered.length > 0) {
+    const requested = findRequestedTools(text, offered);
+    if (requested.length > 0) {
+      const round = directives.hops === undefined ? undefined : 1;
+      return { answer: toolCallsFor(requested, round), rule: 'tool-request', directives, text };
+    }
+  }
+
+  // Rule 2: tool results came back.
+  if (lastMessage?.role === 'tool') {
+    const sinceUser = messages.slice(lastUserIndex + 1);
+    const toolRounds = sinceUser.filter((message) => message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0);
+    if (directives.hops !== undefined && toolRounds.length < directives.hops && offered.length > 0) {
+      let requested = findRequestedTools(text, offered);
+      if (requested.length === 0) {
+        const previousCalls = toolRounds[toolRounds.length - 1]?.tool_calls ?? [];
+        requested = previousCalls
+          .map((call) => call.function?.name ?? '')
+          .filter((name) => offered.includes(name))
+          .map((name) => ({ name, argumentText: text }));
+      }
+      if (requested.length > 0) {
+        return { answer: toolCallsFor(requested, toolRounds.length + 1), rule: 'tool-hop', directives, text };
+      }
+    }
+    const results = sinceUser
+      .filter((message) => message.role === 'tool')
+      .map((message) => contentText(message.content).slice(0, toolResultLimit));
+    return textAnswer('tool-summary', `Tool results: ${results.join('; ')}`);
+  }
+
+  // Rule 3: a long answer.
+  if (lastMessage?.role === 'user' && longPattern.test(text)) return textAnswer('long', longAnswer);
+
+  // Rule 4: a summary of the conversation.
+  const isInstruction = (message: WireMessage): boolean => message.role === 'system' || message.role === 'developer';
+  const asksForSummary =
+    (lastMessage !== undefined && isInstruction(lastMessage)) ||
+    summaryRequestPattern.test(text) ||
+    messages.some((message) => isInstruction(message) && summaryRequestPattern.test(contentText(message.content)));
+  if (asksForSummary) {
+    const firstWords = messages
+      .filter((message) => message.role === 'user')
+      .map((message) => parseDirectives(contentText(message.content)).text.split(/\s+/).filter(Boolean))
+      .map((words) => words.slice(0, summaryWordsPerMessage).join(' '));
+    return textAnswer('summary', `Summary: ${firstWords.join(' / ')}`);
+  }
+
+  // Rule 5: echo.
+  return textAnswer('echo', `You said: ${text}`.trimEnd());
+}
+
+function limitText(text: string, maxTokens: number | undefined): ScriptedAnswer {
+  if (maxTokens === undefined) return { kind: 'text', text, finishReason: 'stop' };
+  const tokens = tokenize(text);
+  if (tokens.length <= maxTokens) return { kind: 'text', text, finishReason: 'stop' };
+  return { kind: 'text', text: tokens.slice(0, maxTokens).join(''), finishReason: 'length' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunking and usage
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Splits text into the tokens streamed as content deltas: each word with its trailing whitespace
+ * (leading whitespace is a token of its own). Joining the tokens gives back the text exactly,
+ * which is what lets tests compare streamed and non-streamed answers.
+ */
+export function tokenize(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [];
+}
+
+/**
+ * Splits tool call arguments into at least `minimumPieces` pieces (when the string is long enough)
+ * of at most about 16 characters, so clients must reassemble arguments across chunks as they do
+ * with a real model.
+ */
+export function splitArguments(argumentsText: string, minimumPieces = 3): string[] {
+  if (argumentsText.length === 0) return [];
+  const pieceCount = Math.min(argumentsText.length, Math.max(minimumPieces, Math.ceil(argumentsText.length / 16)));
+  const pieceLength = Math.ceil(argumentsText.length / pieceCount);
+  const pieces: string[] = [];
+  for (let start = 0; start < argumentsText.length; start += pieceLength) {
+    pieces.push(argumentsText.slice(start, start + pieceLength));
+  }
+  return pieces;
+}
+
+/** Prompt tokens as the scripted model counts them: content characters / 4, rounded up, at least 1. */
+export function estimatePromptTokens(messages: readonly WireMessage[]): number {
+  const characters = messages.reduce((total, message) => total + contentText(message.content).length, 0);
+  return Math.max(1, Math.ceil(characters / 4));
+}
+
+/** Completion tokens: text tokens streamed, or tool call argument characters / 4 rounded up. */
+export function estimateCompletionTokens(answer: ScriptedAnswer): number {
+  if (answer.kind === 'text') return tokenize(answer.text).length;
+  const characters = answer.toolCalls.reduce((total, call) => total + call.arguments.length, 0);
+  return Math.ceil(characters / 4);
+}

@@ -1,0 +1,50 @@
+/**
+ * The events activities publish for one turn. They are stored in the turn's Redis Stream (the
+ * replay log) and fanned out on its pub/sub channel; the SSE bridge turns them into the client's
+ * protocol. Event kinds are `noun-action`.
+ *
+ * Pure types and constants: shared by workflow code, activities and the API.
+ */
+
+export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'error' | 'cancelled' | 'hop-limit' | 'other';
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type StreamEvent =
+  | { kind: 'turn-start'; turnId: string; messageId: string }
+  | { kind: 'hop-start'; hop: number; attempt: number }
+  | { kind: 'hop-restart'; hop: number; attempt: number }
+  | { kind: 'text-delta'; hop: number; attempt: number; delta: string }
+  | { kind: 'tool-input-start'; hop: number; attempt: number; toolCallId: string; toolName: string }
+  | { kind: 'tool-input-delta'; hop: number; attempt: number; toolCallId: string; delta: string }
+  | { kind: 'tool-input-available'; hop: number; toolCallId: string; toolName: string; input: unknown }
+  | { kind: 'tool-execution-notice'; hop: number; toolCount: number; text: string }
+  | { kind: 'tool-output-available'; hop: number; toolCallId: string; output: unknown }
+  | { kind: 'tool-output-error'; hop: number; toolCallId: string; errorText: string }
+  | { kind: 'memory-used'; memories: Array<{ id: string; tier: string; text: string }> }
+  | { kind: 'hop-end'; hop: number; attempt: number; finishReason: string | null }
+  | { kind: 'warning'; hop: number; text: string }
+  | { kind: 'usage'; hop: number; usage: TokenUsage }
+  | { kind: 'error'; errorText: string }
+  | {
+      kind: 'turn-finish';
+      finishReason: FinishReason;
+      usage: TokenUsage;
+      cached?: boolean;
+    };
+
+export type StreamEventKind = StreamEvent['kind'];
+
+/** An event as read back from the replay log: the Redis Stream entry id is its SSE `id:`. */
+export interface LoggedStreamEvent {
+  id: string;
+  event: StreamEvent;
+}
+
+/** The event that closes a turn's stream: after it the bridge ends the response. */
+export function isTerminal(event: StreamEvent): boolean {
+  return event.kind === 'turn-finish';
+}

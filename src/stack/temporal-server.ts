@@ -1,0 +1,185 @@
+/**
+ * Gives `npm start` and the tests a Temporal server: the configured `TEMPORAL_ADDRESS` when it is
+ * reachable, otherwise a Temporal CLI dev server started here (SQLite file for `npm start`, memory for
+ * tests), with the search attributes the project uses registered at start.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from '../logger';
+import { cliSearchAttributeArguments, SEARCH_ATTRIBUTE_KEYS } from '../shared/search-attributes';
+import { ensureTemporalCli, TemporalCliUnavailableError } from './temporal-cli';
+
+export interface TemporalServer {
+  address: string;
+  namespace: string;
+  /** The Temporal UI URL, when this process started a dev server with its UI. */
+  uiUrl?: string;
+  /** True when this process started the server (and `stop` ends it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** SQLite file for persistent state; omitted means in memory. */
+  databaseFile?: string;
+  port?: number;
+  uiPort?: number;
+  headless?: boolean;
+  namespace?: string;
+  /** Extra `--dynamic-config-value KEY=VALUE` pairs. */
+  dynamicConfig?: Record<string, unknown>;
+  logger: Logger;
+  environment?: NodeJS.ProcessEnv;
+}
+
+/** Asks the OS for a free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when a Temporal frontend answers at the address within the timeout. */
+export async function isTemporalReachable(address: string, namespace: string, timeoutMs = 3000): Promise<boolean> {
+  const [host, portText] = address.split(':');
+  if (!host || !portText || !(await isPortOpen(host, Number(portText), timeoutMs))) return false;
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilReady(address: string, namespace: string, child: ChildProcess, deadlineMs: number, output: () => string) {
+  const started = Date.now();
+  while (Date.now() - started < deadlineMs) {
+    if (child.exitCode !== null) throw new Error(`The Temporal dev server exited with ${child.exitCode}:\n${output()}`);
+    if (await isTemporalReachable(address, namespace, 1000)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`The Temporal dev server did not become ready at ${address} within ${deadlineMs} ms:\n${output()}`);
+}
+
+/** Starts `temporal server start-dev` as a child process and waits until its frontend answers. */
+export async function startDevServer(options: DevServerOptions): Promise<TemporalServer> {
+  const environment = options.environment ?? process.env;
+  const namespace = options.namespace ?? 'default';
+  const binary = await ensureTemporalCli(options.logger, environment);
+  const port = options.port ?? (await freePort());
+  const uiPort = options.uiPort ?? (await freePort());
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--log-format', 'json'];
+  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  if (options.headless) args.push('--headless');
+  else args.push('--ui-port', String(uiPort));
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  if (options.databaseFile) {
+    mkdirSync(path.dirname(options.databaseFile), { recursive: true });
+    args.push('--db-filename', options.databaseFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+  args.push(...cliSearchAttributeArguments());
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: environment, detached: false });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const address = `127.0.0.1:${port}`;
+  try {
+    await waitUntilReady(address, namespace, child, 60_000, () => output);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  options.logger.info({ address, pid: child.pid }, 'Temporal dev server started');
+  return {
+    address,
+    namespace,
+    uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
+    owned: true,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * The configured server when reachable, otherwise a dev server started here. When neither the CLI
+ * nor Go is available, falls back to the SDK's own download (`TestWorkflowEnvironment.createLocal`)
+ * and, failing that, stops with a message that names the three ways to provide a server.
+ */
+export async function obtainTemporalServer(
+  options: DevServerOptions & { configuredAddress?: string },
+): Promise<TemporalServer> {
+  const namespace = options.namespace ?? 'default';
+  if (options.configuredAddress) {
+    if (await isTemporalReachable(options.configuredAddress, namespace)) {
+      return { address: options.configuredAddress, namespace, owned: false, async stop() {} };
+    }
+    options.logger.warn({ address: options.configuredAddress }, 'TEMPORAL_ADDRESS is not reachable; starting a dev server instead');
+  }
+  try {
+    return await startDevServer(options);
+  } catch (error) {
+    if (!(error instanceof TemporalCliUnavailableError)) throw error;
+    options.logger.warn(error.message);
+    options.logger.info('Trying the Temporal SDK download of the CLI (TestWorkflowEnvironment.createLocal)');
+    try {
+      const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+      const testEnvironment = await TestWorkflowEnvironment.createLocal({
+        server: {
+          namespace,
+          searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+          ui: !options.headless,
+          uiPort: options.uiPort,
+          dbFilename: options.databaseFile,
+        },
+      });
+      const address = testEnvironment.address;
+      return {
+        address,
+        namespace,
+        owned: true,
+        uiUrl: options.headless ? undefined : `http://127.0.0.1:${options.uiPort ?? 8233}`,
+        stop: () => testEnvironment.teardown(),
+      };
+    } catch (downloadError) {
+      throw new TemporalCliUnavailableError(`${error.message.split('\n')[0]}; the SDK download failed too: ${String(downloadError)}`);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The per-turn event log and live fan-out in Redis.
+ *
+ * Every event is appended to the turn's Redis Stream (the replay log: capped, expiring after the
+ * retention) and published on the turn's channel, atomically in one round trip (a Lua script). The
+ * stream entry id is the event id, which the SSE bridge sends as `id:` so a reconnecting client
+ * resumes exactly after the last event it saw.
+ */
+import type { Redis } from 'ioredis';
+import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
+import { latestTurnKey, turnStreamKeys } from './keys';
+
+const APPEND_SCRIPT = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], id .. '\\n' .. ARGV[2])
+return id
+`;
+
+type RedisWithAppend = Redis & {
+  appendTurnEvent(log: string, maxEvents: number, payload: string, retentionSeconds: number, channel: string): Promise<string>;
+};
+
+export interface EventLogOptions {
+  keyPrefix: string;
+  retentionSeconds: number;
+  maxEvents: number;
+}
+
+/** Compares two stream entry ids (`<ms>-<seq>`) numerically. */
+export function compareEntryIds(left: string, right: string): number {
+  const [leftMs = '0', leftSeq = '0'] = left.split('-');
+  const [rightMs = '0', rightSeq = '0'] = right.split('-');
+  const byMs = Number(leftMs) - Number(rightMs);
+  return byMs !== 0 ? Math.sign(byMs) : Math.sign(Number(leftSeq) - Number(rightSeq));
+}
+
+/** Decodes a pub/sub message (`<id>\n<json>`) into an id and event. */
+export function decodeLiveMessage(message: string): LoggedStreamEvent {
+  const newline = message.indexOf('\n');
+  return { id: message.slice(0, newline), event: JSON.parse(message.slice(newline + 1)) as StreamEvent };
+}
+
+export class EventLog {
+  private readonly redis: RedisWithAppend;
+
+  constructor(redis: Redis, private readonly options: EventLogOptions) {
+    if (!('appendTurnEvent' in redis)) redis.defineCommand('appendTurnEvent', { numberOfKeys: 1, lua: APPEND_SCRIPT });
+    this.redis = redis as RedisWithAppend;
+  }
+
+  keys(turnId: string) {
+    return turnStreamKeys(this.options.keyPrefix, turnId);
+  }
+
+  /** Appends to the log and publishes live in one round trip; returns the event id. */
+  async append(turnId: string, event: StreamEvent): Promise<string> {
+    const { log, channel } = this.keys(turnId);
+    return this.redis.appendTurnEvent(log, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel);
+  }
+
+  /** The logged events after `afterId` (exclusive), or from the start, in order. */
+  async readAfter(turnId: string, afterId?: string, pageSize = 1000): Promise<LoggedStreamEvent[]> {
+    const { log } = this.keys(turnId);
+    const events: LoggedStreamEvent[] = [];
+    let start = afterId ? `(${afterId}` : '-';
+    for (;;) {
+      const page = await this.redis.xrange(log, start, '+', 'COUNT', pageSize);
+      for (const [id, fields] of page) {
+        const payload = fields[1];
+        if (payload !== undefined) events.push({ id, event: JSON.parse(payload) as StreamEvent });
+      }
+      if (page.length < pageSize) return events;
+      start = `(${page[page.length - 1]![0]}`;
+    }
+  }
+
+  /** Whether a log exists for the turn (it expires after the retention). */
+  async exists(turnId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(turnId).log)) === 1;
+  }
+
+  /** Records the conversation's latest turn, so a resume request finds its stream. */
+  async setLatestTurn(conversationId: string, turnId: string): Promise<void> {
+    await this.redis.set(latestTurnKey(this.options.keyPrefix, conversationId), turnId, 'EX', this.options.retentionSeconds);
+  }
+
+  async latestTurn(conversationId: string): Promise<string | null> {
+    return this.redis.get(latestTurnKey(this.options.keyPrefix, conversationId));
+  }
+}

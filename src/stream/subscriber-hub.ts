@@ -1,0 +1,60 @@
+/**
+ * One Redis subscriber connection per API process, shared by every SSE client: clients register a
+ * listener per turn channel; the hub subscribes a channel on its first listener, unsubscribes after
+ * its last, and decodes each message once for all of them.
+ */
+import type { Redis } from 'ioredis';
+import type { LoggedStreamEvent } from '../shared/stream-events';
+import { decodeLiveMessage } from './event-log';
+
+export interface ChannelListener {
+  onEvent(entry: LoggedStreamEvent): void;
+  /** Called after the subscriber reconnected: messages may have been missed, re-read the log. */
+  onResync(): void;
+}
+
+export class SubscriberHub {
+  private readonly listeners = new Map<string, Set<ChannelListener>>();
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private connectedOnce = false;
+
+  constructor(private readonly subscriber: Redis) {
+    subscriber.on('message', (channel: string, message: string) => {
+      const channelListeners = this.listeners.get(channel);
+      if (!channelListeners || channelListeners.size === 0) return;
+      const entry = decodeLiveMessage(message);
+      for (const listener of channelListeners) listener.onEvent(entry);
+    });
+    subscriber.on('ready', () => {
+      if (this.connectedOnce) for (const set of this.listeners.values()) for (const listener of set) listener.onResync();
+      this.connectedOnce = true;
+    });
+  }
+
+  /** Registers a listener; resolves once the channel subscription is active. Returns the unsubscribe. */
+  async subscribe(channel: string, listener: ChannelListener): Promise<() => void> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      this.pending.set(channel, this.subscriber.subscribe(channel));
+    }
+    set.add(listener);
+    await this.pending.get(channel);
+    return () => {
+      const current = this.listeners.get(channel);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) {
+        this.listeners.delete(channel);
+        this.pending.delete(channel);
+        void this.subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Number of channels with listeners (for metrics and tests). */
+  get channelCount(): number {
+    return this.listeners.size;
+  }
+}

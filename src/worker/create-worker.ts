@@ -1,0 +1,32 @@
+/**
+ * Builds the Temporal worker that runs chat turns: workflows from `src/workflows` (or a prebuilt
+ * bundle) and the activities built from injected dependencies.
+ */
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDependencies } from '../activities';
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  dependencies: ActivityDependencies;
+  /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled here. */
+  workflowBundle?: { codePath: string };
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function createChatWorker(options: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(options.dependencies),
+    maxConcurrentActivityTaskExecutions: 400,
+    shutdownGraceTime: '10 seconds',
+    ...options.overrides,
+  });
+}

@@ -1,0 +1,35 @@
+/** Runs the real `ai` chat engine (test/clients/ai-chat-driver.mjs) against the API in a child process. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export interface AiClientResult {
+  status: string;
+  error: string | null;
+  messages: Array<{ id: string; role: string; parts: Array<{ type: string; [key: string]: unknown }>; metadata?: Record<string, unknown> }>;
+  finishEvents: Array<{ isError: boolean; isAbort: boolean; isDisconnect: boolean; finishReason: string | null }>;
+}
+
+export interface AiClientScenario {
+  apiUrl: string;
+  apiKey: string;
+  chatId: string;
+  aiModule?: string;
+  headers?: Record<string, string>;
+  steps: Array<{ action: 'send'; text: string } | { action: 'resume' }>;
+}
+
+export async function runAiClient(scenario: AiClientScenario): Promise<AiClientResult> {
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../clients/ai-chat-driver.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdin.end(JSON.stringify(scenario));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`ai client exited with ${code}: ${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as AiClientResult;
+}
+
+export function assistantText(message: AiClientResult['messages'][number] | undefined): string {
+  return (message?.parts ?? []).filter((part) => part.type === 'text').map((part) => part.text as string).join('');
+}

@@ -1,0 +1,76 @@
+/**
+ * The worker process: connects to Temporal, Postgres, Redis and the LLM endpoint once, builds the
+ * activities from those dependencies and runs the chat-turn worker until SIGINT/SIGTERM, which
+ * drains in-flight activities within the shutdown grace time.
+ */
+import type { Worker } from '@temporalio/worker';
+import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
+import { loadConfiguration, type Configuration } from './src/config';
+import { createPool } from './src/db/database';
+import { createLogger, type Logger } from './src/logger';
+import { createChatWorker } from './src/worker/create-worker';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped and its connections are closed. */
+  done: Promise<void>;
+}
+
+/** Starts the worker against `temporalAddress`; the caller decides when to `worker.shutdown()`. */
+export async function startWorker(configuration: Configuration, temporalAddress: string, llm: { baseUrl: string; apiKey: string }, logger: Logger): Promise<RunningWorker> {
+  const pool = createPool(configuration.databaseUrl);
+  const redis = await connectRedis(configuration.redis.url, 'durable-chat-worker');
+  const connection = await connectTemporalWorker(configuration, temporalAddress);
+  try {
+    const worker = await createChatWorker({
+      connection,
+      namespace: configuration.temporal.namespace,
+      taskQueue: configuration.temporal.taskQueue,
+      dependencies: {
+        pool,
+        redis,
+        openai: createOpenAiClient(llm.baseUrl, llm.apiKey),
+        logger,
+        defaultModel: configuration.llm.defaultModel,
+        eventLogOptions: {
+          keyPrefix: configuration.redis.keyPrefix,
+          retentionSeconds: configuration.redis.streamRetentionSeconds,
+          maxEvents: configuration.redis.streamMaxEvents,
+        },
+      },
+    });
+    const done = worker.run().finally(async () => {
+      await connection.close();
+      redis.disconnect();
+      await pool.end();
+    });
+    return { worker, done };
+  } catch (error) {
+    await connection.close();
+    redis.disconnect();
+    await pool.end();
+    throw error;
+  }
+}
+
+async function run() {
+  const configuration = loadConfiguration();
+  const logger = createLogger(configuration.logLevel, 'worker');
+  if (!configuration.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for you).');
+  if (!configuration.llm.baseUrl) throw new Error('OPENAI_BASE_URL is not set: point it at an OpenAI-compatible endpoint (npm start runs the scripted one).');
+  const running = await startWorker(
+    configuration,
+    configuration.temporal.address,
+    { baseUrl: configuration.llm.baseUrl, apiKey: configuration.llm.apiKey ?? 'unset' },
+    logger,
+  );
+  logger.info({ taskQueue: configuration.temporal.taskQueue }, 'worker running');
+  await running.done;
+}
+
+if (require.main === module) {
+  run().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
