@@ -8,7 +8,7 @@ import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/c
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
 import { createLogger, type Logger } from './src/logger';
-import { createChatWorker } from './src/worker/create-worker';
+import { createChatWorker, installTemporalRuntime } from './src/worker/create-worker';
 
 export interface RunningWorker {
   worker: Worker;
@@ -58,6 +58,7 @@ async function run() {
   const logger = createLogger(configuration.logLevel, 'worker');
   if (!configuration.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for you).');
   if (!configuration.llm.baseUrl) throw new Error('OPENAI_BASE_URL is not set: point it at an OpenAI-compatible endpoint (npm start runs the scripted one).');
+  installTemporalRuntime(configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? 'DEBUG' : 'WARN');
   const running = await startWorker(
     configuration,
     configuration.temporal.address,

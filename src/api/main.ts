@@ -5,6 +5,7 @@
 import { connectRedis, connectTemporalClient } from '../clients';
 import { loadConfiguration, type Configuration } from '../config';
 import { createPool } from '../db/database';
+import { WorkspaceRepository } from '../db/workspace-repository';
 import { createLogger, type Logger } from '../logger';
 import { startApi, type RunningApi } from './server';
 
@@ -32,6 +33,12 @@ async function run() {
   const logger = createLogger(configuration.logLevel, 'api');
   if (!configuration.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for you).');
   const api = await startApiProcess(configuration, configuration.temporal.address, logger);
+  if (configuration.demoApiKey) {
+    const pool = createPool(configuration.databaseUrl);
+    await new WorkspaceRepository(pool).seedWorkspace({ workspaceId: 'demo', workspaceName: 'Demo workspace', userId: 'demo-user', userName: 'Demo user', apiKey: configuration.demoApiKey });
+    await pool.end();
+    logger.info('demo workspace seeded for DEMO_API_KEY');
+  }
   logger.info({ url: api.url }, 'API listening');
   const shutdown = () => void api.stop().then(() => process.exit(0));
   process.once('SIGINT', shutdown);

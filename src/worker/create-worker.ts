@@ -3,7 +3,7 @@
  * bundle) and the activities built from injected dependencies.
  */
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../activities';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
@@ -29,4 +29,12 @@ export async function createChatWorker(options: CreateWorkerOptions): Promise<Wo
     shutdownGraceTime: '10 seconds',
     ...options.overrides,
   });
+}
+
+/**
+ * Installs the Temporal runtime with its SDK logger at `level` (the default INFO prints the whole
+ * webpack report of the workflow bundle). Call once, before the first connection.
+ */
+export function installTemporalRuntime(level: LogLevel = 'WARN'): void {
+  Runtime.install({ logger: new DefaultLogger(level) });
 }

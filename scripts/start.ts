@@ -1,0 +1,103 @@
+/**
+ * `npm start`: the whole stack on its embedded defaults, in one command.
+ *
+ * Temporal (TEMPORAL_ADDRESS when reachable, otherwise the CLI dev server with its state in
+ * .data/temporal.sqlite and its UI), Postgres (database created and migrated), Redis, the LLM (the
+ * configured OpenAI-compatible endpoint, or the project's scripted server, a demo default), a demo
+ * workspace with its API key, then the worker and the API in this process. Prints the URLs, the key
+ * and a `curl -N` example. Ctrl-C stops everything.
+ */
+import path from 'node:path';
+import { startApiProcess } from '../src/api/main';
+import { loadConfiguration } from '../src/config';
+import { prepareDatabase } from '../src/db/database';
+import { generateApiKey, WorkspaceRepository } from '../src/db/workspace-repository';
+import { createLogger } from '../src/logger';
+import { connectRedis } from '../src/clients';
+import { startScriptedLlm } from '../src/scripted-llm/server';
+import { obtainTemporalServer } from '../src/stack/temporal-server';
+import { startWorker } from '../worker';
+import { installTemporalRuntime } from '../src/worker/create-worker';
+
+const DATA_DIRECTORY = path.resolve(__dirname, '../.data');
+
+async function run() {
+  const configuration = loadConfiguration();
+  const logger = createLogger(configuration.logLevel, 'start');
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ error: String(error) }, 'cleanup failed'));
+  };
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write('\nStopping durable-chat…\n');
+    void stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const redisCheck = await connectRedis(configuration.redis.url, 'durable-chat-start');
+    redisCheck.disconnect();
+    const pool = await prepareDatabase(configuration.databaseUrl, logger);
+    cleanups.push(() => pool.end());
+
+    const temporal = await obtainTemporalServer({
+      configuredAddress: configuration.temporal.address,
+      namespace: configuration.temporal.namespace,
+      databaseFile: path.join(DATA_DIRECTORY, 'temporal.sqlite'),
+      port: configuration.temporal.port,
+      uiPort: configuration.temporal.uiPort,
+      logger,
+    });
+    cleanups.push(() => temporal.stop());
+
+    let llm = configuration.llm.baseUrl ? { baseUrl: configuration.llm.baseUrl, apiKey: configuration.llm.apiKey ?? 'unset', label: configuration.llm.baseUrl } : undefined;
+    if (!llm) {
+      const scripted = await startScriptedLlm({ tokensPerSecond: 20, ttftMs: 300, logger });
+      cleanups.push(() => scripted.close());
+      llm = { baseUrl: scripted.url, apiKey: 'scripted-llm', label: `${scripted.url} (the scripted OpenAI-compatible test double: set OPENAI_BASE_URL and OPENAI_API_KEY for a real model)` };
+    }
+
+    const apiKey = configuration.demoApiKey ?? generateApiKey();
+    await new WorkspaceRepository(pool).seedWorkspace({ workspaceId: 'demo', workspaceName: 'Demo workspace', userId: 'demo-user', userName: 'Demo user', apiKey });
+
+    installTemporalRuntime(configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? 'DEBUG' : 'WARN');
+    const worker = await startWorker(configuration, temporal.address, llm, logger);
+    cleanups.push(async () => {
+      worker.worker.shutdown();
+      await worker.done;
+    });
+    const api = await startApiProcess(configuration, temporal.address, logger);
+    cleanups.push(() => api.stop());
+
+    const curl =
+      `curl -N ${api.url}/api/chat \\\n` +
+      `  -H "Authorization: Bearer ${apiKey}" -H 'Content-Type: application/json' \\\n` +
+      `  -d "{\\"id\\":\\"demo-chat\\",\\"messages\\":[{\\"id\\":\\"msg-$(date +%s%N)\\",\\"role\\":\\"user\\",\\"parts\\":[{\\"type\\":\\"text\\",\\"text\\":\\"Tell me something long\\"}]}]}"`;
+    process.stdout.write(
+      [
+        '',
+        'durable-chat is running',
+        `  API          ${api.url}   (health: ${api.url}/healthz, readiness: ${api.url}/readyz, metrics: ${api.url}/metrics)`,
+        `  Temporal UI  ${temporal.uiUrl ?? '(the configured cluster\'s UI)'}   (server ${temporal.address}, namespace ${temporal.namespace})`,
+        `  LLM          ${llm.label}`,
+        `  Demo API key ${apiKey}${configuration.demoApiKey ? '' : '   (generated: set DEMO_API_KEY to keep one)'}`,
+        '',
+        'Try it:',
+        curl,
+        '',
+        'Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+void run();
