@@ -80,10 +80,11 @@ export class ChatRepository {
     return existing.rows[0]?.workspace_id === workspaceId ? 'owned' : 'foreign';
   }
 
-  /** True when the conversation exists and belongs to the workspace. */
-  async isConversationOf(conversationId: string, workspaceId: string): Promise<boolean> {
-    const result = await this.pool.query('SELECT 1 FROM conversations WHERE id = $1 AND workspace_id = $2', [conversationId, workspaceId]);
-    return result.rowCount === 1;
+  /** Whether the conversation is missing, the workspace's own, or another workspace's. */
+  async conversationAccess(conversationId: string, workspaceId: string): Promise<'missing' | 'owned' | 'foreign'> {
+    const result = await this.pool.query('SELECT workspace_id FROM conversations WHERE id = $1', [conversationId]);
+    if (result.rowCount === 0) return 'missing';
+    return result.rows[0].workspace_id === workspaceId ? 'owned' : 'foreign';
   }
 
   /**

@@ -7,6 +7,7 @@
  * mid-answer only costs the retry of the hop it was streaming.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -50,9 +51,12 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
   });
+  // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
+  // publishing, so the partial answer it persists is exactly what clients saw.
   const llm = proxyActivities<Activities>({
     startToCloseTimeout: input.options.llmStartToCloseTimeoutMs,
     heartbeatTimeout: input.options.heartbeatTimeoutMs,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
   });
 
@@ -103,6 +107,8 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         {
           startToCloseTimeout: input.options.llmStartToCloseTimeoutMs,
           heartbeatTimeout: input.options.heartbeatTimeoutMs,
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
           summary: `LLM hop ${hop} · ${agent.model}`,
         },
         [{ turnId: input.turnId, conversationId: input.conversationId, workspaceId: input.workspaceId, hop, agent, turnMessages }],

@@ -3,7 +3,8 @@
 //
 // Input: one JSON scenario on stdin:
 //   { apiUrl, apiKey, chatId, aiModule?: 'ai', headers?: {}, steps: [
-//       { action: 'send', text } | { action: 'resume' } | { action: 'stop-after-text', text, minChars } ] }
+//       { action: 'send', text } | { action: 'resume' }
+//     | { action: 'send-then-stop', text, minChars }  (POST /api/chat/:id/stop once the assistant shows minChars) ] }
 // Output: one JSON line: { status, error, messages, chunkErrors, finishReasons }.
 import process from 'node:process';
 
@@ -38,6 +39,7 @@ class NodeChat extends ai.AbstractChat {
 }
 
 const finishEvents = [];
+const stopAnswers = [];
 const chat = new NodeChat({
   id: scenario.chatId,
   transport: new ai.DefaultChatTransport({
@@ -50,6 +52,17 @@ const chat = new NodeChat({
 for (const step of scenario.steps) {
   if (step.action === 'send') await chat.sendMessage({ text: step.text });
   else if (step.action === 'resume') await chat.resumeStream();
+  else if (step.action === 'send-then-stop') {
+    const sending = chat.sendMessage({ text: step.text });
+    const shown = () => (chat.nodeState.messages.at(-1)?.parts ?? []).filter((part) => part.type === 'text').map((part) => part.text).join('').length;
+    while (chat.nodeState.messages.at(-1)?.role !== 'assistant' || shown() < step.minChars) await new Promise((resolve) => setTimeout(resolve, 20));
+    const stop = await fetch(`${scenario.apiUrl}/api/chat/${encodeURIComponent(scenario.chatId)}/stop`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${scenario.apiKey}` },
+    });
+    stopAnswers.push({ status: stop.status, body: await stop.json() });
+    await sending;
+  }
 }
 
 const state = chat.nodeState;
@@ -58,4 +71,5 @@ process.stdout.write(JSON.stringify({
   error: state.error ? String(state.error.message ?? state.error) : null,
   messages: state.messages,
   finishEvents,
+  stopAnswers,
 }) + '\n');

@@ -7,6 +7,7 @@ export interface AiClientResult {
   error: string | null;
   messages: Array<{ id: string; role: string; parts: Array<{ type: string; [key: string]: unknown }>; metadata?: Record<string, unknown> }>;
   finishEvents: Array<{ isError: boolean; isAbort: boolean; isDisconnect: boolean; finishReason: string | null }>;
+  stopAnswers: Array<{ status: number; body: { stopped: boolean; turnId?: string } }>;
 }
 
 export interface AiClientScenario {
@@ -15,7 +16,7 @@ export interface AiClientScenario {
   chatId: string;
   aiModule?: string;
   headers?: Record<string, string>;
-  steps: Array<{ action: 'send'; text: string } | { action: 'resume' }>;
+  steps: Array<{ action: 'send'; text: string } | { action: 'resume' } | { action: 'send-then-stop'; text: string; minChars: number }>;
 }
 
 export async function runAiClient(scenario: AiClientScenario): Promise<AiClientResult> {

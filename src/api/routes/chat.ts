@@ -132,7 +132,10 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Resume: the latest turn's stream from its start (or after `Last-Event-ID`), then live; 204 when there is none. */
   router.get('/chat/:id/stream', async (request: Request<{ id: string }>, response: Response) => {
     const principal = principalOf(request);
-    if (!(await chats.isConversationOf(request.params.id, principal.workspaceId))) return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    const access = await chats.conversationAccess(request.params.id, principal.workspaceId);
+    // A chat that was never started has nothing to resume: 204 keeps a mounting `useChat({ resume: true })` ready.
+    if (access === 'missing') return response.status(204).end();
+    if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
     const turnId = await eventLog.latestTurn(request.params.id);
     if (!turnId || !(await eventLog.exists(turnId))) return response.status(204).end();
     const requestId = turnId.slice(`chat:${request.params.id}:`.length);
@@ -147,7 +150,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Stop: cancels the running turn; its partial answer is persisted with finish reason `cancelled`. */
   router.post('/chat/:id/stop', async (request: Request<{ id: string }>, response: Response) => {
     const principal = principalOf(request);
-    if (!(await chats.isConversationOf(request.params.id, principal.workspaceId))) return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    if ((await chats.conversationAccess(request.params.id, principal.workspaceId)) !== 'owned') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
     const turnId = await eventLog.latestTurn(request.params.id);
     if (!turnId) return response.json({ stopped: false });
     const handle = temporal.workflow.getHandle(turnId);
