@@ -32,6 +32,7 @@ export async function startWorker(configuration: Configuration, temporalAddress:
         openai: createOpenAiClient(llm.baseUrl, llm.apiKey),
         logger,
         defaultModel: configuration.llm.defaultModel,
+        workspaceFilesRoot: configuration.workspaceFilesRoot,
         eventLogOptions: {
           keyPrefix: configuration.redis.keyPrefix,
           retentionSeconds: configuration.redis.streamRetentionSeconds,

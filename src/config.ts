@@ -2,6 +2,7 @@
  * The one configuration module: every setting is read from the environment here, validated at
  * start, and a bad value fails fast with a message that names the variable.
  */
+import path from 'node:path';
 import { z } from 'zod';
 
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
@@ -32,6 +33,7 @@ const environmentSchema = z.object({
   LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
   MAX_REQUEST_BYTES: integer(1_000_000),
   SSE_KEEPALIVE_MS: integer(15000),
+  WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -60,6 +62,8 @@ export interface Configuration {
     startToCloseTimeoutMs: number;
   };
   demoApiKey?: string;
+  /** Root of the per-workspace directories the `workspace_*` tools read and write. */
+  workspaceFilesRoot: string;
 }
 
 /** Thrown when the environment does not validate; its message names every offending variable. */
@@ -108,5 +112,6 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
     },
     demoApiKey: value.DEMO_API_KEY,
+    workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),
   };
 }

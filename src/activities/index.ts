@@ -11,6 +11,8 @@ import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, type EventLogOptions } from '../stream/event-log';
 import { createLlmActivities } from './llm';
+import { createMemoryActivities } from './memory';
+import { createToolActivities } from './tools';
 import { createStoreActivities } from './store';
 
 export interface ActivityDependencies {
@@ -21,6 +23,8 @@ export interface ActivityDependencies {
   eventLogOptions: EventLogOptions;
   defaultModel: string;
   byok?: boolean;
+  /** Root of the per-workspace directories the `workspace_*` tools may touch. */
+  workspaceFilesRoot: string;
 }
 
 export function createActivities(dependencies: ActivityDependencies) {
@@ -30,6 +34,8 @@ export function createActivities(dependencies: ActivityDependencies) {
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
   return {
     ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
+    ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
+    ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
     ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false }),
   };
 }

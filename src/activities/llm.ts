@@ -12,12 +12,19 @@ import type OpenAI from 'openai';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import { classifyLlmError } from '../llm/classify-error';
-import { toModelMessages } from '../llm/model-messages';
+import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
+import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
+import { formatMemorySection } from '../memory/memory-prompt';
+import { toolsForAgent } from '../tools/registry';
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import type { StreamEvent } from '../shared/stream-events';
-import type { AgentConfiguration, HopResult, TurnMessage } from '../shared/turn';
+import { messageText } from '../shared/messages';
+import type { AgentConfiguration, HopResult, TurnMemory, TurnMessage } from '../shared/turn';
+
+/** The minimal prompt of the fast path: trivial queries get no persona, memory or tools. */
+export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
 export interface LlmDependencies {
   openai: OpenAI;
@@ -36,6 +43,16 @@ export interface StreamCompletionInput {
   hop: number;
   agent: AgentConfiguration;
   turnMessages: TurnMessage[];
+  /** Trivial query: minimal prompt, no tools. */
+  fastPath?: boolean;
+  /** Memories retrieved for this turn (hop 0 only): injected into the system prompt and reported. */
+  memories?: TurnMemory[];
+}
+
+export interface GuardContextInput {
+  turnId: string;
+  conversationId: string;
+  agent: AgentConfiguration;
 }
 
 export function createLlmActivities(dependencies: LlmDependencies) {
@@ -57,14 +74,21 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     let firstTokenAt: number | undefined;
     try {
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
-      const history = await chats.listMessages(input.conversationId);
-      const messages = toModelMessages(input.agent.systemPrompt, history, input.turnMessages);
+      const memories = input.memories ?? [];
+      if (memories.length > 0) await publish({ kind: 'memory-used', memories });
+      const conversation = await chats.loadContext(input.conversationId);
+      const systemPrompt = input.fastPath
+        ? FAST_PATH_PROMPT
+        : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
+      const messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages);
+      const tools = input.fastPath ? [] : toolsForAgent(input.agent.allowedTools);
       const stream = await openai.chat.completions.create(
         {
           model: input.agent.model,
           messages,
           stream: true,
           stream_options: { include_usage: true },
+          ...(tools.length > 0 ? { tools } : {}),
           ...(input.agent.temperature !== undefined ? { temperature: input.agent.temperature } : {}),
         },
         { signal: context.cancellationSignal },
@@ -107,6 +131,20 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         finishReason,
         usage: { inputTokens, outputTokens },
       };
+      for (const call of result.toolCalls) {
+        let parsed: unknown = call.arguments;
+        try {
+          parsed = JSON.parse(call.arguments || '{}');
+        } catch {
+          // Invalid JSON stays a string: the loop guard turns it into a tool message for the model.
+        }
+        await publish({ kind: 'tool-input-available', hop, toolCallId: call.id, toolName: call.name, input: parsed });
+      }
+      if (result.toolCalls.length > 0) {
+        const count = result.toolCalls.length;
+        await publish({ kind: 'tool-execution-notice', hop, toolCount: count, text: `Executing ${count} tool${count === 1 ? '' : 's'}…` });
+      }
+      await publish({ kind: 'usage', hop, usage: result.usage });
       await publish({ kind: 'hop-end', hop, attempt, finishReason });
       await usage.recordHop({
         turnId,
@@ -137,5 +175,61 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     }
   }
 
-  return { streamCompletion };
+  /**
+   * The context guard: when the prompt would exceed 85% of the agent's context window, condense the
+   * older messages with the model (keeping the last few verbatim) and persist the result, which this
+   * and later turns use instead. Idempotent per turn (the condensed event is keyed by the turn id).
+   */
+  async function guardContext(input: GuardContextInput): Promise<{ tokens: number; condensed: boolean }> {
+    const context = await chats.loadContext(input.conversationId);
+    const messages = toModelMessages(composeSystemPrompt(input.agent.systemPrompt, context.condensed, ''), context.messages, []);
+    const tokens = countMessageTokens(messages);
+    if (!exceedsContextGuard(tokens, input.agent.contextWindow) || context.messages.length <= RECENT_MESSAGES_KEPT) return { tokens, condensed: false };
+    const older = context.messages.slice(0, -RECENT_MESSAGES_KEPT);
+    const transcript = older.map((message) => `${message.role}: ${messageText(message.parts)}`).join('\n');
+    const started = performance.now();
+    let completion;
+    try {
+      completion = await openai.chat.completions.create(
+        {
+          model: input.agent.model,
+          messages: [
+            { role: 'system', content: 'Summarize the conversation below in a few sentences. Keep facts, names, decisions and open questions.' },
+            ...(context.condensed ? [{ role: 'user' as const, content: `Earlier: ${context.condensed}` }] : []),
+            { role: 'user', content: transcript },
+          ],
+        },
+        { signal: Context.current().cancellationSignal },
+      );
+    } catch (error) {
+      throw classifyLlmError(error);
+    }
+    const condensedText = completion.choices[0]?.message.content ?? '';
+    await chats.appendEvent({
+      conversationId: input.conversationId,
+      type: 'summary',
+      role: 'system',
+      requestId: `summary:${input.turnId}`,
+      turnId: input.turnId,
+      content: { text: condensedText },
+      extra: { coversThroughSeq: older.at(-1)!.seq, tokensBefore: tokens },
+    });
+    await usage.recordHop({
+      turnId: input.turnId,
+      hop: -1,
+      attempt: Context.current().info.attempt,
+      conversationId: input.conversationId,
+      workspaceId: input.agent.workspaceId,
+      agentId: input.agent.agentId,
+      model: input.agent.model,
+      inputTokens: completion.usage?.prompt_tokens ?? 0,
+      outputTokens: completion.usage?.completion_tokens ?? 0,
+      latencyMs: Math.round(performance.now() - started),
+      byok: dependencies.byok,
+    });
+    logger.info({ turnId: input.turnId, tokens, condensedMessages: older.length }, 'context condensed');
+    return { tokens, condensed: true };
+  }
+
+  return { streamCompletion, guardContext };
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import type { MessagePart, StoredMessage } from '../shared/messages';
 import type { FinishReason, StreamEvent, TokenUsage } from '../shared/stream-events';
-import type { AgentConfiguration } from '../shared/turn';
+import type { AgentConfiguration, RecordedToolResult } from '../shared/turn';
 import { ApplicationFailure } from '@temporalio/common';
 
 export interface StoreDependencies {
@@ -39,7 +39,8 @@ export interface FinalizeTurnInput {
   requestId: string;
   messageId: string;
   model: string;
-  text: string;
+  /** The answer's parts as the workflow assembled them (steps, text, tool calls). */
+  parts: MessagePart[];
   finishReason: FinishReason;
   usage: TokenUsage;
   errorText?: string;
@@ -48,6 +49,17 @@ export interface FinalizeTurnInput {
    * partial answer is rebuilt from the replay log (the last attempt's deltas of that hop).
    */
   partialHop?: number;
+  /** The hop-limit warning: already in `parts`, still to be streamed to the client. */
+  warningText?: string;
+  warningHop?: number;
+}
+
+export interface RecordToolResultsInput {
+  turnId: string;
+  conversationId: string;
+  requestId: string;
+  hop: number;
+  results: RecordedToolResult[];
 }
 
 /** The text the last attempt of `hop` streamed, as recorded in the replay log. */
@@ -94,6 +106,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     }
     return {
       agentId: agent.id,
+      workspaceId: agent.workspaceId,
       name: agent.name,
       model: input.useSystemLlm || !agent.model ? dependencies.defaultModel : agent.model,
       systemPrompt: agent.systemPrompt,
@@ -111,9 +124,11 @@ export function createStoreActivities(dependencies: StoreDependencies) {
    * ends the stream at the first one.
    */
   async function finalizeTurn(input: FinalizeTurnInput): Promise<{ seq: number }> {
-    let text = input.text;
-    if (input.partialHop !== undefined) text += partialHopText(await eventLog.readAfter(input.turnId), input.partialHop);
-    const parts: MessagePart[] = text ? [{ type: 'text', text }] : [];
+    const parts: MessagePart[] = [...input.parts];
+    if (input.partialHop !== undefined) {
+      const partial = partialHopText(await eventLog.readAfter(input.turnId), input.partialHop);
+      if (partial) parts.push({ type: 'step-start' }, { type: 'text', text: partial });
+    }
     const { row } = await chats.appendEvent({
       conversationId: input.conversationId,
       type: 'message',
@@ -124,11 +139,55 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       content: { parts },
       extra: { finishReason: input.finishReason, usage: input.usage, model: input.model, ...(input.errorText ? { error: input.errorText } : {}) },
     });
+    if (input.warningText !== undefined) {
+      const hop = input.warningHop ?? 0;
+      await eventLog.append(input.turnId, { kind: 'text-delta', hop, attempt: 0, delta: input.warningText });
+      await eventLog.append(input.turnId, { kind: 'warning', hop, text: input.warningText });
+    }
     if (input.errorText) await eventLog.append(input.turnId, { kind: 'error', errorText: input.errorText });
     await eventLog.append(input.turnId, { kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
 
-  return { persistUserMessage, activateAgent, finalizeTurn };
+  /**
+   * Records a fresh start ("start over", "new topic"): earlier messages stay stored but are no longer
+   * sent to the model. Written before the user message, so that message opens the new context.
+   */
+  async function recordContextReset(input: { turnId: string; conversationId: string; requestId: string }): Promise<void> {
+    await chats.appendEvent({
+      conversationId: input.conversationId,
+      type: 'context-reset',
+      role: 'system',
+      requestId: `reset:${input.requestId}`,
+      turnId: input.turnId,
+      content: {},
+    });
+  }
+
+  /**
+   * Persists a hop's tool results (each under its own request id) and streams them to the client.
+   * Idempotent: a retry finds the rows it wrote; a repeated output event only sets the same output.
+   */
+  async function recordToolResults(input: RecordToolResultsInput): Promise<void> {
+    for (const [index, result] of input.results.entries()) {
+      await chats.appendEvent({
+        conversationId: input.conversationId,
+        type: 'tool-result',
+        role: 'tool',
+        requestId: `tool:${input.requestId}:${input.hop}:${index}`,
+        turnId: input.turnId,
+        content: { toolCallId: result.toolCallId, toolName: result.toolName, content: result.content, isError: result.isError },
+        extra: { decision: result.decision, hop: input.hop },
+      });
+      await eventLog.append(
+        input.turnId,
+        result.isError
+          ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
+          : { kind: 'tool-output-available', hop: input.hop, toolCallId: result.toolCallId, output: result.output },
+      );
+    }
+  }
+
+  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults };
 }

@@ -17,6 +17,7 @@ import { requireApiKey } from './auth';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
+import { createMemoryRouter } from './routes/memories';
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -94,6 +95,7 @@ export function createApp(dependencies: ApiDependencies) {
       },
     }),
   );
+  api.use(createMemoryRouter({ pool, logger }));
   app.use('/api', api);
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);

@@ -31,6 +31,12 @@ export interface ChatEventRow {
   createdAt: Date;
 }
 
+export interface ConversationContext {
+  messages: Array<StoredMessage & { seq: number }>;
+  /** The condensed text of older messages, when the context guard made one. */
+  condensed?: string;
+}
+
 export type ConversationAccess = 'created' | 'owned' | 'foreign';
 
 function toRow(row: Record<string, unknown>): ChatEventRow {
@@ -138,6 +144,33 @@ export class ChatRepository {
       role: row.role as StoredMessage['role'],
       parts: ((row.content as { parts?: MessagePart[] }).parts ?? []) as MessagePart[],
     }));
+  }
+
+  /**
+   * What the model sees of the conversation: the messages after the last context reset and, when a
+   * condensed version of older messages exists, that text plus only the messages it does not cover.
+   */
+  async loadContext(conversationId: string): Promise<ConversationContext> {
+    const result = await this.pool.query(
+      `SELECT seq, type, role, message_id, content, extra FROM chat_events
+       WHERE conversation_id = $1 AND type IN ('message', 'context-reset', 'summary')
+         AND seq > COALESCE((SELECT max(seq) FROM chat_events WHERE conversation_id = $1 AND type = 'context-reset'), 0)
+       ORDER BY seq`,
+      [conversationId],
+    );
+    let condensed: { text: string; coversThroughSeq: number } | undefined;
+    for (const row of result.rows) {
+      if (row.type === 'summary') condensed = { text: String(row.content.text ?? ''), coversThroughSeq: Number(row.extra.coversThroughSeq ?? 0) };
+    }
+    const messages = result.rows
+      .filter((row) => row.type === 'message' && (!condensed || row.seq > condensed.coversThroughSeq))
+      .map((row) => ({
+        seq: row.seq as number,
+        id: row.message_id as string,
+        role: row.role as StoredMessage['role'],
+        parts: ((row.content as { parts?: MessagePart[] }).parts ?? []) as MessagePart[],
+      }));
+    return { messages, ...(condensed ? { condensed: condensed.text } : {}) };
   }
 
   async listEvents(conversationId: string): Promise<ChatEventRow[]> {

@@ -6,6 +6,12 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { messageText, type StoredMessage } from '../shared/messages';
 import type { TurnMessage } from '../shared/turn';
 
+/** The system prompt of a turn: persona, then the condensed older conversation, then memories. */
+export function composeSystemPrompt(persona: string, condensed: string | undefined, memorySection: string): string {
+  const condensedSection = condensed ? `\n\nEarlier in this conversation (condensed):\n${condensed}` : '';
+  return `${persona}${condensedSection}${memorySection}`;
+}
+
 export function toModelMessages(systemPrompt: string, history: readonly StoredMessage[], turnMessages: readonly TurnMessage[]): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   if (systemPrompt) messages.push({ role: 'system', content: systemPrompt });

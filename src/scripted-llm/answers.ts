@@ -41,7 +41,7 @@ export interface WireMessage {
 /** A tool offered by the request; only function tools with a name can be called. */
 export interface WireTool {
   type: string;
-  function?: { name: string } | undefined;
+  function?: { name: string; parameters?: { properties?: Record<string, { type?: string }>; required?: readonly string[] } } | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,8 +288,16 @@ export function findRequestedTools(text: string, offeredNames: readonly string[]
   });
 }
 
-/** The JSON arguments of a scripted tool call: `{"query": ...}` for search tools, else `{"input": ...}`. */
-export function toolArguments(name: string, argumentText: string): string {
+/**
+ * The JSON arguments of a scripted tool call. When the tool declares a JSON schema, the text goes to
+ * its first required string property (else its first string property), as a model would fill it;
+ * without one, `{"query": ...}` for search tools, else `{"input": ...}`.
+ */
+export function toolArguments(name: string, argumentText: string, parameters?: NonNullable<WireTool['function']>['parameters']): string {
+  const properties = parameters?.properties ?? {};
+  const stringProperties = Object.keys(properties).filter((key) => properties[key]?.type === 'string');
+  const key = stringProperties.find((property) => parameters?.required?.includes(property)) ?? stringProperties[0];
+  if (key) return JSON.stringify({ [key]: argumentText });
   return JSON.stringify(/search/i.test(name) ? { query: argumentText } : { input: argumentText });
 }
 
@@ -375,7 +383,11 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     toolCalls: requested.map((tool, index) => ({
       id: `call_${hashPrefix}_${index}`,
       name: tool.name,
-      arguments: toolArguments(tool.name, round === undefined ? tool.argumentText : `${tool.argumentText} (round ${round})`),
+      arguments: toolArguments(
+        tool.name,
+        round === undefined ? tool.argumentText : `${tool.argumentText} (round ${round})`,
+        request.tools?.find((offeredTool) => offeredTool.function?.name === tool.name)?.function?.parameters,
+      ),
     })),
   });
   const textAnswer = (rule: AnswerRule, answerText: string): AnswerChoice => ({

@@ -21,6 +21,8 @@ export interface ChatTurnInput {
   userId: string;
   agentId?: string;
   useSystemLlm?: boolean;
+  /** An embedded widget: the workspace memory tier is skipped so nothing leaks across users. */
+  widgetMode?: boolean;
   userMessage: StoredMessage;
   options: TurnOptions;
 }
@@ -28,6 +30,7 @@ export interface ChatTurnInput {
 /** What a turn needs of its agent. Credentials never appear here: activities resolve them. */
 export interface AgentConfiguration {
   agentId: string;
+  workspaceId: string;
   name: string;
   model: string;
   systemPrompt: string;
@@ -73,5 +76,24 @@ export interface TurnState {
   status: TurnStatus;
   hop: number;
   usage: TokenUsage;
+  toolCalls: number;
   lastError?: string;
+}
+
+/** A memory injected into this turn's system prompt (and reported to the client). */
+export interface TurnMemory {
+  id: string;
+  tier: 'workspace' | 'session';
+  text: string;
+}
+
+/** One tool call's result as the turn records it: executed, reused from an identical call, or skipped. */
+export interface RecordedToolResult {
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+  content: string;
+  isError: boolean;
+  output: unknown;
+  decision: 'executed' | 'reused' | 'skipped';
 }

@@ -36,5 +36,9 @@ export async function createChatWorker(options: CreateWorkerOptions): Promise<Wo
  * webpack report of the workflow bundle). Call once, before the first connection.
  */
 export function installTemporalRuntime(level: LogLevel = 'WARN'): void {
-  Runtime.install({ logger: new DefaultLogger(level) });
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed in this process (tests start several stacks): the first install stands.
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * The chat turn workflow: one user message in, one streamed and persisted assistant answer out.
  *
- * Deterministic by construction: it only orders activities and makes decisions from their results.
- * Conversation history is loaded inside activities; history carries ids, this turn's new messages and
- * per-hop results, which keeps a turn far below Temporal's history limits. A worker that dies
- * mid-answer only costs the retry of the hop it was streaming.
+ * Deterministic by construction: it orders activities and makes every decision from their results
+ * with pure functions (fast path, fresh start, the tool loop guard, the hop limit), so a replay
+ * takes exactly the same path. Conversation history and memories load inside activities; history
+ * carries ids, this turn's new messages and per-hop results, which keeps a turn far below Temporal's
+ * limits. A worker that dies mid-answer costs only the retry of the activity it was running.
  */
 import {
   ActivityCancellationType,
@@ -18,12 +19,21 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { toolCallKey } from '../shared/ids';
+import { messageText, type MessagePart } from '../shared/messages';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
-import type { AgentConfiguration, ChatTurnInput, ChatTurnResult, TurnMessage, TurnState } from '../shared/turn';
+import { ToolExecutionTracker, type ToolOutcome } from '../shared/tool-tracker';
+import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
+import type { AgentConfiguration, ChatTurnInput, ChatTurnResult, RecordedToolResult, ToolCall, TurnMessage, TurnState } from '../shared/turn';
 
 /** Live state of a running turn, for operators (`temporal workflow query --type state`). */
 export const turnStateQuery = defineQuery<TurnState>('state');
+
+/** The text streamed and kept in the answer when the model still wants tools at the hop limit. */
+export function hopLimitWarning(maxHops: number): string {
+  return `I stopped after ${maxHops} tool rounds, the limit for this agent. Ask me to continue if you need more.`;
+}
 
 function mapFinishReason(reason: string | null): FinishReason {
   switch (reason) {
@@ -45,50 +55,69 @@ function failureMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function parsedInput(call: ToolCall): unknown {
+  try {
+    return JSON.parse(call.arguments || '{}');
+  } catch {
+    return call.arguments;
+  }
+}
+
 /** Runs one chat turn; see the module comment for its guarantees. */
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const store = proxyActivities<Activities>({
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
   });
+  const tools = proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 5 },
+  });
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
   // publishing, so the partial answer it persists is exactly what clients saw.
-  const llm = proxyActivities<Activities>({
+  const llmOptions = {
     startToCloseTimeout: input.options.llmStartToCloseTimeoutMs,
     heartbeatTimeout: input.options.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-  });
+  };
+  const llm = proxyActivities<Activities>(llmOptions);
 
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-  const state: TurnState = { status: 'starting', hop: 0, usage };
+  const state: TurnState = { status: 'starting', hop: 0, usage, toolCalls: 0 };
   setHandler(turnStateQuery, () => state);
 
+  const userText = messageText(input.userMessage.parts);
+  const fastPath = isFastPath(userText);
+  const parts: MessagePart[] = [];
   let agent: AgentConfiguration | undefined;
-  let text = '';
   let hopsRun = 0;
+  let warningText: string | undefined;
+  const answerText = () => messageText(parts);
+
   const finish = async (finishReason: FinishReason, errorText?: string, partialHop?: number) => {
     state.status = 'finalizing';
-    await store.finalizeTurn.executeWithOptions(
-      { startToCloseTimeout: '30 seconds', summary: `finalize · ${finishReason}` },
-      [
-        {
-          turnId: input.turnId,
-          conversationId: input.conversationId,
-          requestId: input.requestId,
-          messageId: input.messageId,
-          model: agent?.model ?? '',
-          text,
-          finishReason,
-          usage,
-          ...(errorText ? { errorText } : {}),
-          ...(partialHop !== undefined ? { partialHop } : {}),
-        },
-      ],
-    );
+    await store.finalizeTurn.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: `finalize · ${finishReason}` }, [
+      {
+        turnId: input.turnId,
+        conversationId: input.conversationId,
+        requestId: input.requestId,
+        messageId: input.messageId,
+        model: agent?.model ?? '',
+        parts,
+        finishReason,
+        usage,
+        ...(errorText ? { errorText } : {}),
+        ...(warningText ? { warningText, warningHop: state.hop } : {}),
+        ...(partialHop !== undefined ? { partialHop } : {}),
+      },
+    ]);
   };
 
   try {
+    if (isFreshStart(userText)) {
+      await store.recordContextReset({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId });
+    }
     await store.persistUserMessage({
       turnId: input.turnId,
       conversationId: input.conversationId,
@@ -96,35 +125,120 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       message: input.userMessage,
     });
     agent = await store.activateAgent({ workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
-    // Memory retrieval and the context guard come here (issue 3).
 
+    const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
+    const memories = useMemory
+      ? (
+          await store.retrieveMemory.executeWithOptions({ startToCloseTimeout: '10 seconds', summary: 'memory' }, [
+            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, query: userText, widgetMode: input.widgetMode ?? false },
+          ])
+        ).memories
+      : [];
+    if (!fastPath) {
+      await llm.guardContext.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: 'context guard' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, agent },
+      ]);
+    }
+
+    const tracker = new ToolExecutionTracker();
     const turnMessages: TurnMessage[] = [];
     let finishReason: FinishReason = 'other';
     for (let hop = 0; hop < agent.maxHops; hop++) {
       state.hop = hop;
       state.status = 'streaming';
-      const result = await llm.streamCompletion.executeWithOptions(
+      const result = await llm.streamCompletion.executeWithOptions({ ...llmOptions, summary: `LLM hop ${hop} · ${agent.model}` }, [
         {
-          startToCloseTimeout: input.options.llmStartToCloseTimeoutMs,
-          heartbeatTimeout: input.options.heartbeatTimeoutMs,
-          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-          summary: `LLM hop ${hop} · ${agent.model}`,
+          turnId: input.turnId,
+          conversationId: input.conversationId,
+          workspaceId: input.workspaceId,
+          hop,
+          agent,
+          turnMessages,
+          fastPath,
+          memories: hop === 0 ? memories : [],
         },
-        [{ turnId: input.turnId, conversationId: input.conversationId, workspaceId: input.workspaceId, hop, agent, turnMessages }],
-      );
+      ]);
       hopsRun = hop + 1;
-      text += result.content;
       usage.inputTokens += result.usage.inputTokens;
       usage.outputTokens += result.usage.outputTokens;
+      parts.push({ type: 'step-start' });
+      if (result.content) parts.push({ type: 'text', text: result.content });
       finishReason = mapFinishReason(result.finishReason);
-      // Tool calls run here, each as its own activity (issue 3); until then a hop ends the turn.
-      break;
+      if (result.toolCalls.length === 0) break;
+
+      state.status = 'running-tools';
+      state.toolCalls += result.toolCalls.length;
+      turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
+      // Decide the hop as a whole (a duplicate within the hop reuses its twin), run what must run
+      // in parallel, record it, then answer the reused and skipped calls from the records.
+      const decisions = tracker.decideHop(result.toolCalls);
+      const executed = new Map<string, RecordedToolResult>();
+      await Promise.all(
+        result.toolCalls.map(async (call, index) => {
+          const decision = decisions[index]!;
+          if (decision.action !== 'execute') return;
+          const toolResult = await tools.executeTool.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `tool ${call.name}` }, [
+            {
+              turnId: input.turnId,
+              hop,
+              toolCallId: call.id,
+              idempotencyKey: toolCallKey(input.turnId, hop, call.id),
+              workspaceId: input.workspaceId,
+              conversationId: input.conversationId,
+              name: call.name,
+              arguments: decision.parsedArguments,
+              allowedTools: agent!.allowedTools,
+            },
+          ]);
+          executed.set(call.id, { toolCallId: call.id, toolName: call.name, input: decision.parsedArguments, ...toolResult, decision: 'executed' });
+        }),
+      );
+      for (const call of result.toolCalls) {
+        const done = executed.get(call.id);
+        if (done) tracker.record(call, { content: done.content, isError: done.isError });
+      }
+      const outcomes = result.toolCalls.map((call, index): RecordedToolResult => {
+        const done = executed.get(call.id);
+        if (done) return done;
+        const decision = decisions[index]!;
+        const earlier: ToolOutcome | undefined = decision.action === 'reuse' ? tracker.outcomeOf(decision.previousToolCallId) : undefined;
+        const reason = decision.action === 'execute' ? '' : decision.reason;
+        return {
+          toolCallId: call.id,
+          toolName: call.name,
+          input: parsedInput(call),
+          content: earlier ? `${earlier.content}\n(Not executed again: ${reason})` : `Not executed: ${reason}`,
+          isError: earlier ? earlier.isError : true,
+          output: earlier ? { reused: true, reason } : null,
+          decision: earlier ? 'reused' : 'skipped',
+        };
+      });
+      await store.recordToolResults({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes });
+      for (const outcome of outcomes) {
+        turnMessages.push({ role: 'tool', toolCallId: outcome.toolCallId, content: outcome.content });
+        parts.push({
+          type: `tool-${outcome.toolName}`,
+          toolCallId: outcome.toolCallId,
+          state: outcome.isError ? 'output-error' : 'output-available',
+          input: outcome.input,
+          ...(outcome.isError ? { errorText: outcome.content } : { output: outcome.output }),
+        });
+      }
+      if (hop + 1 >= agent.maxHops) {
+        warningText = hopLimitWarning(agent.maxHops);
+        parts.push({ type: 'text', text: warningText });
+        finishReason = 'hop-limit';
+      }
     }
     await finish(finishReason);
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
-    return { messageId: input.messageId, finishReason, text, hops: hopsRun, usage };
+    if (useMemory) {
+      await store.rememberExchange.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'remember exchange' }, [
+        { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answerText() },
+      ]);
+    }
+    return { messageId: input.messageId, finishReason, text: answerText(), hops: hopsRun, usage };
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(() => finish('cancelled', undefined, state.status === 'streaming' ? state.hop : undefined));

@@ -59,7 +59,7 @@ describe('a chat turn', () => {
       [1, 'user', requestId],
       [2, 'assistant', `${requestId}-assistant`],
     ]);
-    expect(rows.rows[1].content.parts).toEqual([{ type: 'text', text: expectedLongAnswer }]);
+    expect(rows.rows[1].content.parts).toEqual([{ type: 'step-start' }, { type: 'text', text: expectedLongAnswer }]);
     expect(rows.rows[1].extra.finishReason).toBe('stop');
 
     const usage = await stack.pool.query('SELECT hop, model, output_tokens, time_to_first_token_ms FROM llm_usage WHERE turn_id = $1', [`chat:${chatId}:${requestId}`]);

@@ -4,6 +4,8 @@
  * Temporal server and database come from the global setup. Everything is real: no mocks.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
@@ -14,7 +16,7 @@ import { loadConfiguration, type Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
-import { createChatWorker } from '../../src/worker/create-worker';
+import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
 
 export interface TestStack {
   configuration: Configuration;
@@ -49,6 +51,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     LLM_HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs ?? 5000),
     SSE_KEEPALIVE_MS: '2000',
     PORT: '0',
+    WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
     ...options.environment,
   });
   const logger = createLogger(configuration.logLevel, 'test');
@@ -60,6 +63,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
   const workerRedis = new Redis(configuration.redis.url);
   const address = configuration.temporal.address!;
   const temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace });
+  installTemporalRuntime(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR');
   const workerConnection = await NativeConnection.connect({ address });
   const worker = await createChatWorker({
     connection: workerConnection,
@@ -72,6 +76,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
       openai: createOpenAiClient(llm.url, 'scripted-test-key'),
       logger,
       defaultModel: configuration.llm.defaultModel,
+      workspaceFilesRoot: configuration.workspaceFilesRoot,
       eventLogOptions: {
         keyPrefix: configuration.redis.keyPrefix,
         retentionSeconds: configuration.redis.streamRetentionSeconds,

@@ -1,0 +1,201 @@
+/**
+ * The tool activity: runs one tool call of the model, once.
+ *
+ * Idempotency: every call has the key `<turnId>:<hop>:<toolCallId>`. The activity takes a
+ * transaction-scoped advisory lock on the key, returns the stored result when `tool_executions`
+ * already holds one (a retry after the worker died once the tool had completed), and otherwise runs
+ * the tool and records its result in the same transaction. A tool whose effect is a database write
+ * commits it together with that record, so it happens exactly once; concurrent duplicates wait on the
+ * lock and then read the first one's result.
+ *
+ * Failure semantics: an unknown or disallowed tool, invalid arguments, or an error of the tool itself
+ * is a result (`isError`, content `Error: …`) that goes back to the model as a tool message; it is
+ * recorded like any result and never fails the turn. Only infrastructure failures (Postgres
+ * unreachable, lock timeouts) throw, so that Temporal retries the activity.
+ *
+ * No activity context is needed: tests call `executeTool` directly.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from '../logger';
+import { findTool, isToolAllowed } from '../tools/registry';
+import type { ToolContext } from '../tools/tool-definition';
+import { errorMessage, isInfrastructureError } from '../tools/tool-errors';
+import { WorkspaceFiles } from '../tools/workspace-files';
+
+export interface ToolDependencies {
+  pool: Pool;
+  logger: Logger;
+  /** Directory holding one sub-directory of files per workspace; created on demand. */
+  workspaceFilesRoot: string;
+}
+
+export interface ExecuteToolInput {
+  turnId: string;
+  hop: number;
+  toolCallId: string;
+  /** `${turnId}:${hop}:${toolCallId}` (see `toolCallKey`): stable across retries and replays. */
+  idempotencyKey: string;
+  workspaceId: string;
+  conversationId: string;
+  name: string;
+  arguments: Record<string, unknown>;
+  /** The agent's permissions, checked again here: the model may call a tool it was never shown. */
+  allowedTools: string[];
+}
+
+export interface ToolResult {
+  /** The tool message text for the model. */
+  content: string;
+  isError: boolean;
+  /** JSON for the client's `tool-output-available`; null when `isError`. */
+  output: unknown;
+}
+
+/** Longest tool message given to the model. */
+export const MAX_TOOL_CONTENT_CHARS = 8000;
+
+/**
+ * Longest serialised output kept for the client. The result travels through workflow history, so an
+ * output beyond this (a large file read) is replaced by a preview.
+ */
+export const MAX_TOOL_OUTPUT_CHARS = 32_000;
+
+/** How long a retry waits for a still-running earlier attempt of the same call before retrying later. */
+const LOCK_TIMEOUT = '30s';
+
+/** Cuts `text` to at most `limit` characters, saying how much was left out, never splitting a surrogate pair. */
+export function truncateText(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const marker = ` … [truncated: ${text.length} characters in total]`;
+  let end = Math.max(0, limit - marker.length);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return text.slice(0, end) + marker;
+}
+
+function successResult(output: unknown): ToolResult {
+  const json = JSON.stringify(output ?? null);
+  return {
+    content: truncateText(json, MAX_TOOL_CONTENT_CHARS),
+    isError: false,
+    output:
+      json.length <= MAX_TOOL_OUTPUT_CHARS
+        ? (JSON.parse(json) as unknown)
+        : { truncated: true, totalChars: json.length, preview: json.slice(0, MAX_TOOL_CONTENT_CHARS) },
+  };
+}
+
+function errorResult(message: string): ToolResult {
+  return { content: truncateText(`Error: ${message}`, MAX_TOOL_CONTENT_CHARS), isError: true, output: null };
+}
+
+function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
+}
+
+async function readStoredResult(client: Pick<PoolClient, 'query'>, idempotencyKey: string): Promise<ToolResult | undefined> {
+  const result = await client.query('SELECT content, is_error, output FROM tool_executions WHERE idempotency_key = $1', [idempotencyKey]);
+  const row = result.rows[0];
+  return row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : undefined;
+}
+
+export function createToolActivities(dependencies: ToolDependencies) {
+  const { pool, logger } = dependencies;
+  const workspaceFiles = new WorkspaceFiles(dependencies.workspaceFilesRoot);
+
+  /** Validates and runs the tool inside a savepoint. Throws only for infrastructure failures. */
+  async function runTool(client: PoolClient, input: ExecuteToolInput): Promise<ToolResult> {
+    const tool = findTool(input.name);
+    if (!tool) return errorResult(`Unknown tool "${input.name}"`);
+    if (!isToolAllowed(input.name, input.allowedTools)) return errorResult(`Tool "${input.name}" is not allowed for this agent`);
+    const parsed = tool.schema.safeParse(input.arguments);
+    if (!parsed.success) return errorResult(`Invalid arguments for ${input.name}: ${describeIssues(parsed.error.issues)}`);
+
+    const context: ToolContext = {
+      database: client,
+      workspaceId: input.workspaceId,
+      conversationId: input.conversationId,
+      idempotencyKey: input.idempotencyKey,
+      workspaceFiles,
+    };
+    await client.query('SAVEPOINT tool_run');
+    try {
+      // Serialising belongs to the tool: an output that is not JSON is the tool's error.
+      const result = successResult(await tool.run(parsed.data, context));
+      await client.query('RELEASE SAVEPOINT tool_run');
+      return result;
+    } catch (error) {
+      if (isInfrastructureError(error)) throw error;
+      // Undo whatever database writes the failed tool made; its error is the result.
+      await client.query('ROLLBACK TO SAVEPOINT tool_run');
+      return errorResult(errorMessage(error));
+    }
+  }
+
+  /** Runs one tool call at most once per idempotency key; see the module comment. */
+  async function executeTool(input: ExecuteToolInput): Promise<ToolResult> {
+    const started = performance.now();
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [input.idempotencyKey]);
+      const stored = await readStoredResult(client, input.idempotencyKey);
+      if (stored) {
+        await client.query('COMMIT');
+        logger.info({ turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name }, 'tool result reused from an earlier attempt');
+        return stored;
+      }
+
+      const result = await runTool(client, input);
+      const inserted = await client.query(
+        `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING content, is_error, output`,
+        [
+          input.idempotencyKey,
+          input.turnId,
+          input.hop,
+          input.toolCallId,
+          input.name,
+          input.workspaceId,
+          JSON.stringify(input.arguments),
+          result.content,
+          result.isError,
+          JSON.stringify(result.output ?? null),
+        ],
+      );
+      const row = inserted.rows[0];
+      // The stored row is the answer, also to the first attempt: every attempt returns the same value.
+      const recorded = row
+        ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown }
+        : await readStoredResult(client, input.idempotencyKey);
+      await client.query('COMMIT');
+      if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
+      logger.info(
+        {
+          turnId: input.turnId,
+          hop: input.hop,
+          toolCallId: input.toolCallId,
+          tool: input.name,
+          isError: recorded.isError,
+          durationMs: Math.round(performance.now() - started),
+        },
+        'tool executed',
+      );
+      return recorded;
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      await client.query('ROLLBACK').catch(() => undefined);
+      logger.warn({ turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name, error: failure.message }, 'tool activity failed; Temporal retries it');
+      throw error;
+    } finally {
+      // A connection that failed mid-transaction is discarded rather than returned to the pool.
+      client.release(failure);
+    }
+  }
+
+  return { executeTool };
+}

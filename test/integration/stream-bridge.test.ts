@@ -1,0 +1,151 @@
+/**
+ * The SSE bridge as clients see it: resume from the start or after Last-Event-ID, a client that
+ * disconnects does not stop the turn, the stop endpoint cancels for real, and a retried hop reaches
+ * ai 7 clients as reset-step and older clients as a data part, with the real `ai` chat engines.
+ */
+import { randomUUID } from 'node:crypto';
+import { longAnswer } from '../../src/scripted-llm/answers';
+import { assistantText, runAiClient } from '../support/ai-client';
+import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
+import { startTestStack, type TestStack } from '../support/stack';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ heartbeatTimeoutMs: 2000 });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const auth = () => ({ authorization: `Bearer ${stack.apiKey}` });
+
+function post(body: unknown, signal?: AbortSignal) {
+  return fetch(`${stack.apiUrl}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...auth() },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+function resume(chatId: string, headers: Record<string, string> = {}) {
+  return fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`, { headers: { ...auth(), ...headers } });
+}
+
+async function storedAnswer(chatId: string) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const rows = await stack.pool.query("SELECT content, extra FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId]);
+    if (rows.rows[0]) return { text: (rows.rows[0].content.parts as Array<{ text: string }>).map((part) => part.text).join(''), extra: rows.rows[0].extra };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no assistant message stored for ${chatId}`);
+}
+
+/** Reads SSE events until `count` text deltas arrived, then drops the connection. */
+async function readSomeThenDisconnect(response: Response, controller: AbortController, count: number): Promise<SseEvent[]> {
+  const seen: SseEvent[] = [];
+  let deltas = 0;
+  await readSse(response, (event) => {
+    seen.push(event);
+    if (event.data.includes('"text-delta"') && ++deltas >= count) controller.abort();
+  }).catch((error: Error) => {
+    if (error.name !== 'AbortError') throw error;
+  });
+  return seen;
+}
+
+describe('resume', () => {
+  it('answers 204 when the chat has no turn to resume', async () => {
+    expect((await resume(`chat-${randomUUID()}`)).status).toBe(204);
+  });
+
+  it('replays the whole stream with the same message id after a disconnect, and the turn completes', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const requestId = `msg-${randomUUID()}`;
+    const controller = new AbortController();
+    const first = await readSomeThenDisconnect(await post({ id: chatId, messages: [userMessage(requestId, 'Something long please [[tps=40]]')] }, controller.signal), controller, 5);
+    expect(textOf(chunksOf(first)).length).toBeGreaterThan(0);
+
+    const resumed = chunksOf(await readSse(await resume(chatId)));
+    expect(resumed[0]).toEqual({ type: 'start', messageId: `${requestId}-assistant` });
+    expect(textOf(resumed)).toBe(longAnswer);
+    expect((await storedAnswer(chatId)).text).toBe(longAnswer);
+  });
+
+  it('continues exactly after Last-Event-ID: none twice, none missing', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const controller = new AbortController();
+    const first = await readSomeThenDisconnect(await post({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'Long one [[tps=40]]')] }, controller.signal), controller, 8);
+    const lastId = first.filter((event) => event.id).at(-1)!.id!;
+    const rest = await readSse(await resume(chatId, { 'last-event-id': lastId }));
+    const ids = [...first, ...rest].filter((event) => event.id).map((event) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(chunksOf(rest)[0]?.type).not.toBe('start');
+    expect(textOf(chunksOf(first)) + textOf(chunksOf(rest))).toBe(longAnswer);
+  });
+
+  it('resumes with the ai chat engine mid-turn and ends with the full answer', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const controller = new AbortController();
+    await readSomeThenDisconnect(await post({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'Long story [[tps=40]]')] }, controller.signal), controller, 3);
+    const result = await runAiClient({ apiUrl: stack.apiUrl, apiKey: stack.apiKey, chatId, headers: { 'x-ai-sdk-version': '7' }, steps: [{ action: 'resume' }] });
+    expect(result.error).toBeNull();
+    expect(assistantText(result.messages.at(-1))).toBe(longAnswer);
+  });
+});
+
+describe('stop', () => {
+  it('cancels the turn, aborts the model request and keeps the partial answer', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const result = await runAiClient({
+      apiUrl: stack.apiUrl,
+      apiKey: stack.apiKey,
+      chatId,
+      headers: { 'x-ai-sdk-version': '7' },
+      steps: [{ action: 'send-then-stop', text: 'A long answer to stop [[tps=20]]', minChars: 40 }],
+    });
+    expect(result.stopAnswers[0]).toMatchObject({ status: 200, body: { stopped: true } });
+    expect(result.error).toBeNull();
+    const shown = assistantText(result.messages.at(-1));
+    expect(shown.length).toBeGreaterThanOrEqual(40);
+    expect(shown.length).toBeLessThan(longAnswer.length);
+    expect(result.messages.at(-1)?.metadata).toMatchObject({ finishReason: 'cancelled' });
+
+    const stored = await storedAnswer(chatId);
+    expect(stored.extra.finishReason).toBe('cancelled');
+    expect(stored.text).toBe(shown);
+    const request = await stack.llm.waitForRequest((recorded) => recorded.lastUserText.startsWith('A long answer to stop') && recorded.outcome !== 'in-progress', 10_000);
+    expect(request.outcome).toBe('aborted');
+  });
+});
+
+describe('a retried hop', () => {
+  const prompt = (tag: string) => `Retry me ${tag} [[fault=cut:6 vary=1 tps=50]]`;
+
+  it('reaches an ai 7 client as reset-step: the final message equals the persisted answer', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const tag = randomUUID();
+    const result = await runAiClient({ apiUrl: stack.apiUrl, apiKey: stack.apiKey, chatId, headers: { 'x-ai-sdk-version': '7' }, steps: [{ action: 'send', text: prompt(tag) }] });
+    expect(result.error).toBeNull();
+    const stored = await storedAnswer(chatId);
+    expect(stored.text).toBe(`(attempt 2) You said: Retry me ${tag}`);
+    expect(assistantText(result.messages.at(-1))).toBe(stored.text);
+    expect(JSON.stringify(result.messages)).not.toContain('(attempt 1)');
+  });
+
+  it.each([
+    ['ai-v5', '5.0.216'],
+    ['ai-v6', '6.0.230'],
+  ])('reaches %s (strict chunk schemas of %s) as a data-hop-restart part without errors', async (aiModule) => {
+    const chatId = `chat-${randomUUID()}`;
+    const tag = randomUUID();
+    const result = await runAiClient({ apiUrl: stack.apiUrl, apiKey: stack.apiKey, chatId, aiModule, steps: [{ action: 'send', text: prompt(tag) }] });
+    expect(result.error).toBeNull();
+    const parts = result.messages.at(-1)!.parts;
+    expect(parts.some((part) => part.type === 'data-hop-restart')).toBe(true);
+    const lastText = parts.filter((part) => part.type === 'text').at(-1);
+    expect(lastText?.text).toBe((await storedAnswer(chatId)).text);
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The complete turn on the real stack, seen from outside (streamed events and Postgres rows): tool
+ * hops, the hop limit, the loop guard, memory, the fast path, fresh start, the context guard, and
+ * duplicate requests.
+ */
+import { randomUUID } from 'node:crypto';
+import { hopLimitWarning } from '../../src/workflows/chat-turn';
+import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
+import { startTestStack, type TestStack } from '../support/stack';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function createAgent(fields: { allowedTools?: string[]; maxHops?: number; contextWindow?: number; memoryEnabled?: boolean; systemPrompt?: string } = {}) {
+  const id = `agent-${randomUUID().slice(0, 8)}`;
+  await stack.pool.query(
+    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, context_window, memory_enabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [id, stack.workspaceId, id, fields.systemPrompt ?? 'You are a test agent.', fields.allowedTools ?? [], fields.maxHops ?? 10, fields.contextWindow ?? 128000, fields.memoryEnabled ?? true],
+  );
+  return id;
+}
+
+async function turn(chatId: string, text: string, extra: Record<string, unknown> = {}) {
+  const requestId = `msg-${randomUUID()}`;
+  const response = await fetch(`${stack.apiUrl}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], ...extra }),
+  });
+  expect(response.status).toBe(200);
+  const chunks = chunksOf(await readSse(response));
+  return { requestId, chunks, text: textOf(chunks) };
+}
+
+async function events(chatId: string) {
+  return (await stack.pool.query('SELECT seq, type, role, content, extra FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [chatId])).rows;
+}
+
+function llmRequestsContaining(fragment: string) {
+  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+}
+
+describe('tool hops', () => {
+  it('runs a 3-hop tool turn: each call is an activity, results go back to the model, the client sees every step', async () => {
+    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const chatId = `chat-${randomUUID()}`;
+    const tag = randomUUID().slice(0, 8);
+    const result = await turn(chatId, `use test_record_side_effect for ${tag} [[hops=3]]`, { agentId });
+
+    expect(result.chunks.filter((chunk) => chunk.type === 'start-step')).toHaveLength(4);
+    expect(result.chunks.filter((chunk) => chunk.type === 'tool-input-available')).toHaveLength(3);
+    expect(result.chunks.filter((chunk) => chunk.type === 'tool-output-available')).toHaveLength(3);
+    expect(result.chunks.filter((chunk) => chunk.type === 'data-tool-execution')[0]).toMatchObject({ data: { text: 'Executing 1 tool…' } });
+    expect(result.text).toMatch(/^Tool results: /);
+
+    const sideEffects = await stack.pool.query('SELECT idempotency_key FROM tool_side_effects WHERE label LIKE $1', [`%${tag}%`]);
+    expect(sideEffects.rows).toHaveLength(3);
+    const rows = await events(chatId);
+    expect(rows.filter((row) => row.type === 'tool-result')).toHaveLength(3);
+    const answer = rows.find((row) => row.role === 'assistant')!;
+    expect(answer.extra.finishReason).toBe('stop');
+    expect(answer.content.parts.filter((part: { type: string }) => part.type === 'tool-test_record_side_effect')).toHaveLength(3);
+  });
+
+  it('stops at the hop limit with the warning streamed and kept in the answer', async () => {
+    const agentId = await createAgent({ allowedTools: ['test_*'], maxHops: 2 });
+    const chatId = `chat-${randomUUID()}`;
+    const result = await turn(chatId, `use test_record_side_effect for ${randomUUID()} [[hops=5]]`, { agentId });
+    const warning = hopLimitWarning(2);
+    expect(result.text).toContain(warning);
+    expect(result.chunks).toContainEqual(expect.objectContaining({ type: 'data-warning' }));
+    expect(result.chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'hop-limit' } });
+    const answer = (await events(chatId)).find((row) => row.role === 'assistant')!;
+    expect(JSON.stringify(answer.content.parts)).toContain(warning);
+  });
+
+  it('turns a failing tool into a tool message the model reacts to, not a failed turn', async () => {
+    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const result = await turn(`chat-${randomUUID()}`, 'use test_fail now', { agentId });
+    expect(result.chunks).toContainEqual(expect.objectContaining({ type: 'tool-output-error' }));
+    expect(result.text).toMatch(/^Tool results: Error: /);
+    expect(result.chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'stop' } });
+  });
+
+  it('never offers tools the agent is not allowed', async () => {
+    const agentId = await createAgent({ allowedTools: ['platform_*'] });
+    const marker = randomUUID();
+    await turn(`chat-${randomUUID()}`, `use test_fail ${marker}`, { agentId });
+    const request = llmRequestsContaining(marker)[0]!;
+    const offered = (request.tools ?? []).map((tool) => tool.function?.name);
+    expect(offered).toEqual(expect.arrayContaining(['platform_list_agents']));
+    expect(offered).not.toContain('test_fail');
+  });
+});
+
+describe('loop guard', () => {
+  it('answers an exact duplicate call from the earlier result without executing it again', async () => {
+    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const tag = randomUUID().slice(0, 8);
+    // Two identical calls in one answer: the second is reused.
+    const result = await turn(`chat-${randomUUID()}`, `use test_record_side_effect and test_record_side_effect ${tag}`, { agentId });
+    expect((await stack.pool.query('SELECT 1 FROM tool_side_effects WHERE label LIKE $1', [`%${tag}%`])).rows).toHaveLength(1);
+    expect(result.text).toContain('Not executed again');
+  });
+
+  it('stops a tool at its per-turn limit with a message saying why', async () => {
+    const agentId = await createAgent({ allowedTools: ['search_knowledge'] });
+    const result = await turn(`chat-${randomUUID()}`, `use search_knowledge quarterly revenue figures ${randomUUID()} [[hops=4]]`, { agentId });
+    // Rounds differ (" (round k)"), so fuzzy dedup or the limit of 2 executions stops rounds 3 and 4.
+    expect(result.text).toMatch(/Not executed/);
+  });
+});
+
+describe('memory, fast path and fresh start', () => {
+  it('injects a matching workspace memory into the system prompt and reports it to the client', async () => {
+    const fact = `The ${randomUUID().slice(0, 6)} project codename is Bluebird`;
+    const added = await fetch(`${stack.apiUrl}/api/memories`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+      body: JSON.stringify({ content: fact }),
+    });
+    expect(added.status).toBe(201);
+    const marker = randomUUID();
+    const result = await turn(`chat-${randomUUID()}`, `What is the project codename Bluebird about? ${marker}`);
+    const memoryPart = result.chunks.find((chunk) => chunk.type === 'data-memory') as { data: { memories: Array<{ text: string }> } } | undefined;
+    expect(memoryPart?.data.memories.map((memory) => memory.text)).toContain(fact);
+    const system = llmRequestsContaining(marker)[0]!.messages[0] as { role: string; content: string };
+    expect(system.role).toBe('system');
+    expect(system.content).toContain(fact);
+  });
+
+  it('takes the fast path for a greeting: no memory retrieval, no tools, minimal prompt', async () => {
+    const agentId = await createAgent({ allowedTools: ['*'] });
+    const chatId = `chat-${randomUUID()}`;
+    await turn(chatId, 'Hello!', { agentId });
+    const request = stack.llm.requests.filter((recorded) => recorded.lastUserText === 'Hello!').at(-1)!;
+    expect(request.tools ?? []).toHaveLength(0);
+    expect((request.messages[0] as { content: string }).content).not.toContain('You are a test agent.');
+    const workflow = await stack.temporal.workflow.getHandle((await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [chatId])).rows[0].turn_id).fetchHistory();
+    const activities = (workflow.events ?? []).flatMap((event) => (event.activityTaskScheduledEventAttributes?.activityType?.name ? [event.activityTaskScheduledEventAttributes.activityType.name] : []));
+    expect(activities).not.toContain('retrieveMemory');
+    expect(activities).toContain('streamCompletion');
+  });
+
+  it('resets the context on "start over": earlier messages stay stored but are no longer sent', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const secret = `secret-${randomUUID()}`;
+    await turn(chatId, `Remember ${secret} for me please`);
+    const marker = randomUUID();
+    await turn(chatId, `Let's start over ${marker}`);
+    const request = llmRequestsContaining(marker)[0]!;
+    expect(JSON.stringify(request.messages)).not.toContain(secret);
+    const rows = await events(chatId);
+    expect(rows.map((row) => row.type)).toContain('context-reset');
+    expect(JSON.stringify(rows)).toContain(secret);
+  });
+});
+
+describe('context guard', () => {
+  it('condenses older messages when the prompt passes 85% of the window and later turns use it', async () => {
+    const agentId = await createAgent({ contextWindow: 150, memoryEnabled: false });
+    const chatId = `chat-${randomUUID()}`;
+    for (let index = 0; index < 4; index++) await turn(chatId, `Message number ${index} with some words to fill the window a little more each time`, { agentId });
+    const marker = randomUUID();
+    await turn(chatId, `And now the latest question ${marker}`, { agentId });
+    const rows = await events(chatId);
+    const condensed = rows.filter((row) => row.type === 'summary');
+    expect(condensed.length).toBeGreaterThan(0);
+    const request = llmRequestsContaining(marker)[0]!;
+    expect((request.messages[0] as { content: string }).content).toContain('Earlier in this conversation (condensed)');
+    // The oldest messages reach the model only through the condensed text, not verbatim.
+    expect(JSON.stringify(request.messages.slice(1))).not.toContain('Message number 0 with');
+  });
+});
+
+describe('duplicates', () => {
+  it('ten concurrent identical POSTs run one workflow and call the model once', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const requestId = `msg-${randomUUID()}`;
+    const body = JSON.stringify({ id: chatId, messages: [userMessage(requestId, `Concurrent ${requestId} [[tps=100]]`)] });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const response = await fetch(`${stack.apiUrl}/api/chat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+          body,
+        });
+        return textOf(chunksOf(await readSse(response)));
+      }),
+    );
+    expect(new Set(answers)).toEqual(new Set([`You said: Concurrent ${requestId}`]));
+    expect(llmRequestsContaining(requestId)).toHaveLength(1);
+    expect((await events(chatId)).filter((row) => row.type === 'message')).toHaveLength(2);
+  });
+
+  it('answers 404 for an unknown agent and starts nothing', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const response = await fetch(`${stack.apiUrl}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+      body: JSON.stringify({ id: chatId, agentId: 'no-such-agent', messages: [userMessage('m1', 'hello there friend')] }),
+    });
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.code).toBe('agent_not_found');
+    expect((await stack.pool.query('SELECT 1 FROM conversations WHERE id = $1', [chatId])).rowCount).toBe(0);
+  });
+});
