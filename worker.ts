@@ -33,6 +33,7 @@ export async function startWorker(configuration: Configuration, temporalAddress:
         logger,
         defaultModel: configuration.llm.defaultModel,
         workspaceFilesRoot: configuration.workspaceFilesRoot,
+        deltaPersistence: configuration.llm.deltaPersistence,
         eventLogOptions: {
           keyPrefix: configuration.redis.keyPrefix,
           retentionSeconds: configuration.redis.streamRetentionSeconds,

@@ -34,6 +34,9 @@ const environmentSchema = z.object({
   MAX_REQUEST_BYTES: integer(1_000_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
+  PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
+  PERSIST_DELTAS_INTERVAL_MS: integer(200),
+  PERSIST_DELTAS_MIN_CHARS: integer(1024),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -60,6 +63,7 @@ export interface Configuration {
     defaultModel: string;
     heartbeatTimeoutMs: number;
     startToCloseTimeoutMs: number;
+    deltaPersistence: { enabled: boolean; intervalMs: number; minChars: number };
   };
   demoApiKey?: string;
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
@@ -110,6 +114,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       defaultModel: value.DEFAULT_MODEL,
       heartbeatTimeoutMs: value.LLM_HEARTBEAT_TIMEOUT_MS,
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
+      deltaPersistence: { enabled: value.PERSIST_DELTAS === 'true', intervalMs: value.PERSIST_DELTAS_INTERVAL_MS, minChars: value.PERSIST_DELTAS_MIN_CHARS },
     },
     demoApiKey: value.DEMO_API_KEY,
     workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),

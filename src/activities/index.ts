@@ -10,6 +10,7 @@ import { UsageRepository } from '../db/usage-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, type EventLogOptions } from '../stream/event-log';
+import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
@@ -23,6 +24,7 @@ export interface ActivityDependencies {
   eventLogOptions: EventLogOptions;
   defaultModel: string;
   byok?: boolean;
+  deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
 }
@@ -36,7 +38,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
-    ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false }),
+    ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false, deltaPersistence: dependencies.deltaPersistence }),
   };
 }
 

@@ -16,6 +16,7 @@ import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '.
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { toolsForAgent } from '../tools/registry';
+import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
@@ -34,6 +35,7 @@ export interface LlmDependencies {
   logger: Logger;
   /** Whether the deployment's key belongs to the customer (bring your own key). */
   byok: boolean;
+  deltaPersistence?: DeltaPersistenceOptions;
 }
 
 export interface StreamCompletionInput {
@@ -93,6 +95,12 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         },
         { signal: context.cancellationSignal },
       );
+      const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, {
+        conversationId: input.conversationId,
+        turnId,
+        hop,
+        attempt,
+      });
       let content = '';
       let finishReason: string | null = null;
       let inputTokens = 0;
@@ -110,6 +118,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
           firstTokenAt ??= performance.now();
           content += delta.content;
           await publish({ kind: 'text-delta', hop, attempt, delta: delta.content });
+          await deltaBatcher.add(delta.content);
         }
         for (const toolDelta of delta?.tool_calls ?? []) {
           const { started: callStarted, call } = toolCalls.add(toolDelta);
@@ -122,6 +131,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
+      await deltaBatcher.flush();
       const latencyMs = Math.round(performance.now() - started);
       const result: HopResult = {
         hop,

@@ -139,6 +139,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       content: { parts },
       extra: { finishReason: input.finishReason, usage: input.usage, model: input.model, ...(input.errorText ? { error: input.errorText } : {}) },
     });
+    await chats.deleteDeltaEvents(input.conversationId, input.turnId);
     if (input.warningText !== undefined) {
       const hop = input.warningHop ?? 0;
       await eventLog.append(input.turnId, { kind: 'text-delta', hop, attempt: 0, delta: input.warningText });

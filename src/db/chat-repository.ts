@@ -6,7 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { MessagePart, StoredMessage } from '../shared/messages';
 
-export type ChatEventType = 'message' | 'tool-result' | 'context-reset' | 'summary';
+export type ChatEventType = 'message' | 'tool-result' | 'context-reset' | 'summary' | 'delta';
 
 export interface NewChatEvent {
   conversationId: string;
@@ -171,6 +171,12 @@ export class ChatRepository {
         parts: ((row.content as { parts?: MessagePart[] }).parts ?? []) as MessagePart[],
       }));
     return { messages, ...(condensed ? { condensed: condensed.text } : {}) };
+  }
+
+  /** Compaction: removes a turn's batched delta events once its final message is stored. */
+  async deleteDeltaEvents(conversationId: string, turnId: string): Promise<number> {
+    const result = await this.pool.query("DELETE FROM chat_events WHERE conversation_id = $1 AND turn_id = $2 AND type = 'delta'", [conversationId, turnId]);
+    return result.rowCount ?? 0;
   }
 
   async listEvents(conversationId: string): Promise<ChatEventRow[]> {

@@ -77,6 +77,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
       logger,
       defaultModel: configuration.llm.defaultModel,
       workspaceFilesRoot: configuration.workspaceFilesRoot,
+        deltaPersistence: configuration.llm.deltaPersistence,
       eventLogOptions: {
         keyPrefix: configuration.redis.keyPrefix,
         retentionSeconds: configuration.redis.streamRetentionSeconds,
