@@ -149,3 +149,19 @@ describe('a retried hop', () => {
     expect(lastText?.text).toBe((await storedAnswer(chatId)).text);
   });
 });
+
+describe('who may read what', () => {
+  it('hides a chat from another workspace on resume and stop, and rejects missing keys', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    await readSse(await post({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'Private conversation here')] }));
+    const other = await stack.addWorkspace();
+    const foreignResume = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`, { headers: { authorization: `Bearer ${other.apiKey}` } });
+    expect(foreignResume.status).toBe(404);
+    expect((await foreignResume.json()).error.code).toBe('chat_not_found');
+    const foreignStop = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stop`, { method: 'POST', headers: { authorization: `Bearer ${other.apiKey}` } });
+    expect(foreignStop.status).toBe(404);
+    expect((await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`)).status).toBe(401);
+    // The owner still resumes the finished turn's stream within the log's retention.
+    expect(textOf(chunksOf(await readSse(await resume(chatId))))).toBe('You said: Private conversation here');
+  });
+});
