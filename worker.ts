@@ -26,6 +26,7 @@ export async function startWorker(configuration: Configuration, temporalAddress:
       connection,
       namespace: configuration.temporal.namespace,
       taskQueue: configuration.temporal.taskQueue,
+      encryptionKeys: configuration.encryption.keys,
       dependencies: {
         pool,
         redis,

@@ -50,6 +50,9 @@ async function run() {
       databaseFile: path.join(DATA_DIRECTORY, 'temporal.sqlite'),
       port: configuration.temporal.port,
       uiPort: configuration.temporal.uiPort,
+      ...(configuration.encryption.keys && configuration.encryption.codecAuthToken
+        ? { uiCodecEndpoint: `http://${configuration.api.host}:${configuration.api.port}/codec` }
+        : {}),
       logger,
     });
     cleanups.push(() => temporal.stop());

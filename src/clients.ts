@@ -7,6 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { Configuration } from './config';
+import { dataConverterFor } from './codec/encryption-codec';
 import { ServiceUnreachableError } from './db/database';
 
 export async function connectRedis(url: string, name: string): Promise<Redis> {
@@ -39,7 +40,8 @@ function temporalConnectionOptions(configuration: Configuration, address: string
 
 export async function connectTemporalClient(configuration: Configuration, address: string): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(configuration, address));
-  return new Client({ connection, namespace: configuration.temporal.namespace });
+  const dataConverter = dataConverterFor(configuration.encryption.keys);
+  return new Client({ connection, namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export async function connectTemporalWorker(configuration: Configuration, address: string): Promise<NativeConnection> {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEncryptionKeys, type EncryptionKey } from './codec/encryption-codec';
 
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
@@ -34,6 +35,9 @@ const environmentSchema = z.object({
   MAX_REQUEST_BYTES: integer(1_000_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
+  PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
+  CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
   PERSIST_DELTAS_INTERVAL_MS: integer(200),
   PERSIST_DELTAS_MIN_CHARS: integer(1024),
@@ -68,10 +72,19 @@ export interface Configuration {
   demoApiKey?: string;
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
   workspaceFilesRoot: string;
+  encryption: { keys?: EncryptionKey[]; codecAuthToken?: string; codecCorsOrigins: string[] };
 }
 
 /** Thrown when the environment does not validate; its message names every offending variable. */
 export class ConfigurationError extends Error {}
+
+function parseKeysOrFail(value: string): EncryptionKey[] {
+  try {
+    return parseEncryptionKeys(value);
+  } catch (error) {
+    throw new ConfigurationError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /** Reads and validates the configuration from an environment (default: `process.env`). */
 export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env): Configuration {
@@ -118,5 +131,10 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     },
     demoApiKey: value.DEMO_API_KEY,
     workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),
+    encryption: {
+      ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS) } : {}),
+      ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
+      codecCorsOrigins: value.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    },
   };
 }

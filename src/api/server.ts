@@ -17,7 +17,10 @@ import { requireApiKey } from './auth';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
+import { createCodecRouter } from './routes/codec';
+import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createMemoryRouter } from './routes/memories';
+import { createUsageRouter } from './routes/usage';
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -58,6 +61,17 @@ export function createApp(dependencies: ApiDependencies) {
     response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  if (configuration.encryption.keys?.length && configuration.encryption.codecAuthToken) {
+    app.use(
+      '/codec',
+      createCodecRouter({
+        codec: new AesGcmPayloadCodec(configuration.encryption.keys),
+        authToken: configuration.encryption.codecAuthToken,
+        corsOrigins: configuration.encryption.codecCorsOrigins,
+      }),
+    );
+  }
+
   const api = express.Router();
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(requireApiKey(workspaces));
@@ -96,6 +110,7 @@ export function createApp(dependencies: ApiDependencies) {
     }),
   );
   api.use(createMemoryRouter({ pool, logger }));
+  api.use(createUsageRouter({ pool }));
   app.use('/api', api);
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);

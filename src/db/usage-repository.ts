@@ -1,4 +1,7 @@
-/** Per-hop LLM usage rows: tokens, latency, time to first token, BYOK. One row per (turn, hop). */
+/**
+ * Per-hop LLM usage rows: tokens, cost, latency, time to first token, BYOK. One row per (turn, hop);
+ * the context guard's condensation call is recorded as hop -1.
+ */
 import type { Pool } from 'pg';
 
 export interface HopUsage {
@@ -16,17 +19,62 @@ export interface HopUsage {
   byok: boolean;
 }
 
+/** The dimensions usage can be grouped by; `day` is the UTC calendar day the hop was recorded. */
+export const USAGE_GROUP_BY = ['agent', 'model', 'day'] as const;
+export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
+
+export interface UsageQuery {
+  /** Inclusive lower bound on when the hop was recorded. */
+  from?: Date;
+  /** Exclusive upper bound on when the hop was recorded. */
+  to?: Date;
+  /** Grouping dimensions, in the order rows are sorted by; empty gives one row of totals. */
+  groupBy: readonly UsageGroupBy[];
+}
+
+/** One group's totals. The dimension fields are present exactly when grouped by them. */
+export interface UsageAggregateRow {
+  /** Null for hops run without an agent, or whose agent was deleted. */
+  agentId?: string | null;
+  model?: string;
+  /** `YYYY-MM-DD`, UTC. */
+  day?: string;
+  turns: number;
+  /** Model calls recorded, the context guard's condensation calls included. */
+  hops: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  avgLatencyMs: number;
+  /** Null when no hop of the group streamed a token (tool-call-only hops, condensation calls). */
+  avgTimeToFirstTokenMs: number | null;
+  byokHops: number;
+}
+
+/** SQL of each dimension: the expression grouped and sorted by, and the row field it fills. */
+const dimensions: Record<UsageGroupBy, { expression: string; field: 'agentId' | 'model' | 'day' }> = {
+  agent: { expression: 'agent_id', field: 'agentId' },
+  model: { expression: 'model', field: 'model' },
+  day: { expression: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, field: 'day' },
+};
+
 export class UsageRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Records a hop's usage; the last attempt of a hop replaces an earlier one. */
+  /**
+   * Records a hop's usage; the last attempt of a hop replaces an earlier one. The cost is computed
+   * here, in the same statement, from the model's current `model_pricing` row (0 for an unpriced
+   * model), so a row keeps the price it was recorded at.
+   */
   async recordHop(usage: HopUsage): Promise<void> {
     await this.pool.query(
       `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, agent_id, model, input_tokens, output_tokens,
-                              latency_ms, time_to_first_token_ms, byok)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                              latency_ms, time_to_first_token_ms, byok, cost_usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8::integer, $9::integer, $10, $11, $12,
+               COALESCE((SELECT ($8::integer * input_usd_per_million + $9::integer * output_usd_per_million) / 1000000
+                         FROM model_pricing WHERE model = $7::text), 0))
        ON CONFLICT (turn_id, hop) DO UPDATE SET attempt = EXCLUDED.attempt, input_tokens = EXCLUDED.input_tokens,
-         output_tokens = EXCLUDED.output_tokens, latency_ms = EXCLUDED.latency_ms,
+         output_tokens = EXCLUDED.output_tokens, cost_usd = EXCLUDED.cost_usd, latency_ms = EXCLUDED.latency_ms,
          time_to_first_token_ms = EXCLUDED.time_to_first_token_ms, created_at = now()`,
       [
         usage.turnId,
@@ -48,5 +96,56 @@ export class UsageRepository {
   async listForTurn(turnId: string) {
     const result = await this.pool.query('SELECT * FROM llm_usage WHERE turn_id = $1 ORDER BY hop', [turnId]);
     return result.rows;
+  }
+
+  /**
+   * The workspace's usage totals per group, sorted by the grouping dimensions in the order given.
+   * A workspace without usage in the range gets no rows (not a row of zeros).
+   */
+  async aggregate(workspaceId: string, query: UsageQuery): Promise<UsageAggregateRow[]> {
+    const groupBy = [...new Set(query.groupBy)];
+    const parameters: unknown[] = [workspaceId];
+    const conditions = ['workspace_id = $1'];
+    if (query.from) {
+      parameters.push(query.from);
+      conditions.push(`created_at >= $${parameters.length}`);
+    }
+    if (query.to) {
+      parameters.push(query.to);
+      conditions.push(`created_at < $${parameters.length}`);
+    }
+    const keys = groupBy.map((dimension, index) => ({ ...dimensions[dimension], column: `group_${index}` }));
+    const selectedKeys = keys.map((key) => `${key.expression} AS ${key.column}, `).join('');
+    const grouping = keys.length > 0 ? `GROUP BY ${keys.map((key) => key.expression).join(', ')}` : 'HAVING count(*) > 0';
+    const ordering = keys.length > 0 ? `ORDER BY ${keys.map((key) => `${key.column} NULLS FIRST`).join(', ')}` : '';
+    const result = await this.pool.query(
+      `SELECT ${selectedKeys}
+              count(DISTINCT turn_id)::integer AS turns,
+              count(*)::integer AS hops,
+              sum(input_tokens)::bigint AS input_tokens,
+              sum(output_tokens)::bigint AS output_tokens,
+              sum(cost_usd) AS cost_usd,
+              round(avg(latency_ms), 1) AS avg_latency_ms,
+              round(avg(time_to_first_token_ms), 1) AS avg_time_to_first_token_ms,
+              count(*) FILTER (WHERE byok)::integer AS byok_hops
+       FROM llm_usage
+       WHERE ${conditions.join(' AND ')}
+       ${grouping}
+       ${ordering}`,
+      parameters,
+    );
+    return result.rows.map((row) => {
+      const aggregate: UsageAggregateRow = {
+        turns: row.turns,
+        hops: row.hops,
+        inputTokens: Number(row.input_tokens),
+        outputTokens: Number(row.output_tokens),
+        costUsd: Number(row.cost_usd),
+        avgLatencyMs: Number(row.avg_latency_ms),
+        avgTimeToFirstTokenMs: row.avg_time_to_first_token_ms === null ? null : Number(row.avg_time_to_first_token_ms),
+        byokHops: row.byok_hops,
+      };
+      return Object.assign(Object.fromEntries(keys.map((key) => [key.field, row[key.column]])), aggregate);
+    });
   }
 }

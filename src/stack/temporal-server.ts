@@ -29,6 +29,8 @@ export interface DevServerOptions {
   uiPort?: number;
   headless?: boolean;
   namespace?: string;
+  /** The codec server the Temporal UI calls to show decrypted payloads. */
+  uiCodecEndpoint?: string;
   /** Extra `--dynamic-config-value KEY=VALUE` pairs. */
   dynamicConfig?: Record<string, unknown>;
   logger: Logger;
@@ -99,6 +101,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (namespace !== 'default') args.push('--namespace', namespace);
   if (options.databaseFile) {
     mkdirSync(path.dirname(options.databaseFile), { recursive: true });

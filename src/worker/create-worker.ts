@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../activities';
+import { dataConverterFor, type EncryptionKey } from '../codec/encryption-codec';
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows/index.ts');
 
@@ -15,6 +16,8 @@ export interface CreateWorkerOptions {
   dependencies: ActivityDependencies;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled here. */
   workflowBundle?: { codePath: string };
+  /** Payload encryption keys; the codec runs outside the workflow sandbox. */
+  encryptionKeys?: EncryptionKey[];
   overrides?: Partial<WorkerOptions>;
 }
 
@@ -25,6 +28,7 @@ export async function createChatWorker(options: CreateWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.dependencies),
+    ...(options.encryptionKeys?.length ? { dataConverter: dataConverterFor(options.encryptionKeys) } : {}),
     maxConcurrentActivityTaskExecutions: 400,
     shutdownGraceTime: '10 seconds',
     ...options.overrides,

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { createOpenAiClient } from '../../src/clients';
+import { dataConverterFor } from '../../src/codec/encryption-codec';
 import { loadConfiguration, type Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
@@ -62,13 +63,15 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
   const subscriber = new Redis(configuration.redis.url);
   const workerRedis = new Redis(configuration.redis.url);
   const address = configuration.temporal.address!;
-  const temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace });
+  const dataConverter = dataConverterFor(configuration.encryption.keys);
+  const temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
   installTemporalRuntime(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR');
   const workerConnection = await NativeConnection.connect({ address });
   const worker = await createChatWorker({
     connection: workerConnection,
     namespace: configuration.temporal.namespace,
     taskQueue: configuration.temporal.taskQueue,
+    encryptionKeys: configuration.encryption.keys,
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
     dependencies: {
       pool,
