@@ -14,11 +14,15 @@ const identifier = z
 
 const partSchema = z.looseObject({ type: z.string().min(1) });
 
-const messageSchema = z.looseObject({
-  id: identifier,
-  role: z.enum(['user', 'assistant', 'system']),
-  parts: z.array(partSchema).max(200),
-});
+/** ai ≥ 5 sends `parts`; ai 4 sends `content` (and, from 4.2, `parts` too). */
+const messageSchema = z
+  .looseObject({
+    id: identifier,
+    role: z.enum(['user', 'assistant', 'system', 'data']),
+    parts: z.array(partSchema).max(200).optional(),
+    content: z.string().optional(),
+  })
+  .refine((message) => message.parts !== undefined || message.content !== undefined, { message: 'needs parts (or content)', path: ['parts'] });
 
 export const chatRequestSchema = z.looseObject({
   id: identifier,
@@ -48,7 +52,7 @@ export function parseChatRequest(body: unknown): ParseResult {
   }
   const last = parsed.data.messages.at(-1)!;
   if (last.role !== 'user') return { ok: false, field: 'messages', message: 'messages: the last message must be from the user' };
-  const parts = last.parts as StoredMessage['parts'];
+  const parts = (last.parts ?? [{ type: 'text', text: last.content ?? '' }]) as StoredMessage['parts'];
   if (!messageText(parts).trim()) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
   return {
     ok: true,

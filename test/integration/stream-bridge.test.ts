@@ -8,6 +8,7 @@ import { longAnswer } from '../../src/scripted-llm/answers';
 import { assistantText, runAiClient } from '../support/ai-client';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
+import { ensureV4Client, parseV4 } from '../support/v4-client';
 
 let stack: TestStack;
 
@@ -163,5 +164,30 @@ describe('who may read what', () => {
     expect((await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`)).status).toBe(401);
     // The owner still resumes the finished turn's stream within the log's retention.
     expect(textOf(chunksOf(await readSse(await resume(chatId))))).toBe('You said: Private conversation here');
+  });
+});
+
+describe('the AI SDK v4 data stream, on request', () => {
+  beforeAll(() => ensureV4Client(), 180_000);
+
+  it('serves ?protocol=data as the real ai 4 parser and useChat read it', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const requestId = `msg-${randomUUID()}`;
+    // The body ai 4's useChat posts: messages with `content` (and no parts before 4.2).
+    const response = await fetch(`${stack.apiUrl}/api/chat?protocol=data`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: JSON.stringify({ id: chatId, messages: [{ id: requestId, role: 'user', content: 'Something long, v4 style [[tps=200]]' }] }),
+    });
+    expect(response.headers.get('x-vercel-ai-data-stream')).toBe('v1');
+    const body = await response.text();
+    expect(body).not.toContain('data: ');
+    const parsed = await parseV4(body);
+    expect(parsed.text).toBe(longAnswer);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.finishMessage?.finishReason).toBe('stop');
+    expect(parsed.chat.message?.content).toBe(longAnswer);
+    expect(parsed.chat.message?.id).toBe(`${requestId}-assistant`);
+    expect((await storedAnswer(chatId)).text).toBe(longAnswer);
   });
 });

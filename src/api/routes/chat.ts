@@ -18,6 +18,7 @@ import type { chatTurn } from '../../workflows/chat-turn';
 import { principalOf } from '../auth';
 import { parseChatRequest } from '../chat-request';
 import { sendError } from '../errors';
+import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
 
 export interface ChatRouteDependencies {
@@ -35,6 +36,12 @@ export interface ChatRouteDependencies {
 export function isModernClient(request: Request): boolean {
   const version = Number.parseInt(request.header('x-ai-sdk-version') ?? '', 10);
   return Number.isFinite(version) && version >= 7;
+}
+
+/** ai 4 clients ask for the v4 data stream with `?protocol=data` or `X-AI-SDK-Version: 4`. */
+export function requestedProtocol(request: Request): StreamProtocol {
+  const version = Number.parseInt(request.header('x-ai-sdk-version') ?? '', 10);
+  return request.query.protocol === 'data' || version === 4 ? 'data-stream-v4' : 'ui-message-stream';
 }
 
 function lastEventId(request: Request): string | undefined {
@@ -92,6 +99,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       },
     };
     const modernClient = isModernClient(request);
+    const protocol = requestedProtocol(request);
     try {
       await temporal.workflow.start<typeof chatTurn>('chatTurn', {
         taskQueue: configuration.temporal.taskQueue,
@@ -119,6 +127,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
           turnId,
           messageId,
           modernClient,
+          protocol,
           preludeOnly: true,
           prelude: cachedAnswerEvents((stored.content.parts ?? []) as MessagePart[], stored.extra),
         }, dependencies.stream);
@@ -126,7 +135,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       logger.info({ turnId }, 'duplicate request: replaying the finished turn from its log');
     }
     await eventLog.setLatestTurn(chat.conversationId, turnId);
-    await pipeTurnStream(request, response, { turnId, messageId, modernClient, afterId: lastEventId(request) }, dependencies.stream);
+    await pipeTurnStream(request, response, { turnId, messageId, modernClient, protocol, afterId: lastEventId(request) }, dependencies.stream);
   });
 
   /** Resume: the latest turn's stream from its start (or after `Last-Event-ID`), then live; 204 when there is none. */
@@ -142,7 +151,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     await pipeTurnStream(
       request,
       response,
-      { turnId, messageId: assistantMessageId(requestId), modernClient: isModernClient(request), afterId: lastEventId(request) },
+      { turnId, messageId: assistantMessageId(requestId), modernClient: isModernClient(request), protocol: requestedProtocol(request), afterId: lastEventId(request) },
       dependencies.stream,
     );
   });

@@ -10,7 +10,7 @@ import type { EventLog } from '../../stream/event-log';
 import { compareEntryIds } from '../../stream/event-log';
 import type { SubscriberHub } from '../../stream/subscriber-hub';
 import { isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
-import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from './ui-message-stream';
+import { createFraming, type StreamProtocol } from './stream-framing';
 
 export interface TurnStreamDependencies {
   hub: SubscriberHub;
@@ -29,6 +29,7 @@ export interface TurnStreamRequest {
   messageId: string;
   afterId?: string;
   modernClient: boolean;
+  protocol?: StreamProtocol;
   /** Extra events sent before the log (e.g. a cached answer with no log left). */
   prelude?: StreamEvent[];
   /** Send no log at all: the prelude is the whole stream. */
@@ -37,22 +38,20 @@ export interface TurnStreamRequest {
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
   const { hub, eventLog, logger } = dependencies;
-  const encoder = new UiMessageStreamEncoder({ modernClient: turn.modernClient });
-  let lastId = turn.afterId ?? '0-0';
+  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient });
+  const afterId = framing.resumable ? turn.afterId : undefined;
+  let lastId = afterId ?? '0-0';
   let live = false;
   let ended = false;
   const held: LoggedStreamEvent[] = [];
   // Assigned once the subscription and keep-alive exist; `finish` may run before either does.
   const resources: { unsubscribe?: () => void; keepAlive?: NodeJS.Timeout } = {};
 
-  response.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
-  response.write('retry: 1000\n\n');
+  response.writeHead(200, framing.headers);
+  if (framing.preamble) response.write(framing.preamble);
 
-  const writeChunks = (chunks: UiMessageChunk[], id?: string) => {
-    for (let index = 0; index < chunks.length; index++) {
-      const idLine = id && index === chunks.length - 1 ? `id: ${id}\n` : '';
-      response.write(`${idLine}data: ${JSON.stringify(chunks[index])}\n\n`);
-    }
+  const write = (bytes: string) => {
+    if (bytes) response.write(bytes);
     if (response.writableLength > dependencies.maxBufferedBytes) {
       logger.warn({ turnId: turn.turnId, buffered: response.writableLength }, 'slow SSE client disconnected; it can resume');
       finish(false);
@@ -65,16 +64,13 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     ended = true;
     resources.unsubscribe?.();
     if (resources.keepAlive) clearInterval(resources.keepAlive);
-    if (complete && !response.destroyed) {
-      response.write('data: [DONE]\n\n');
-      response.end();
-    }
+    if (complete && !response.destroyed) response.end(framing.end);
   };
 
   const deliver = (entry: LoggedStreamEvent) => {
     if (ended || compareEntryIds(entry.id, lastId) <= 0) return;
     lastId = entry.id;
-    writeChunks(encoder.encode(entry.event), entry.id);
+    write(framing.event(entry.event, entry.id));
     dependencies.onEventDelivered?.(entry.event);
     if (isTerminal(entry.event)) finish(true);
   };
@@ -83,11 +79,12 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     for (const entry of await eventLog.readAfter(turn.turnId, lastId === '0-0' ? undefined : lastId)) deliver(entry);
   };
 
+
   request.on('close', () => finish(false));
 
-  if (!turn.afterId) writeChunks(encoder.start(turn.messageId));
+  if (!afterId) write(framing.start(turn.messageId));
   for (const event of turn.prelude ?? []) {
-    writeChunks(encoder.encode(event));
+    write(framing.event(event));
     if (isTerminal(event)) finish(true);
   }
   if (turn.preludeOnly || ended) return finish(true);
@@ -104,7 +101,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
 
   resources.keepAlive = setInterval(() => {
     if (ended) return;
-    response.write(': keep-alive\n\n');
+    response.write(framing.keepAlive);
     void dependencies
       .isTurnRunning(turn.turnId)
       .then(async (running) => {
@@ -112,8 +109,8 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
         await catchUp();
         if (ended) return;
         logger.warn({ turnId: turn.turnId }, 'turn ended without a finish event; closing its stream');
-        writeChunks(encoder.encode({ kind: 'error', errorText: 'The turn ended unexpectedly.' }));
-        writeChunks(encoder.encode({ kind: 'turn-finish', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } }));
+        write(framing.event({ kind: 'error', errorText: 'The turn ended unexpectedly.' }));
+        write(framing.event({ kind: 'turn-finish', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } }));
         finish(true);
       })
       .catch(() => undefined);

@@ -1,0 +1,58 @@
+/**
+ * How a turn's events are written on the wire, per protocol: the AI SDK UI message stream (SSE with
+ * `id:` lines, keep-alive comments, `data: [DONE]`) or the v4 data stream (plain `CODE:JSON` lines).
+ * The bridge (./turn-stream.ts) is protocol-agnostic and asks the framing for every byte it writes.
+ */
+import type { StreamEvent } from '../../shared/stream-events';
+import { DATA_STREAM_V4_HEADERS, DataStreamV4Encoder } from './data-stream-v4';
+import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from './ui-message-stream';
+
+export type StreamProtocol = 'ui-message-stream' | 'data-stream-v4';
+
+export interface StreamFraming {
+  headers: Record<string, string>;
+  /** Written once, before anything else. */
+  preamble: string;
+  start(messageId: string): string;
+  /** The bytes of one event; `id` is its replay-log id, for protocols that carry one. */
+  event(event: StreamEvent, id?: string): string;
+  keepAlive: string;
+  end: string;
+  /** Whether a client can resume after an event id; otherwise a reconnect replays from the start. */
+  resumable: boolean;
+}
+
+function sseFrames(chunks: UiMessageChunk[], id?: string): string {
+  let frames = '';
+  for (let index = 0; index < chunks.length; index++) {
+    const idLine = id && index === chunks.length - 1 ? `id: ${id}\n` : '';
+    frames += `${idLine}data: ${JSON.stringify(chunks[index])}\n\n`;
+  }
+  return frames;
+}
+
+export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean }): StreamFraming {
+  if (protocol === 'data-stream-v4') {
+    const encoder = new DataStreamV4Encoder();
+    return {
+      headers: DATA_STREAM_V4_HEADERS,
+      preamble: '',
+      start: (messageId) => encoder.start(messageId).join(''),
+      event: (event) => encoder.encode(event).join(''),
+      // The v4 parser skips empty lines but throws on SSE comments.
+      keepAlive: '\n',
+      end: '',
+      resumable: false,
+    };
+  }
+  const encoder = new UiMessageStreamEncoder(options);
+  return {
+    headers: UI_MESSAGE_STREAM_HEADERS,
+    preamble: 'retry: 1000\n\n',
+    start: (messageId) => sseFrames(encoder.start(messageId)),
+    event: (event, id) => sseFrames(encoder.encode(event), id),
+    keepAlive: ': keep-alive\n\n',
+    end: 'data: [DONE]\n\n',
+    resumable: true,
+  };
+}
