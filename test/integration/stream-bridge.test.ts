@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { assistantText, runAiClient } from '../support/ai-client';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
+import { Redis } from 'ioredis';
+import { startApi } from '../../src/api/server';
+import { createLogger } from '../../src/logger';
 import { startTestStack, type TestStack } from '../support/stack';
 import { ensureV4Client, parseV4 } from '../support/v4-client';
 
@@ -189,5 +192,36 @@ describe('the AI SDK v4 data stream, on request', () => {
     expect(parsed.chat.message?.content).toBe(longAnswer);
     expect(parsed.chat.message?.id).toBe(`${requestId}-assistant`);
     expect((await storedAnswer(chatId)).text).toBe(longAnswer);
+  });
+});
+
+describe('shutdown', () => {
+  it('ends open streams when an API process stops, and the client resumes on another one', async () => {
+    const redis = new Redis(stack.configuration.redis.url);
+    const subscriber = new Redis(stack.configuration.redis.url);
+    const second = await startApi(
+      { configuration: stack.configuration, pool: stack.pool, redis, subscriber, temporal: stack.temporal, logger: createLogger('silent') },
+      0,
+    );
+    try {
+      const chatId = `chat-${randomUUID()}`;
+      const response = await fetch(`${second.url}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth() },
+        body: JSON.stringify({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'A long one before shutdown [[tps=30]]')] }),
+      });
+      let stopping: Promise<void> | undefined;
+      const seen = await readSse(response, (event) => {
+        if (!stopping && event.data.includes('"text-delta"')) stopping = second.stop();
+      });
+      await stopping;
+      expect(seen.at(-1)?.data).not.toBe('[DONE]');
+      expect(textOf(chunksOf(seen)).length).toBeLessThan(longAnswer.length);
+      // Another API process picks the stream up from its log.
+      expect(textOf(chunksOf(await readSse(await resume(chatId))))).toBe(longAnswer);
+    } finally {
+      redis.disconnect();
+      subscriber.disconnect();
+    }
   });
 });
