@@ -8,6 +8,7 @@
  * Cancellation arrives through the heartbeat and aborts the HTTP request to the model.
  */
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
@@ -132,6 +133,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
       await deltaBatcher.flush();
+      // An aborted request can end the openai stream quietly: a stopped hop must still end as cancelled.
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new CancelledFailure('hop cancelled');
       const latencyMs = Math.round(performance.now() - started);
       const result: HopResult = {
         hop,

@@ -122,6 +122,10 @@ describe('stop', () => {
     expect(stored.text).toBe(shown);
     const request = await stack.llm.waitForRequest((recorded) => recorded.lastUserText.startsWith('A long answer to stop') && recorded.outcome !== 'in-progress', 10_000);
     expect(request.outcome).toBe('aborted');
+    // The stopped hop ended as cancelled in Temporal, not as a completed hop.
+    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId])).rows[0].turn_id;
+    const history = await stack.temporal.workflow.getHandle(turnId).fetchHistory();
+    expect((history.events ?? []).some((event) => event.activityTaskCanceledEventAttributes)).toBe(true);
   });
 });
 

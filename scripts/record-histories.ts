@@ -1,0 +1,237 @@
+/**
+ * Records the workflow histories that test/replay/replay.test.ts replays against the current
+ * `chatTurn` code, one file per scenario in test/replay/histories/<scenario>.json.
+ *
+ * Run (Postgres and Redis as for `npm test`; Temporal as for `npm test`: TEMPORAL_ADDRESS when
+ * reachable, otherwise a dev server started and stopped here):
+ *
+ *   npx tsx scripts/record-histories.ts                 # every scenario
+ *   npx tsx scripts/record-histories.ts hop-limit ...   # only these
+ *
+ * It starts the same stack as the jest global setup plus `startTestStack`, drives each turn through
+ * the HTTP API like a client, waits for the workflow to close, checks the history shows what the
+ * scenario is named for (a history that silently covers less is worse than none), and saves it,
+ * replacing the scenario's file. A recorded history stands for turns that ran on the code of its
+ * day: when workflow code changes, add the new shape as a new scenario and keep the old file (see
+ * docs/replay.md), rather than re-recording it in place.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { describeEvent, eventCount, fetchWorkflowHistory, writeHistoryFile, type History, type HistoryEvent } from '../src/replay/workflow-history';
+import { turnWorkflowId } from '../src/shared/ids';
+import type { ChatTurnResult } from '../src/shared/turn';
+import globalSetup from '../test/support/global-setup';
+import globalTeardown from '../test/support/global-teardown';
+import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../test/support/sse';
+import { startTestStack, type TestStack } from '../test/support/stack';
+
+const HISTORIES_DIRECTORY = path.resolve(__dirname, '../test/replay/histories');
+
+interface Scenario {
+  name: string;
+  /** Runs one turn through the API and returns its workflow id once the client saw the stream end. */
+  run(stack: TestStack): Promise<string>;
+  /** Throws when the closed turn's history does not show what the scenario is named for. */
+  check(history: History): void;
+}
+
+function ensure(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+function scheduledActivities(history: History): string[] {
+  return (history.events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
+
+function count(names: string[], name: string): number {
+  return names.filter((candidate) => candidate === name).length;
+}
+
+function closingEvent(history: History): HistoryEvent {
+  const last = history.events?.at(-1);
+  ensure(last !== undefined, 'empty history');
+  return last;
+}
+
+function completedResult(history: History): ChatTurnResult {
+  const payload = closingEvent(history).workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+  ensure(payload != null, `the turn did not complete: last event ${describeEvent(closingEvent(history))}`);
+  return defaultPayloadConverter.fromPayload<ChatTurnResult>(payload);
+}
+
+async function createAgent(stack: TestStack, fields: { allowedTools: string[]; maxHops: number }): Promise<string> {
+  const id = `agent-${randomUUID().slice(0, 8)}`;
+  await stack.pool.query(
+    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [id, stack.workspaceId, id, 'You are a test agent.', fields.allowedTools, fields.maxHops],
+  );
+  return id;
+}
+
+interface TurnRequest {
+  chatId?: string;
+  requestId?: string;
+  text: string;
+  agentId?: string;
+  onEvent?: (event: SseEvent, chatId: string) => void;
+}
+
+/** POSTs a user message as an ai 7 client and reads the stream to its end. */
+async function sendTurn(stack: TestStack, request: TurnRequest) {
+  const chatId = request.chatId ?? `chat-${randomUUID()}`;
+  const requestId = request.requestId ?? `msg-${randomUUID()}`;
+  const response = await fetch(`${stack.apiUrl}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, request.text)], ...(request.agentId ? { agentId: request.agentId } : {}) }),
+  });
+  if (response.status !== 200) throw new Error(`POST /api/chat answered ${response.status}: ${await response.text()}`);
+  const chunks = chunksOf(await readSse(response, (event) => request.onEvent?.(event, chatId)));
+  return { chatId, requestId, workflowId: turnWorkflowId(chatId, requestId), chunks, text: textOf(chunks) };
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'plain-answer',
+    async run(stack) {
+      return (await sendTurn(stack, { text: 'What does a durable chat backend do for me?' })).workflowId;
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'streamCompletion') === 1 && count(activities, 'executeTool') === 0, `expected one hop and no tools: ${activities.join(', ')}`);
+      ensure(completedResult(history).text.startsWith('You said: '), 'expected the scripted echo answer');
+    },
+  },
+  {
+    name: 'three-hop-tools',
+    async run(stack) {
+      const agentId = await createAgent(stack, { allowedTools: ['test_*'], maxHops: 10 });
+      return (await sendTurn(stack, { text: `use test_record_side_effect for ${randomUUID().slice(0, 8)} [[hops=3]]`, agentId })).workflowId;
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'executeTool') === 3 && count(activities, 'streamCompletion') === 4, `expected 3 tool hops and a final answer: ${activities.join(', ')}`);
+      ensure(count(activities, 'recordToolResults') === 3, 'expected the tool results recorded once per hop');
+      ensure(completedResult(history).finishReason === 'stop', 'expected finish reason stop');
+    },
+  },
+  {
+    name: 'hop-limit',
+    async run(stack) {
+      const agentId = await createAgent(stack, { allowedTools: ['test_*'], maxHops: 2 });
+      return (await sendTurn(stack, { text: `use test_record_side_effect for ${randomUUID().slice(0, 8)} [[hops=5]]`, agentId })).workflowId;
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'streamCompletion') === 2 && count(activities, 'executeTool') === 2, `expected exactly 2 hops: ${activities.join(', ')}`);
+      ensure(completedResult(history).finishReason === 'hop-limit', 'expected finish reason hop-limit');
+    },
+  },
+  {
+    name: 'retried-hop',
+    async run(stack) {
+      return (await sendTurn(stack, { text: `Retry me ${randomUUID().slice(0, 8)} [[fault=cut:6 vary=1 tps=50]]` })).workflowId;
+    },
+    check(history) {
+      const attempts = (history.events ?? []).flatMap((event) => (event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+      ensure(attempts.some((attempt) => attempt >= 2), `expected an activity on its second attempt, attempts: ${attempts.join(', ')}`);
+      ensure(completedResult(history).text.startsWith('(attempt 2) '), 'expected the answer of the second attempt');
+    },
+  },
+  {
+    name: 'stopped-turn',
+    async run(stack) {
+      let deltas = 0;
+      let stop: Promise<Response> | undefined;
+      const turn = await sendTurn(stack, {
+        text: 'A long answer to stop [[tps=20]]',
+        onEvent(event, chatId) {
+          if (event.data.includes('"text-delta"') && ++deltas === 5) {
+            stop = fetch(`${stack.apiUrl}/api/chat/${chatId}/stop`, { method: 'POST', headers: { authorization: `Bearer ${stack.apiKey}` } });
+          }
+        },
+      });
+      ensure(stop !== undefined, `the stream ended after ${deltas} deltas, before the stop`);
+      const answer = (await (await stop).json()) as { stopped: boolean };
+      ensure(answer.stopped, `the stop endpoint answered ${JSON.stringify(answer)}`);
+      await stack.temporal.workflow.getHandle(turn.workflowId).result().catch(() => undefined);
+      return turn.workflowId;
+    },
+    check(history) {
+      ensure(closingEvent(history).workflowExecutionCanceledEventAttributes != null, `expected a cancelled turn, last event ${describeEvent(closingEvent(history))}`);
+      // The hop is asked to cancel. It ends as ActivityTaskCompleted today (the openai stream ends
+      // quietly when its request is aborted, so streamCompletion returns the partial hop); either
+      // ending replays the same way, and the workflow closes as cancelled.
+      ensure((history.events ?? []).some((event) => event.activityTaskCancelRequestedEventAttributes != null), 'expected the streaming activity asked to cancel');
+      ensure(count(scheduledActivities(history), 'finalizeTurn') === 1, 'expected the partial answer finalized');
+    },
+  },
+  {
+    name: 'cached-duplicate',
+    async run(stack) {
+      const chatId = `chat-${randomUUID()}`;
+      const requestId = `msg-${randomUUID()}`;
+      const text = `Say it once ${requestId}`;
+      const first = await sendTurn(stack, { chatId, requestId, text });
+      await stack.temporal.workflow.getHandle(first.workflowId).result();
+      const second = await sendTurn(stack, { chatId, requestId, text });
+      ensure(second.text === first.text, `the duplicate answered "${second.text}" instead of "${first.text}"`);
+      const modelCalls = stack.llm.requests.filter((request) => request.lastUserText.includes(requestId)).length;
+      ensure(modelCalls === 1, `expected one model call for both requests, got ${modelCalls}`);
+      return first.workflowId;
+    },
+    check(history) {
+      ensure(count(scheduledActivities(history), 'streamCompletion') === 1, 'expected a single hop');
+      completedResult(history);
+    },
+  },
+];
+
+async function recordScenario(stack: TestStack, scenario: Scenario): Promise<void> {
+  const workflowId = await scenario.run(stack);
+  // The client saw the end of the stream; the workflow may still be finishing its last activities.
+  await stack.temporal.workflow.getHandle(workflowId).result().catch(() => undefined);
+  const history = await fetchWorkflowHistory(stack.temporal, workflowId);
+  try {
+    scenario.check(history);
+  } catch (error) {
+    const events = (history.events ?? []).map(describeEvent).join('\n  ');
+    throw new Error(`${scenario.name}: ${error instanceof Error ? error.message : String(error)}; the history of ${workflowId}:\n  ${events}`);
+  }
+  const file = path.join(HISTORIES_DIRECTORY, `${scenario.name}.json`);
+  writeHistoryFile(file, history);
+  console.log(`recorded ${scenario.name}: ${eventCount(history)} events (${workflowId}) → ${path.relative(process.cwd(), file)}`);
+}
+
+async function run(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !scenarios.some((scenario) => scenario.name === name));
+  if (unknown.length > 0) throw new Error(`Unknown scenario(s): ${unknown.join(', ')}. Known: ${scenarios.map((scenario) => scenario.name).join(', ')}`);
+  const selected = wanted.length > 0 ? scenarios.filter((scenario) => wanted.includes(scenario.name)) : scenarios;
+  mkdirSync(HISTORIES_DIRECTORY, { recursive: true });
+
+  // Recorded histories are plaintext, so the replay tests need no keys.
+  delete process.env.PAYLOAD_ENCRYPTION_KEYS;
+  await globalSetup();
+  try {
+    // The heartbeat timeout of the stream-bridge tests: a cut hop is retried within seconds.
+    const stack = await startTestStack({ heartbeatTimeoutMs: 2000 });
+    try {
+      for (const scenario of selected) await recordScenario(stack, scenario);
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await globalTeardown();
+  }
+}
+
+run().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});

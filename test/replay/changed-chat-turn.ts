@@ -1,0 +1,54 @@
+/**
+ * A plausible but incompatible change to `chatTurn`, bundled only by the negative replay test: the
+ * tool step stops scheduling `recordToolResults` (as if tool results were now recorded inside
+ * `executeTool`). Everything before the first tool hop's record is scheduled exactly as the real
+ * workflow does, so replaying a tool turn's history diverges in the middle of the history, at the
+ * `recordToolResults` event, which is what an operator would meet after such a deploy.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../src/activities';
+import { toolCallKey } from '../../src/shared/ids';
+import { messageText } from '../../src/shared/messages';
+import { isFastPath, isFreshStart, memorySkipReason } from '../../src/shared/turn-planning';
+import type { ChatTurnInput, ChatTurnResult, TurnMessage } from '../../src/shared/turn';
+
+const activities = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes' });
+
+export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
+  const { turnId, conversationId, requestId, workspaceId } = input;
+  const userText = messageText(input.userMessage.parts);
+  const fastPath = isFastPath(userText);
+  if (isFreshStart(userText)) await activities.recordContextReset({ turnId, conversationId, requestId });
+  await activities.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage });
+  const agent = await activities.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
+  const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
+  const { memories } = useMemory
+    ? await activities.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false })
+    : { memories: [] };
+  if (!fastPath) await activities.guardContext({ turnId, conversationId, agent });
+
+  const turnMessages: TurnMessage[] = [];
+  let text = '';
+  for (let hop = 0; hop < agent.maxHops; hop++) {
+    const result = await activities.streamCompletion({ turnId, conversationId, workspaceId, hop, agent, turnMessages, fastPath, memories: hop === 0 ? memories : [] });
+    text += result.content;
+    if (result.toolCalls.length === 0) break;
+    turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
+    for (const call of result.toolCalls) {
+      const output = await activities.executeTool({
+        turnId,
+        hop,
+        toolCallId: call.id,
+        idempotencyKey: toolCallKey(turnId, hop, call.id),
+        workspaceId,
+        conversationId,
+        name: call.name,
+        arguments: JSON.parse(call.arguments || '{}'),
+        allowedTools: agent.allowedTools,
+      });
+      turnMessages.push({ role: 'tool', toolCallId: call.id, content: output.content });
+    }
+    // The change: no `recordToolResults` here.
+  }
+  return { messageId: input.messageId, finishReason: 'stop', text, hops: 0, usage: { inputTokens: 0, outputTokens: 0 } };
+}

@@ -1,0 +1,81 @@
+/**
+ * Recorded chat turns (test/replay/histories/<scenario>.json, made by scripts/record-histories.ts)
+ * replay against the current workflow code: a change that would fail turns already running in
+ * production fails here first. The negative tests prove the check has teeth and that the operator
+ * is told which history event the changed code contradicts.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { describeReplayOutcome, installReplayRuntime, replayHistory } from '../../src/replay/replay-runner';
+import { readHistoryFile } from '../../src/replay/workflow-history';
+
+const HISTORIES_DIRECTORY = path.join(__dirname, 'histories');
+const recorded = readdirSync(HISTORIES_DIRECTORY)
+  .filter((file) => file.endsWith('.json'))
+  .sort()
+  .map((file) => ({ workflowId: path.basename(file, '.json'), history: readHistoryFile(path.join(HISTORIES_DIRECTORY, file)) }));
+
+function currentWorkflowBundle(): { codePath: string } {
+  const codePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run the tests through jest, whose global setup builds the bundle.');
+  return { codePath };
+}
+
+function recordedHistory(scenario: string) {
+  const found = recorded.find((entry) => entry.workflowId === scenario);
+  if (!found) throw new Error(`test/replay/histories/${scenario}.json is missing: npx tsx scripts/record-histories.ts ${scenario}`);
+  return found.history;
+}
+
+async function collect(results: AsyncIterable<ReplayResult>): Promise<ReplayResult[]> {
+  const collected: ReplayResult[] = [];
+  for await (const result of results) collected.push(result);
+  return collected;
+}
+
+beforeAll(() => {
+  installReplayRuntime();
+});
+
+describe('recorded histories', () => {
+  it('cover the turn shapes the workflow has', () => {
+    expect(recorded.map((entry) => entry.workflowId)).toEqual(
+      expect.arrayContaining(['plain-answer', 'three-hop-tools', 'hop-limit', 'retried-hop', 'stopped-turn', 'cached-duplicate']),
+    );
+  });
+
+  it('all replay against the current workflow code', async () => {
+    const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-histories' }, recorded));
+    expect(results.map((result) => result.workflowId)).toEqual(recorded.map((entry) => entry.workflowId));
+    const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('a changed workflow', () => {
+  let changedBundle: WorkflowBundle;
+
+  beforeAll(async () => {
+    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (message: string) => console.error(message) };
+    changedBundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'changed-chat-turn.ts'), logger: quiet });
+  });
+
+  it('fails replay of a tool turn with a DeterminismViolationError', async () => {
+    const [result] = await collect(
+      Worker.runReplayHistories({ workflowBundle: changedBundle, replayName: 'changed-workflow' }, [{ workflowId: 'three-hop-tools', history: recordedHistory('three-hop-tools') }]),
+    );
+    expect(result?.error).toBeInstanceOf(DeterminismViolationError);
+    expect(result?.error?.message).toContain("scheduled event 'recordToolResults'");
+  });
+
+  it('is reported at the history event it contradicts', async () => {
+    const history = recordedHistory('three-hop-tools');
+    const firstRecord = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'recordToolResults')!;
+    const outcome = await replayHistory({ workflowBundle: changedBundle, replayName: 'changed-workflow-located' }, history, 'three-hop-tools');
+    if (outcome.ok) throw new Error('the changed workflow replayed the history');
+    expect(outcome.divergence?.event.eventId?.toString()).toBe(firstRecord.eventId?.toString());
+    expect(describeReplayOutcome(outcome)).toContain(`Diverged at history event #${firstRecord.eventId} ActivityTaskScheduled (recordToolResults)`);
+  });
+});

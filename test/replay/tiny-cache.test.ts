@@ -1,0 +1,168 @@
+/**
+ * Chat turns on a worker without a workflow cache (`maxCachedWorkflows: 0`): no sticky queue, so
+ * every workflow task starts from an empty sandbox and replays the turn's history so far before it
+ * runs new code. Any difference between first execution and replay (nondeterminism) fails these
+ * turns here, instead of after a worker restart in production.
+ *
+ * The worker is wired like test/support/stack.ts wires its own, on this file's task queue; turns
+ * start directly with the Temporal client (no API), after seeding the workspace and conversation.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { createOpenAiClient } from '../../src/clients';
+import { dataConverterFor } from '../../src/codec/encryption-codec';
+import { loadConfiguration } from '../../src/config';
+import { ChatRepository } from '../../src/db/chat-repository';
+import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
+import { createLogger } from '../../src/logger';
+import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
+import { turnWorkflowId } from '../../src/shared/ids';
+import type { ChatTurnInput } from '../../src/shared/turn';
+import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
+import type { chatTurn } from '../../src/workflows/chat-turn';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest, whose global setup sets it.`);
+  return value;
+}
+
+const unique = randomUUID().slice(0, 8);
+const configuration = loadConfiguration({
+  ...process.env,
+  DATABASE_URL: required('TEST_DATABASE_URL'),
+  TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
+  TEMPORAL_TASK_QUEUE: `test-tiny-cache-${unique}`,
+  REDIS_KEY_PREFIX: `dc-test-${unique}:`,
+  WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
+});
+const taskQueue = configuration.temporal.taskQueue;
+const workspaceId = `ws-${unique}`;
+const userId = `${workspaceId}-user`;
+
+let llm: ScriptedLlm;
+let pool: Pool;
+let redis: Redis;
+let temporal: Client;
+let workerConnection: NativeConnection;
+let worker: Worker;
+let workerRun: Promise<void>;
+
+beforeAll(async () => {
+  llm = await startScriptedLlm();
+  pool = new Pool({ connectionString: configuration.databaseUrl, max: 5 });
+  redis = new Redis(configuration.redis.url);
+  const address = configuration.temporal.address!;
+  const dataConverter = dataConverterFor(configuration.encryption.keys);
+  temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  installTemporalRuntime('ERROR');
+  workerConnection = await NativeConnection.connect({ address });
+  worker = await createChatWorker({
+    connection: workerConnection,
+    namespace: configuration.temporal.namespace,
+    taskQueue,
+    encryptionKeys: configuration.encryption.keys,
+    workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
+    dependencies: {
+      pool,
+      redis,
+      openai: createOpenAiClient(llm.url, 'scripted-test-key'),
+      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'test'),
+      defaultModel: configuration.llm.defaultModel,
+      workspaceFilesRoot: configuration.workspaceFilesRoot,
+      eventLogOptions: {
+        keyPrefix: configuration.redis.keyPrefix,
+        retentionSeconds: configuration.redis.streamRetentionSeconds,
+        maxEvents: configuration.redis.streamMaxEvents,
+      },
+    },
+    overrides: { maxCachedWorkflows: 0, shutdownGraceTime: '1 second' },
+  });
+  workerRun = worker.run();
+  await new WorkspaceRepository(pool).seedWorkspace({ workspaceId, workspaceName: workspaceId, userId, userName: 'Test user', apiKey: generateApiKey() });
+});
+
+afterAll(async () => {
+  if (worker) {
+    worker.shutdown();
+    await workerRun;
+  }
+  await workerConnection?.close();
+  await temporal?.connection.close();
+  await llm?.close();
+  redis?.disconnect();
+  await pool?.end();
+});
+
+async function createToolAgent(): Promise<string> {
+  const id = `agent-${randomUUID().slice(0, 8)}`;
+  await pool.query(`INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools) VALUES ($1, $2, $3, $4, $5)`, [id, workspaceId, id, 'You are a test agent.', ['test_*']]);
+  return id;
+}
+
+/** Runs one turn to its end through Temporal and returns its result and history. */
+async function runTurn(text: string, agentId?: string) {
+  const conversationId = `chat-${randomUUID()}`;
+  const requestId = `msg-${randomUUID()}`;
+  await new ChatRepository(pool).claimConversation(conversationId, workspaceId, userId, text);
+  const turnId = turnWorkflowId(conversationId, requestId);
+  const input: ChatTurnInput = {
+    turnId,
+    conversationId,
+    requestId,
+    messageId: `${requestId}-assistant`,
+    workspaceId,
+    userId,
+    ...(agentId ? { agentId } : {}),
+    userMessage: { id: requestId, role: 'user', parts: [{ type: 'text', text }] },
+    options: { heartbeatTimeoutMs: configuration.llm.heartbeatTimeoutMs, llmStartToCloseTimeoutMs: configuration.llm.startToCloseTimeoutMs },
+  };
+  const result = await temporal.workflow.execute<typeof chatTurn>('chatTurn', { taskQueue, workflowId: turnId, args: [input] });
+  const history = await temporal.workflow.getHandle(turnId).fetchHistory();
+  return { result, history };
+}
+
+/** The task queues the turn's workflow tasks were scheduled on (a cached worker gets its sticky queue). */
+function workflowTaskQueues(history: Awaited<ReturnType<typeof runTurn>>['history']): string[] {
+  return (history.events ?? []).flatMap((event) => {
+    const scheduled = event.workflowTaskScheduledEventAttributes;
+    return scheduled ? [scheduled.taskQueue?.name ?? ''] : [];
+  });
+}
+
+function scheduledActivities(history: Awaited<ReturnType<typeof runTurn>>['history']): string[] {
+  return (history.events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
+
+describe('a worker without a workflow cache', () => {
+  it('runs a 3-hop tool turn to the same answer, replaying the history on every workflow task', async () => {
+    const agentId = await createToolAgent();
+    const { result, history } = await runTurn(`use test_record_side_effect for ${unique} [[hops=3]]`, agentId);
+
+    expect(result).toMatchObject({ finishReason: 'stop', hops: 4 });
+    expect(result.text).toMatch(/^Tool results: /);
+    const activities = scheduledActivities(history);
+    expect(activities.filter((name) => name === 'executeTool')).toHaveLength(3);
+    expect(activities.filter((name) => name === 'recordToolResults')).toHaveLength(3);
+    // Every task went to the normal queue, none to a sticky one: each was a replay from history.
+    const queues = workflowTaskQueues(history);
+    expect(queues.length).toBeGreaterThan(10);
+    expect(new Set(queues)).toEqual(new Set([taskQueue]));
+  });
+
+  it('runs a plain turn to the same answer', async () => {
+    const text = `What would a durable chat do without a cache ${unique}?`;
+    const { result, history } = await runTurn(text);
+
+    expect(result).toMatchObject({ finishReason: 'stop', hops: 1, text: `You said: ${text}` });
+    expect(new Set(workflowTaskQueues(history))).toEqual(new Set([taskQueue]));
+  });
+});
