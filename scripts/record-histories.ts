@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { describeEvent, eventCount, fetchWorkflowHistory, writeHistoryFile, type History, type HistoryEvent } from '../src/replay/workflow-history';
+import { activityTypes, describeEvent, eventCount, fetchWorkflowHistory, writeHistoryFile, type History, type HistoryEvent } from '../src/replay/workflow-history';
 import { turnWorkflowId } from '../src/shared/ids';
 import type { ChatTurnResult } from '../src/shared/turn';
 import globalSetup from '../test/support/global-setup';
@@ -41,12 +41,7 @@ function ensure(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-function scheduledActivities(history: History): string[] {
-  return (history.events ?? []).flatMap((event) => {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
-  });
-}
+const scheduledActivities = activityTypes;
 
 function count(names: string[], name: string): number {
   return names.filter((candidate) => candidate === name).length;

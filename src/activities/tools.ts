@@ -15,6 +15,7 @@
  *
  * No activity context is needed: tests call `executeTool` directly.
  */
+import { Context } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../logger';
 import { findTool, isToolAllowed } from '../tools/registry';
@@ -132,8 +133,27 @@ export function createToolActivities(dependencies: ToolDependencies) {
     }
   }
 
-  /** Runs one tool call at most once per idempotency key; see the module comment. */
+  /**
+   * Runs one tool call at most once per idempotency key; see the module comment. Heartbeats every
+   * second inside an activity, so a worker that dies mid-tool is noticed in seconds, not at the
+   * start-to-close timeout.
+   */
   async function executeTool(input: ExecuteToolInput): Promise<ToolResult> {
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      const context = Context.current();
+      heartbeat = setInterval(() => context.heartbeat(), 1000);
+    } catch {
+      // Called outside an activity (tests call it directly): nothing to heartbeat.
+    }
+    try {
+      return await executeToolOnce(input);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function executeToolOnce(input: ExecuteToolInput): Promise<ToolResult> {
     const started = performance.now();
     const client = await pool.connect();
     let failure: Error | undefined;

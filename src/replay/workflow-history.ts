@@ -55,3 +55,19 @@ export function describeEvent(event: HistoryEvent): string {
   const activity = event.activityTaskScheduledEventAttributes?.activityType?.name;
   return `#${Number(event.eventId)} ${eventTypeName(event)}${activity ? ` (${activity})` : ''}`;
 }
+
+/**
+ * The activity types a history ran, in order: regular activities from ActivityTaskScheduled, local
+ * activities from their `core_local_activity` markers (whose `data` detail names the type).
+ */
+export function activityTypes(history: History): string[] {
+  return (history.events ?? []).flatMap((event) => {
+    const scheduled = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (scheduled) return [scheduled];
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (!data) return [];
+    const type = (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type;
+    return type ? [type] : [];
+  });
+}

@@ -31,6 +31,8 @@ export async function createChatWorker(options: CreateWorkerOptions): Promise<Wo
     ...(options.encryptionKeys?.length ? { dataConverter: dataConverterFor(options.encryptionKeys) } : {}),
     maxConcurrentActivityTaskExecutions: 400,
     shutdownGraceTime: '10 seconds',
+    // When this worker dies, its sticky queue hands the turn to another worker after 2 s, not 10 s.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
     ...options.overrides,
   });
 }

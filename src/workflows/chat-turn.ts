@@ -15,6 +15,7 @@ import {
   defineQuery,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -65,8 +66,12 @@ function parsedInput(call: ToolCall): unknown {
 
 /** Runs one chat turn; see the module comment for its guarantees. */
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
-  const store = proxyActivities<Activities>({
+  // Short Postgres/Redis steps run as local activities: they execute inside the workflow task on
+  // the same worker, with no server round trip per step, so the path to the first token is one
+  // workflow task plus the LLM activity (and each step is one marker event in history, not three).
+  const store = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30 seconds',
+    localRetryThreshold: '10 seconds',
     retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
   });
   const tools = proxyActivities<Activities>({
@@ -118,13 +123,12 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     if (isFreshStart(userText)) {
       await store.recordContextReset({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId });
     }
-    await store.persistUserMessage({
-      turnId: input.turnId,
-      conversationId: input.conversationId,
-      requestId: input.requestId,
-      message: input.userMessage,
-    });
-    agent = await store.activateAgent({ workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
+    await store.persistUserMessage.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'persist user message' }, [
+      { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
+    ]);
+    agent = await store.activateAgent.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'activate agent' }, [
+      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
+    ]);
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
     const memories = useMemory
@@ -135,7 +139,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         ).memories
       : [];
     if (!fastPath) {
-      await llm.guardContext.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: 'context guard' }, [
+      await store.guardContext.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: 'context guard' }, [
         { turnId: input.turnId, conversationId: input.conversationId, agent },
       ]);
     }
@@ -177,7 +181,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         result.toolCalls.map(async (call, index) => {
           const decision = decisions[index]!;
           if (decision.action !== 'execute') return;
-          const toolResult = await tools.executeTool.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: `tool ${call.name}` }, [
+          const toolResult = await tools.executeTool.executeWithOptions({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '5 seconds', summary: `tool ${call.name}` }, [
             {
               turnId: input.turnId,
               hop,
@@ -213,7 +217,9 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
           decision: earlier ? 'reused' : 'skipped',
         };
       });
-      await store.recordToolResults({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes });
+      await store.recordToolResults.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: `tool results · hop ${hop}` }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes },
+      ]);
       for (const outcome of outcomes) {
         turnMessages.push({ role: 'tool', toolCallId: outcome.toolCallId, content: outcome.content });
         parts.push({

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readSse, userMessage } from '../support/sse';
+import { activitySummaries } from '../support/history';
 import { startTestStack, type TestStack } from '../support/stack';
 import type { TurnState } from '../../src/shared/turn';
 
@@ -23,14 +24,6 @@ function post(chatId: string, requestId: string, text: string, extra: Record<str
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
     body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], ...extra }),
-  });
-}
-
-async function activitySummaries(workflowId: string): Promise<string[]> {
-  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((event) => {
-    const summary = event.userMetadata?.summary?.data;
-    return event.activityTaskScheduledEventAttributes && summary ? [JSON.parse(Buffer.from(summary).toString('utf8')) as string] : [];
   });
 }
 
@@ -62,7 +55,7 @@ it('reads as the turn story: static summary and one summary per activity', async
   const workflowId = `chat:${chatId}:${requestId}`;
   const description = await stack.temporal.workflow.getHandle(workflowId).describe();
   expect(await description.staticSummary()).toContain('use test_record_side_effect');
-  const summaries = await activitySummaries(workflowId);
+  const summaries = await activitySummaries(stack.temporal, workflowId);
   expect(summaries).toEqual(expect.arrayContaining(['LLM hop 0 · scripted-1', 'LLM hop 3 · scripted-1', 'tool test_record_side_effect', 'finalize · stop']));
   const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
   console.log(`history of a 3-hop tool turn: ${history.events?.length} events`);
@@ -72,5 +65,5 @@ it('reads as the turn story: static summary and one summary per activity', async
   await readSse(await post(plainChatId, plainRequestId, 'What is durable execution, in one line?'));
   const plainHistory = await stack.temporal.workflow.getHandle(`chat:${plainChatId}:${plainRequestId}`).fetchHistory();
   console.log(`history of a plain answer: ${plainHistory.events?.length} events`);
-  expect(await activitySummaries(`chat:${plainChatId}:${plainRequestId}`)).toEqual(expect.arrayContaining(['memory', 'context guard', 'LLM hop 0 · scripted-1']));
+  expect(await activitySummaries(stack.temporal, `chat:${plainChatId}:${plainRequestId}`)).toEqual(expect.arrayContaining(['memory', 'context guard', 'LLM hop 0 · scripted-1']));
 });

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hopLimitWarning } from '../../src/workflows/chat-turn';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
+import { activitySummaries } from '../support/history';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -144,10 +145,11 @@ describe('memory, fast path and fresh start', () => {
     const request = stack.llm.requests.filter((recorded) => recorded.lastUserText === 'Hello!').at(-1)!;
     expect(request.tools ?? []).toHaveLength(0);
     expect((request.messages[0] as { content: string }).content).not.toContain('You are a test agent.');
-    const workflow = await stack.temporal.workflow.getHandle((await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [chatId])).rows[0].turn_id).fetchHistory();
-    const activities = (workflow.events ?? []).flatMap((event) => (event.activityTaskScheduledEventAttributes?.activityType?.name ? [event.activityTaskScheduledEventAttributes.activityType.name] : []));
-    expect(activities).not.toContain('retrieveMemory');
-    expect(activities).toContain('streamCompletion');
+    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [chatId])).rows[0].turn_id;
+    const steps = await activitySummaries(stack.temporal, turnId);
+    expect(steps).not.toContain('memory');
+    expect(steps).not.toContain('context guard');
+    expect(steps).toContain('LLM hop 0 · scripted-1');
   });
 
   it('resets the context on "start over": earlier messages stay stored but are no longer sent', async () => {

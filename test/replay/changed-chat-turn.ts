@@ -1,11 +1,12 @@
 /**
  * A plausible but incompatible change to `chatTurn`, bundled only by the negative replay test: the
- * tool step stops scheduling `recordToolResults` (as if tool results were now recorded inside
- * `executeTool`). Everything before the first tool hop's record is scheduled exactly as the real
- * workflow does, so replaying a tool turn's history diverges in the middle of the history, at the
- * `recordToolResults` event, which is what an operator would meet after such a deploy.
+ * tool step now schedules a `recordToolResults` activity before it runs the tools (as if results
+ * were pre-registered). Everything before the first tool call is scheduled exactly as the real
+ * workflow does (local activities for the short steps, then the LLM hop), so replaying a tool turn's
+ * history diverges in the middle of the history, at the first `executeTool` event, which is what an
+ * operator would meet after such a deploy.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../src/activities';
 import { toolCallKey } from '../../src/shared/ids';
 import { messageText } from '../../src/shared/messages';
@@ -13,19 +14,20 @@ import { isFastPath, isFreshStart, memorySkipReason } from '../../src/shared/tur
 import type { ChatTurnInput, ChatTurnResult, TurnMessage } from '../../src/shared/turn';
 
 const activities = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes' });
+const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 minutes' });
 
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const { turnId, conversationId, requestId, workspaceId } = input;
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
-  if (isFreshStart(userText)) await activities.recordContextReset({ turnId, conversationId, requestId });
-  await activities.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage });
-  const agent = await activities.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
+  if (isFreshStart(userText)) await local.recordContextReset({ turnId, conversationId, requestId });
+  await local.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage });
+  const agent = await local.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
   const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
   const { memories } = useMemory
-    ? await activities.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false })
+    ? await local.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false })
     : { memories: [] };
-  if (!fastPath) await activities.guardContext({ turnId, conversationId, agent });
+  if (!fastPath) await local.guardContext({ turnId, conversationId, agent });
 
   const turnMessages: TurnMessage[] = [];
   let text = '';
@@ -34,6 +36,8 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     text += result.content;
     if (result.toolCalls.length === 0) break;
     turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
+    // The change: results are registered before the tools run.
+    await activities.recordToolResults({ turnId, conversationId, requestId, hop, results: [] });
     for (const call of result.toolCalls) {
       const output = await activities.executeTool({
         turnId,
@@ -48,7 +52,6 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       });
       turnMessages.push({ role: 'tool', toolCallId: call.id, content: output.content });
     }
-    // The change: no `recordToolResults` here.
   }
   return { messageId: input.messageId, finishReason: 'stop', text, hops: 0, usage: { inputTokens: 0, outputTokens: 0 } };
 }

@@ -67,15 +67,15 @@ describe('a changed workflow', () => {
       Worker.runReplayHistories({ workflowBundle: changedBundle, replayName: 'changed-workflow' }, [{ workflowId: 'three-hop-tools', history: recordedHistory('three-hop-tools') }]),
     );
     expect(result?.error).toBeInstanceOf(DeterminismViolationError);
-    expect(result?.error?.message).toContain("scheduled event 'recordToolResults'");
+    expect(result?.error?.message).toContain("scheduled event 'executeTool'");
   });
 
   it('is reported at the history event it contradicts', async () => {
     const history = recordedHistory('three-hop-tools');
-    const firstRecord = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'recordToolResults')!;
+    const firstTool = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool')!;
     const outcome = await replayHistory({ workflowBundle: changedBundle, replayName: 'changed-workflow-located' }, history, 'three-hop-tools');
     if (outcome.ok) throw new Error('the changed workflow replayed the history');
-    expect(outcome.divergence?.event.eventId?.toString()).toBe(firstRecord.eventId?.toString());
-    expect(describeReplayOutcome(outcome)).toContain(`Diverged at history event #${firstRecord.eventId} ActivityTaskScheduled (recordToolResults)`);
+    expect(outcome.divergence?.event.eventId?.toString()).toBe(firstTool.eventId?.toString());
+    expect(describeReplayOutcome(outcome)).toContain(`Diverged at history event #${firstTool.eventId} ActivityTaskScheduled (executeTool)`);
   });
 });

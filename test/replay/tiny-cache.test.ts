@@ -7,6 +7,7 @@
  * The worker is wired like test/support/stack.ts wires its own, on this file's task queue; turns
  * start directly with the Temporal client (no API), after seeding the workspace and conversation.
  */
+import { activityTypes } from '../../src/replay/workflow-history';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,12 +136,7 @@ function workflowTaskQueues(history: Awaited<ReturnType<typeof runTurn>>['histor
   });
 }
 
-function scheduledActivities(history: Awaited<ReturnType<typeof runTurn>>['history']): string[] {
-  return (history.events ?? []).flatMap((event) => {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    return name ? [name] : [];
-  });
-}
+const scheduledActivities = activityTypes;
 
 describe('a worker without a workflow cache', () => {
   it('runs a 3-hop tool turn to the same answer, replaying the history on every workflow task', async () => {
@@ -154,7 +150,8 @@ describe('a worker without a workflow cache', () => {
     expect(activities.filter((name) => name === 'recordToolResults')).toHaveLength(3);
     // Every task went to the normal queue, none to a sticky one: each was a replay from history.
     const queues = workflowTaskQueues(history);
-    expect(queues.length).toBeGreaterThan(10);
+    // At least one task per completed regular activity (4 LLM hops, 3 tools).
+    expect(queues.length).toBeGreaterThanOrEqual(7);
     expect(new Set(queues)).toEqual(new Set([taskQueue]));
   });
 

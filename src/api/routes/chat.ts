@@ -106,6 +106,8 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         workflowId: turnId,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // A worker that dies holding the turn's workflow task is replaced within seconds.
+        workflowTaskTimeout: '3 seconds',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: messageText(chat.userMessage.parts).slice(0, 120),
         typedSearchAttributes: [

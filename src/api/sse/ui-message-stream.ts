@@ -26,6 +26,8 @@ function uiFinishReason(reason: FinishReason): string {
 export class UiMessageStreamEncoder {
   private openTextId: string | undefined;
   private stepOpen = false;
+  /** The hop whose step the client shows last (open, or already finished). */
+  private lastStepHop: number | undefined;
 
   constructor(private readonly options: UiEncoderOptions) {}
 
@@ -43,13 +45,16 @@ export class UiMessageStreamEncoder {
         this.closeStep(chunks);
         chunks.push({ type: 'start-step' });
         this.stepOpen = true;
+        this.lastStepHop = event.hop;
         break;
       case 'hop-restart':
         this.closeText(chunks);
-        if (!this.stepOpen) {
-          chunks.push({ type: 'start-step' });
-          this.stepOpen = true;
-        }
+        // The failed attempt may have finished its step already (hop-end published, then the worker
+        // died before Temporal recorded the completion): reset-step clears that step, and the new
+        // attempt continues in it.
+        if (!this.stepOpen && this.lastStepHop !== event.hop) chunks.push({ type: 'start-step' });
+        this.stepOpen = true;
+        this.lastStepHop = event.hop;
         if (this.options.modernClient) chunks.push({ type: 'reset-step' });
         else chunks.push({ type: 'data-hop-restart', data: { hop: event.hop, attempt: event.attempt } });
         break;

@@ -1,0 +1,17 @@
+/** Reads a finished turn's history the way an operator reads it in the Temporal UI. */
+import type { Client } from '@temporalio/client';
+
+/**
+ * The summaries of the turn's activity calls, in order: regular activities carry theirs on
+ * ActivityTaskScheduled, local activities on their marker. Waits for the turn to finish first.
+ */
+export async function activitySummaries(client: Client, workflowId: string): Promise<string[]> {
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.result();
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const summary = event.userMetadata?.summary?.data;
+    const isActivity = event.activityTaskScheduledEventAttributes || event.markerRecordedEventAttributes;
+    return isActivity && summary ? [JSON.parse(Buffer.from(summary).toString('utf8')) as string] : [];
+  });
+}
