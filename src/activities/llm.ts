@@ -69,8 +69,9 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     let lastEventId = '';
     const publish = async (event: StreamEvent) => {
       lastEventId = await eventLog.append(turnId, event);
-      context.heartbeat({ lastEventId, hop, attempt });
     };
+    // Heartbeats go out on a timer, not per delta: the SDK serialises details on every call, which
+    // costs CPU on the hottest path, and Temporal only needs one per heartbeat interval.
     const heartbeatEvery = Math.max(200, Math.floor((context.info.heartbeatTimeoutMs ?? 10_000) / 3));
     const heartbeatTimer = setInterval(() => context.heartbeat({ lastEventId, hop, attempt }), heartbeatEvery);
     const started = performance.now();
