@@ -229,3 +229,24 @@ describe('shutdown', () => {
     }
   });
 });
+
+describe('keep-alive', () => {
+  it('keeps a quiet stream open with SSE comments, which clients ignore', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const controller = new AbortController();
+    const response = await post({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'Wait for me [[fault=stall:2]]')] }, controller.signal);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let raw = '';
+    const deadline = Date.now() + stack.configuration.api.sseKeepAliveMs * 3;
+    while (!raw.includes(': keep-alive') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      raw += decoder.decode(value, { stream: true });
+    }
+    expect(raw).toContain(': keep-alive\n\n');
+    await fetch(`${stack.apiUrl}/api/chat/${chatId}/stop`, { method: 'POST', headers: auth() });
+    controller.abort();
+    expect((await storedAnswer(chatId)).extra.finishReason).toBe('cancelled');
+  });
+});
