@@ -4,6 +4,7 @@
  * drains in-flight activities within the shutdown grace time.
  */
 import type { Worker } from '@temporalio/worker';
+import { activityDependenciesFrom } from './src/activities';
 import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
@@ -27,20 +28,7 @@ export async function startWorker(configuration: Configuration, temporalAddress:
       namespace: configuration.temporal.namespace,
       taskQueue: configuration.temporal.taskQueue,
       encryptionKeys: configuration.encryption.keys,
-      dependencies: {
-        pool,
-        redis,
-        openai: createOpenAiClient(llm.baseUrl, llm.apiKey),
-        logger,
-        defaultModel: configuration.llm.defaultModel,
-        workspaceFilesRoot: configuration.workspaceFilesRoot,
-        deltaPersistence: configuration.llm.deltaPersistence,
-        eventLogOptions: {
-          keyPrefix: configuration.redis.keyPrefix,
-          retentionSeconds: configuration.redis.streamRetentionSeconds,
-          maxEvents: configuration.redis.streamMaxEvents,
-        },
-      },
+      dependencies: activityDependenciesFrom(configuration, { pool, redis, openai: createOpenAiClient(llm.baseUrl, llm.apiKey), logger }),
     });
     const done = worker.run().finally(async () => {
       await connection.close();

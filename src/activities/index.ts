@@ -9,7 +9,8 @@ import { ChatRepository } from '../db/chat-repository';
 import { UsageRepository } from '../db/usage-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
-import { EventLog, type EventLogOptions } from '../stream/event-log';
+import type { Configuration } from '../config';
+import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
@@ -27,6 +28,20 @@ export interface ActivityDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
+}
+
+/** The activity dependencies of a deployment: its configuration plus the clients built once. */
+export function activityDependenciesFrom(
+  configuration: Configuration,
+  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger'>,
+): ActivityDependencies {
+  return {
+    ...clients,
+    defaultModel: configuration.llm.defaultModel,
+    workspaceFilesRoot: configuration.workspaceFilesRoot,
+    deltaPersistence: configuration.llm.deltaPersistence,
+    eventLogOptions: eventLogOptionsFrom(configuration),
+  };
 }
 
 export function createActivities(dependencies: ActivityDependencies) {

@@ -11,7 +11,7 @@ import type { Configuration } from '../config';
 import { ChatRepository } from '../db/chat-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
-import { EventLog } from '../stream/event-log';
+import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
 import { requireApiKey } from './auth';
 import { errorHandler, sendError } from './errors';
@@ -35,11 +35,7 @@ export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
   const chats = new ChatRepository(pool);
   const workspaces = new WorkspaceRepository(pool);
-  const eventLog = new EventLog(redis, {
-    keyPrefix: configuration.redis.keyPrefix,
-    retentionSeconds: configuration.redis.streamRetentionSeconds,
-    maxEvents: configuration.redis.streamMaxEvents,
-  });
+  const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
   const hub = new SubscriberHub(subscriber);
   const metrics = createApiMetrics();
   const openStreams = new Set<http.ServerResponse>();

@@ -27,6 +27,15 @@ export interface EventLogOptions {
   maxEvents: number;
 }
 
+/** The event log settings of a deployment (prefix, retention, cap). */
+export function eventLogOptionsFrom(configuration: { redis: { keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number } }): EventLogOptions {
+  return {
+    keyPrefix: configuration.redis.keyPrefix,
+    retentionSeconds: configuration.redis.streamRetentionSeconds,
+    maxEvents: configuration.redis.streamMaxEvents,
+  };
+}
+
 /** Compares two stream entry ids (`<ms>-<seq>`) numerically. */
 export function compareEntryIds(left: string, right: string): number {
   const [leftMs = '0', leftSeq = '0'] = left.split('-');

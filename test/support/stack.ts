@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { activityDependenciesFrom } from '../../src/activities';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { createOpenAiClient } from '../../src/clients';
 import { dataConverterFor } from '../../src/codec/encryption-codec';
@@ -73,20 +74,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     taskQueue: configuration.temporal.taskQueue,
     encryptionKeys: configuration.encryption.keys,
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-    dependencies: {
-      pool,
-      redis: workerRedis,
-      openai: createOpenAiClient(llm.url, 'scripted-test-key'),
-      logger,
-      defaultModel: configuration.llm.defaultModel,
-      workspaceFilesRoot: configuration.workspaceFilesRoot,
-        deltaPersistence: configuration.llm.deltaPersistence,
-      eventLogOptions: {
-        keyPrefix: configuration.redis.keyPrefix,
-        retentionSeconds: configuration.redis.streamRetentionSeconds,
-        maxEvents: configuration.redis.streamMaxEvents,
-      },
-    },
+    dependencies: activityDependenciesFrom(configuration, { pool, redis: workerRedis, openai: createOpenAiClient(llm.url, 'scripted-test-key'), logger }),
     overrides: { shutdownGraceTime: '1 second' },
   });
   const workerRun = worker.run();
