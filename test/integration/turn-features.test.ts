@@ -103,20 +103,45 @@ describe('tool hops', () => {
 });
 
 describe('loop guard', () => {
+  async function toolDecisions(chatId: string) {
+    return (await events(chatId))
+      .filter((row) => row.type === 'tool-result')
+      .map((row) => ({ decision: row.extra.decision as string, content: row.content.content as string }));
+  }
+
   it('answers an exact duplicate call from the earlier result without executing it again', async () => {
     const agentId = await createAgent({ allowedTools: ['test_*'] });
     const tag = randomUUID().slice(0, 8);
+    const chatId = `chat-${randomUUID()}`;
     // Two identical calls in one answer: the second is reused.
-    const result = await turn(`chat-${randomUUID()}`, `use test_record_side_effect and test_record_side_effect ${tag}`, { agentId });
+    const result = await turn(chatId, `use test_record_side_effect and test_record_side_effect ${tag}`, { agentId });
     expect((await stack.pool.query('SELECT 1 FROM tool_side_effects WHERE label LIKE $1', [`%${tag}%`])).rows).toHaveLength(1);
+    const decisions = await toolDecisions(chatId);
+    expect(decisions.map((entry) => entry.decision)).toEqual(['executed', 'reused']);
+    expect(decisions[1]!.content).toContain('already called with the same arguments');
     expect(result.text).toContain('Not executed again');
   });
 
-  it('stops a tool at its per-turn limit with a message saying why', async () => {
+  it('reuses a search whose query is at least 75% similar to an earlier one', async () => {
     const agentId = await createAgent({ allowedTools: ['search_knowledge'] });
-    const result = await turn(`chat-${randomUUID()}`, `use search_knowledge quarterly revenue figures ${randomUUID()} [[hops=4]]`, { agentId });
-    // Rounds differ (" (round k)"), so fuzzy dedup or the limit of 2 executions stops rounds 3 and 4.
-    expect(result.text).toMatch(/Not executed/);
+    const chatId = `chat-${randomUUID()}`;
+    // Round 2 asks "<same query> (round 2)": similar enough to round 1 to be answered from it.
+    await turn(chatId, `use search_knowledge quarterly revenue figures ${randomUUID().slice(0, 8)} [[hops=2]]`, { agentId });
+    const decisions = await toolDecisions(chatId);
+    expect(decisions.map((entry) => entry.decision)).toEqual(['executed', 'reused']);
+    expect(decisions[1]!.content).toMatch(/similar/);
+  });
+
+  it('stops a tool at its per-turn limit with a message saying why', async () => {
+    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const chatId = `chat-${randomUUID()}`;
+    const tag = randomUUID().slice(0, 8);
+    // Four rounds with different arguments: the default limit of 3 executions skips the fourth.
+    await turn(chatId, `use test_record_side_effect for ${tag} [[hops=4]]`, { agentId });
+    const decisions = await toolDecisions(chatId);
+    expect(decisions.map((entry) => entry.decision)).toEqual(['executed', 'executed', 'executed', 'skipped']);
+    expect(decisions[3]!.content).toContain('reached its limit of 3 executions');
+    expect((await stack.pool.query('SELECT 1 FROM tool_side_effects WHERE label LIKE $1', [`%${tag}%`])).rows).toHaveLength(3);
   });
 });
 
