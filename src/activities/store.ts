@@ -115,6 +115,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       allowedTools: agent.allowedTools,
       contextWindow: agent.contextWindow,
       memoryEnabled: agent.memoryEnabled,
+      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
     };
   }
 

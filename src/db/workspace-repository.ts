@@ -30,6 +30,8 @@ export interface AgentRow {
   maxHops: number;
   contextWindow: number;
   memoryEnabled: boolean;
+  llmMaxAttempts: number;
+  llmInitialRetryIntervalMs: number;
 }
 
 export class WorkspaceRepository {
@@ -86,6 +88,8 @@ export class WorkspaceRepository {
       maxHops: row.max_hops,
       contextWindow: row.context_window,
       memoryEnabled: row.memory_enabled,
+      llmMaxAttempts: row.llm_max_attempts,
+      llmInitialRetryIntervalMs: row.llm_initial_retry_interval_ms,
     };
   }
 }

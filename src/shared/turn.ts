@@ -39,6 +39,8 @@ export interface AgentConfiguration {
   allowedTools: string[];
   contextWindow: number;
   memoryEnabled: boolean;
+  /** Retry policy of this agent's LLM hops (absent in turns recorded before it existed). */
+  llmRetry?: { maximumAttempts: number; initialIntervalMs: number };
 }
 
 export interface ToolCall {

@@ -150,7 +150,10 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     for (let hop = 0; hop < agent.maxHops; hop++) {
       state.hop = hop;
       state.status = 'streaming';
-      const result = await llm.streamCompletion.executeWithOptions({ ...llmOptions, summary: `LLM hop ${hop} · ${agent.model}` }, [
+      const retry = agent.llmRetry
+        ? { ...llmOptions.retry, maximumAttempts: agent.llmRetry.maximumAttempts, initialInterval: agent.llmRetry.initialIntervalMs }
+        : llmOptions.retry;
+      const result = await llm.streamCompletion.executeWithOptions({ ...llmOptions, retry, summary: `LLM hop ${hop} · ${agent.model}` }, [
         {
           turnId: input.turnId,
           conversationId: input.conversationId,

@@ -19,12 +19,24 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function createAgent(fields: { allowedTools?: string[]; maxHops?: number; contextWindow?: number; memoryEnabled?: boolean; systemPrompt?: string } = {}) {
+async function createAgent(
+  fields: { allowedTools?: string[]; maxHops?: number; contextWindow?: number; memoryEnabled?: boolean; systemPrompt?: string; llmMaxAttempts?: number } = {},
+) {
   const id = `agent-${randomUUID().slice(0, 8)}`;
   await stack.pool.query(
-    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, context_window, memory_enabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [id, stack.workspaceId, id, fields.systemPrompt ?? 'You are a test agent.', fields.allowedTools ?? [], fields.maxHops ?? 10, fields.contextWindow ?? 128000, fields.memoryEnabled ?? true],
+    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, context_window, memory_enabled, llm_max_attempts, llm_initial_retry_interval_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 200)`,
+    [
+      id,
+      stack.workspaceId,
+      id,
+      fields.systemPrompt ?? 'You are a test agent.',
+      fields.allowedTools ?? [],
+      fields.maxHops ?? 10,
+      fields.contextWindow ?? 128000,
+      fields.memoryEnabled ?? true,
+      fields.llmMaxAttempts ?? 6,
+    ],
   );
   return id;
 }
@@ -205,6 +217,21 @@ describe('context guard', () => {
     expect((request.messages[0] as { content: string }).content).toContain('Earlier in this conversation (condensed)');
     // The oldest messages reach the model only through the condensed text, not verbatim.
     expect(JSON.stringify(request.messages.slice(1))).not.toContain('Message number 0 with');
+  });
+});
+
+describe('retry policy per agent', () => {
+  it('retries a failed hop for an agent that allows it, and fails fast for one that does not', async () => {
+    const patient = await createAgent({ llmMaxAttempts: 3 });
+    const recovered = await turn(`chat-${randomUUID()}`, `Flaky endpoint ${randomUUID()} [[fault=500]]`, { agentId: patient });
+    expect(recovered.text).toMatch(/^You said: Flaky endpoint/);
+
+    const impatient = await createAgent({ llmMaxAttempts: 1 });
+    const marker = randomUUID();
+    const failed = await turn(`chat-${randomUUID()}`, `Flaky endpoint ${marker} [[fault=500]]`, { agentId: impatient });
+    expect(failed.chunks).toContainEqual(expect.objectContaining({ type: 'error' }));
+    expect(failed.chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'error' });
+    expect(llmRequestsContaining(marker)).toHaveLength(1);
   });
 });
 
