@@ -1,0 +1,95 @@
+/**
+ * A Temporal dev server with a persistent SQLite file restarts mid-turn: once it is back on the same
+ * port with the same file, the turn completes with the full answer, the answer is persisted, and the
+ * stream replays it. The stream open during the restart may be cut or may continue.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { chatTurn } from '../../src/workflows';
+import { createLogger } from '../../src/logger';
+import { longAnswer } from '../../src/scripted-llm/answers';
+import { turnWorkflowId } from '../../src/shared/ids';
+import { freePort, startDevServer, type TemporalServer } from '../../src/stack/temporal-server';
+import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
+import { startTestStack, type TestStack } from '../support/stack';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'server-restart-test');
+let directory: string;
+let databaseFile: string;
+let port: number;
+let server: TemporalServer | undefined;
+let stack: TestStack | undefined;
+
+const startServer = () => startDevServer({ databaseFile, port, headless: true, logger });
+
+beforeAll(async () => {
+  directory = mkdtempSync(path.join(os.tmpdir(), 'durable-chat-restart-'));
+  databaseFile = path.join(directory, 'temporal.sqlite');
+  port = await freePort();
+  server = await startServer();
+  stack = await startTestStack({ environment: { TEMPORAL_ADDRESS: server.address } });
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await server?.stop();
+  if (directory) rmSync(directory, { recursive: true, force: true });
+}, 30_000);
+
+async function storedAnswer(chatId: string) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const rows = await stack!.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId]);
+    if (rows.rows[0]) return (rows.rows[0].content.parts as Array<{ text: string }>).map((part) => part.text).join('');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no assistant message stored for ${chatId}`);
+}
+
+it('completes a turn whose Temporal server restarted mid-answer', async () => {
+  const running = stack!;
+  expect(running.configuration.temporal.address).toBe(`127.0.0.1:${port}`);
+  const auth = { authorization: `Bearer ${running.apiKey}` };
+  const chatId = `chat-${randomUUID()}`;
+  const requestId = `msg-${randomUUID()}`;
+  const response = await fetch(`${running.apiUrl}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...auth },
+    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, 'Something long please [[tps=20]]')] }),
+  });
+  expect(response.status).toBe(200);
+
+  let deltas = 0;
+  let reachedDeltas!: () => void;
+  const fewDeltas = new Promise<void>((resolve) => (reachedDeltas = resolve));
+  const streamed: SseEvent[] = [];
+  const reading = readSse(response, (event) => {
+    streamed.push(event);
+    if (event.data.includes('"text-delta"') && ++deltas === 5) reachedDeltas();
+  }).then(
+    () => 'ended' as const,
+    (error: Error) => `cut: ${error.message}`,
+  );
+  await fewDeltas;
+
+  await server!.stop();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const restartedAt = performance.now();
+  server = await startServer();
+  const serverBackMs = performance.now() - restartedAt;
+
+  const result = await running.temporal.workflow.getHandle<typeof chatTurn>(turnWorkflowId(chatId, requestId)).result();
+  const completedMs = performance.now() - restartedAt;
+  logger.info({ serverBackMs: Math.round(serverBackMs), restartToCompletionMs: Math.round(completedMs), stream: await reading, lastEvent: streamed.at(-1)?.data, chunkTypes: [...new Set(chunksOf(streamed.filter((e) => e.data !== '[DONE]')).map((c) => c.type))] }, 'turn after restart');
+
+  expect(result.text).toBe(longAnswer);
+  expect(result.finishReason).toBe('stop');
+  expect(await storedAnswer(chatId)).toBe(longAnswer);
+  const stream = await reading;
+  if (stream === 'ended' && streamed.at(-1)?.data === '[DONE]') expect(textOf(chunksOf(streamed))).toBe(longAnswer);
+
+  const replay = await fetch(`${running.apiUrl}/api/chat/${chatId}/stream`, { headers: auth });
+  expect(replay.status).toBe(200);
+  expect(textOf(chunksOf(await readSse(replay)))).toBe(longAnswer);
+}, 90_000);
