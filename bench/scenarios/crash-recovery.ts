@@ -1,0 +1,118 @@
+/**
+ * Scenario 5, crash recovery: two workers on a dedicated task queue (and an API whose
+ * LLM_HEARTBEAT_TIMEOUT_MS is the scenario's heartbeat timeout, default 2000 ms). Each round starts a
+ * 50 tokens/s answer (144 deltas), waits for k deltas, finds the worker running the LLM activity
+ * (`pendingActivities[].lastWorkerIdentity` = `<pid>@<host>`), `kill -9`s it and measures kill →
+ * first delta of the retried attempt at the client (`text-<hop>-<attempt ≥ 2>`, after the
+ * `data-hop-restart` part). A replacement worker is started right after each kill, so two workers
+ * are up at every kill. k goes from BENCH_CRASH_DELTAS_BEFORE_KILL (default 10) to 80 over the
+ * rounds, so the kills land at different points of the heartbeat cycle (the SDK sends a heartbeat at
+ * most every 0.8 × the heartbeat timeout, and the server notices a dead worker one timeout after the
+ * last heartbeat it received).
+ */
+import os from 'node:os';
+import { turnWorkflowId } from '../../src/shared/ids';
+import type { Child } from '../lib/children';
+import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
+import { epochNow } from '../lib/sse-client';
+import { roundSummary, Samples } from '../lib/stats';
+import { sleep, startTurn, waitUntil, type Target } from '../lib/turns';
+
+export async function runCrashRecovery(context: ScenarioContext): Promise<ScenarioResult> {
+  const { kills, heartbeatTimeoutMs, deltasBeforeKill } = context.config.crash;
+  const taskQueue = `${context.stack.taskQueue}-crash`;
+  const overrides = { TEMPORAL_TASK_QUEUE: taskQueue, LLM_HEARTBEAT_TIMEOUT_MS: String(heartbeatTimeoutMs) };
+  context.progress(`crash: ${kills} kills, heartbeat timeout ${heartbeatTimeoutMs} ms, two workers on ${taskQueue}`);
+  const api = await context.stack.startApi('api-crash', overrides);
+  let generation = 0;
+  const workers = new Map<number, Child>();
+  const workerStartMs = new Samples();
+  const spawnWorker = async () => {
+    const began = performance.now();
+    const worker = await context.stack.startWorker(`worker-crash-${generation++}`, overrides);
+    workerStartMs.add(performance.now() - began);
+    workers.set(worker.pid, worker);
+    return worker;
+  };
+  await Promise.all([spawnWorker(), spawnWorker()]);
+  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey };
+  const toRestart = new Samples();
+  const toRetriedDelta = new Samples();
+  const notes: string[] = [];
+  let replacement: Promise<Child> | undefined;
+  const turnIds: string[] = [];
+
+  try {
+    for (let round = 0; round < kills; round++) {
+      if (replacement) await replacement;
+      const killAfter = Math.round(deltasBeforeKill + ((80 - deltasBeforeKill) * round) / Math.max(1, kills - 1));
+      let deltas = 0;
+      let restartAt: number | undefined;
+      let retriedDeltaAt: number | undefined;
+      const turn = startTurn(target, `Tell me something long, round ${round} [[tps=50]]`, {
+        timeoutMs: 60_000,
+        onEvent: (event, type) => {
+          if (type === 'data-hop-restart' || type === 'reset-step') restartAt ??= event.receivedAt;
+          if (type !== 'text-delta') return;
+          if (/"id":"text-\d+-1"/.test(event.data)) deltas += 1;
+          else retriedDeltaAt ??= event.receivedAt;
+        },
+      });
+      if (!(await waitUntil(() => deltas >= killAfter, 30_000, 2))) {
+        notes.push(`round ${round}: only ${deltas} deltas before the kill deadline`);
+        turn.stream.abort();
+        continue;
+      }
+      const handle = context.stack.temporalClient.workflow.getHandle(turnWorkflowId(turn.conversationId, turn.requestId));
+      turnIds.push(handle.workflowId);
+      const description = await handle.describe();
+      const identity = description.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'streamCompletion')?.lastWorkerIdentity ?? '';
+      const pid = Number(identity.split('@')[0]);
+      const victim = workers.get(pid);
+      if (!victim || !identity.endsWith(`@${os.hostname()}`)) {
+        notes.push(`round ${round}: activity runs on "${identity}", not a bench worker`);
+        turn.stream.abort();
+        continue;
+      }
+      const killedAt = epochNow();
+      process.kill(pid, 'SIGKILL');
+      workers.delete(pid);
+      replacement = spawnWorker();
+      const recovered = await waitUntil(() => retriedDeltaAt !== undefined, 30_000, 5);
+      if (recovered && retriedDeltaAt !== undefined) {
+        toRetriedDelta.add(retriedDeltaAt - killedAt);
+        if (restartAt !== undefined) toRestart.add(restartAt - killedAt);
+      } else {
+        notes.push(`round ${round}: no retried delta within 30 s`);
+      }
+      context.progress(`  kill ${round + 1}/${kills} after ${killAfter} deltas: retried delta after ${retriedDeltaAt === undefined ? 'n/a' : Math.round(retriedDeltaAt - killedAt)} ms`);
+      turn.stream.abort();
+      await sleep(200);
+    }
+  } finally {
+    if (replacement) await replacement.catch(() => undefined);
+    // Let the retried turns finish on the surviving workers, then make sure none is left running.
+    const handles = turnIds.map((workflowId) => context.stack.temporalClient.workflow.getHandle(workflowId));
+    await Promise.race([Promise.allSettled(handles.map((handle) => handle.result())), sleep(30_000)]);
+    await Promise.allSettled(handles.map((handle) => handle.terminate('bench crash scenario over')));
+    await Promise.all([...workers.values()].map((worker) => worker.stop()));
+    await api.child.stop();
+    await waitForQuiet(context, 10_000);
+  }
+
+  const summary = toRetriedDelta.summary();
+  return {
+    rows: [
+      { scenario: '5 crash recovery', metric: `kill -9 → first retried delta p50 ms (heartbeat ${heartbeatTimeoutMs} ms)`, measured: summary?.p50, baseline: 'n/a (a direct stream dies with its process)' },
+      { scenario: '5 crash recovery', metric: `kill -9 → first retried delta p95 ms (${summary?.count ?? 0} kills)`, measured: summary?.p95, target: { comparison: '<=', value: 3000 } },
+    ],
+    details: {
+      heartbeatTimeoutMs,
+      killAfterDeltas: `${deltasBeforeKill} → 80, evenly over the rounds`,
+      killToRetriedDeltaMs: roundSummary(summary),
+      killToHopRestartMs: roundSummary(toRestart.summary()),
+      workerSpawnToReadyMs: roundSummary(workerStartMs.summary()),
+      notes,
+    },
+  };
+}
