@@ -31,6 +31,29 @@ export interface ApiDependencies {
   logger: Logger;
 }
 
+/**
+ * Whether a turn's workflow still runs, asked of Temporal at most once per `maxAgeMs` per turn and
+ * shared by every stream of that turn (the keep-alive watchdog of each SSE connection asks it).
+ */
+export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
+  const answers = new Map<string, { at: number; running: Promise<boolean> }>();
+  return {
+    isRunning(turnId: string): Promise<boolean> {
+      const now = Date.now();
+      const cached = answers.get(turnId);
+      if (cached && now - cached.at < maxAgeMs) return cached.running;
+      if (answers.size > 10_000) for (const [key, value] of answers) if (now - value.at >= maxAgeMs) answers.delete(key);
+      const running = temporal.workflow
+        .getHandle(turnId)
+        .describe()
+        .then((description) => description.status.name === 'RUNNING');
+      running.catch(() => answers.delete(turnId));
+      answers.set(turnId, { at: now, running });
+      return running;
+    },
+  };
+}
+
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
   const chats = new ChatRepository(pool);
@@ -39,6 +62,8 @@ export function createApp(dependencies: ApiDependencies) {
   const hub = new SubscriberHub(subscriber);
   const metrics = createApiMetrics();
   const openStreams = new Set<http.ServerResponse>();
+  // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
+  const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
 
   const app = express();
   app.disable('x-powered-by');
@@ -97,10 +122,7 @@ export function createApp(dependencies: ApiDependencies) {
         logger,
         keepAliveMs: configuration.api.sseKeepAliveMs,
         maxBufferedBytes: 4 * 1024 * 1024,
-        isTurnRunning: async (turnId) => {
-          const description = await temporal.workflow.getHandle(turnId).describe();
-          return description.status.name === 'RUNNING';
-        },
+        isTurnRunning: turnLiveness.isRunning,
         onEventDelivered: (event) => metrics.eventsDelivered.inc({ kind: event.kind }),
       },
     }),
