@@ -9,7 +9,7 @@ import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/c
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
 import { createLogger, type Logger } from './src/logger';
-import { createChatWorker, installTemporalRuntime } from './src/worker/create-worker';
+import { createChatWorker, installTemporalRuntime, type CreateWorkerOptions } from './src/worker/create-worker';
 
 export interface RunningWorker {
   worker: Worker;
@@ -18,7 +18,13 @@ export interface RunningWorker {
 }
 
 /** Starts the worker against `temporalAddress`; the caller decides when to `worker.shutdown()`. */
-export async function startWorker(configuration: Configuration, temporalAddress: string, llm: { baseUrl: string; apiKey: string }, logger: Logger): Promise<RunningWorker> {
+export async function startWorker(
+  configuration: Configuration,
+  temporalAddress: string,
+  llm: { baseUrl: string; apiKey: string },
+  logger: Logger,
+  options: Pick<CreateWorkerOptions, 'workflowBundle' | 'overrides'> = {},
+): Promise<RunningWorker> {
   const pool = createPool(configuration.databaseUrl);
   const redis = await connectRedis(configuration.redis.url, 'durable-chat-worker');
   const connection = await connectTemporalWorker(configuration, temporalAddress);
@@ -29,6 +35,7 @@ export async function startWorker(configuration: Configuration, temporalAddress:
       taskQueue: configuration.temporal.taskQueue,
       encryptionKeys: configuration.encryption.keys,
       dependencies: activityDependenciesFrom(configuration, { pool, redis, openai: createOpenAiClient(llm.baseUrl, llm.apiKey), logger }),
+      ...options,
     });
     const done = worker.run().finally(async () => {
       await connection.close();

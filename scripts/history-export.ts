@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfiguration } from '../src/config';
 import { eventCount, fetchWorkflowHistory, historyAsJson, writeHistoryFile } from '../src/replay/workflow-history';
-import { withTemporalClient } from './temporal-target';
+import { runCommand, withTemporalClient } from './temporal-target';
 
 const USAGE = 'Usage: npm run history:export -- <workflowId> [file] [--run <runId>]';
 
@@ -37,12 +37,4 @@ async function run(): Promise<number> {
   return 0;
 }
 
-run().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runCommand(run);

@@ -20,7 +20,7 @@ import { loadConfiguration } from '../src/config';
 import { describeReplayOutcome, installReplayRuntime, replayHistory } from '../src/replay/replay-runner';
 import { eventCount, fetchWorkflowHistory, readHistoryFile, type History } from '../src/replay/workflow-history';
 import { WORKFLOWS_PATH } from '../src/worker/create-worker';
-import { withTemporalClient } from './temporal-target';
+import { runCommand, withTemporalClient } from './temporal-target';
 
 const USAGE = 'Usage: npm run replay -- <workflowId> [--run <runId>]\n       npm run replay -- --file <history.json> [<workflowId>]';
 
@@ -76,12 +76,4 @@ async function run(): Promise<number> {
   return 0;
 }
 
-run().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runCommand(run);

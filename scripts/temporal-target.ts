@@ -21,3 +21,16 @@ export async function withTemporalClient<T>(configuration: Configuration, work: 
     await client.connection.close();
   }
 }
+
+/** Runs an operator command: its number is the exit code; a thrown error prints its message and exits 1. */
+export function runCommand(command: () => Promise<number>): void {
+  command().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
+}
