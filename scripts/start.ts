@@ -70,7 +70,8 @@ async function run() {
     installTemporalRuntime(configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? 'DEBUG' : 'WARN');
     const worker = await startWorker(configuration, temporal.address, llm, logger);
     cleanups.push(async () => {
-      worker.worker.shutdown();
+      // The Temporal runtime may already be draining the worker on the same signal.
+      if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
       await worker.done;
     });
     const api = await startApiProcess(configuration, temporal.address, logger);
