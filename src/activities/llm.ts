@@ -97,7 +97,9 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         },
         { signal: context.cancellationSignal },
       );
-      const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, {
+      // Off by default: then nothing is added to the per-delta path.
+      const deltaPersistence = dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS;
+      const deltaBatcher = new DeltaBatcher(chats, deltaPersistence, {
         conversationId: input.conversationId,
         turnId,
         hop,
@@ -120,7 +122,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
           firstTokenAt ??= performance.now();
           content += delta.content;
           await publish({ kind: 'text-delta', hop, attempt, delta: delta.content });
-          await deltaBatcher.add(delta.content);
+          if (deltaPersistence.enabled) await deltaBatcher.add(delta.content);
         }
         for (const toolDelta of delta?.tool_calls ?? []) {
           const { started: callStarted, call } = toolCalls.add(toolDelta);

@@ -132,20 +132,6 @@ export class ChatRepository {
     return result.rows[0] ? toRow(result.rows[0]) : undefined;
   }
 
-  /** The conversation's messages in order, as stored (UI message parts). */
-  async listMessages(conversationId: string): Promise<StoredMessage[]> {
-    const result = await this.pool.query(
-      `SELECT message_id, role, content FROM chat_events
-       WHERE conversation_id = $1 AND type = 'message' ORDER BY seq`,
-      [conversationId],
-    );
-    return result.rows.map((row) => ({
-      id: row.message_id as string,
-      role: row.role as StoredMessage['role'],
-      parts: ((row.content as { parts?: MessagePart[] }).parts ?? []) as MessagePart[],
-    }));
-  }
-
   /**
    * What the model sees of the conversation: the messages after the last context reset and, when a
    * condensed version of older messages exists, that text plus only the messages it does not cover.
@@ -177,10 +163,5 @@ export class ChatRepository {
   async deleteDeltaEvents(conversationId: string, turnId: string): Promise<number> {
     const result = await this.pool.query("DELETE FROM chat_events WHERE conversation_id = $1 AND turn_id = $2 AND type = 'delta'", [conversationId, turnId]);
     return result.rowCount ?? 0;
-  }
-
-  async listEvents(conversationId: string): Promise<ChatEventRow[]> {
-    const result = await this.pool.query('SELECT * FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [conversationId]);
-    return result.rows.map(toRow);
   }
 }

@@ -6,7 +6,7 @@
  * `go install` of the pinned CLI module into that cache. v1.5.1 is pinned because later tags carry a
  * `replace` directive that `go install` refuses.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,10 +108,4 @@ export async function ensureTemporalCli(logger: Logger, environment: NodeJS.Proc
   const existing = locateTemporalCli(environment);
   if (existing) return existing;
   return buildTemporalCli(logger, environment);
-}
-
-/** Reports the CLI version, proving the binary runs on this machine. */
-export function temporalCliVersion(binary: string): string {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  return (result.stdout ?? '').trim();
 }
