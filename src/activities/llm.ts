@@ -34,7 +34,6 @@ import type { StopSignals } from '../stream/stop-signals';
 import { INTERRUPTED_TOOL_CALL_TEXT } from '../shared/answer';
 import { messageText } from '../shared/messages';
 import { requestIds } from '../shared/ids';
-import type { StreamEvent } from '../shared/stream-events';
 import { parseToolArguments } from '../shared/tool-tracker';
 import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, type TurnMemory, type TurnMessage } from '../shared/turn';
 
@@ -135,7 +134,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
 
     const stop = dependencies.stopSignals?.watch(turnId);
     const signal = stop ? AbortSignal.any([context.cancellationSignal, stop.signal]) : context.cancellationSignal;
-    const publish = (event: StreamEvent) => eventLog.append(turnId, event);
+    const publish = eventLog.publisher(turnId, { name: `hop:${hop}`, attempt });
     let messages: ChatCompletionMessageParam[] = [];
     let content = '';
     let toolArgumentsText = '';

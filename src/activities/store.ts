@@ -174,12 +174,14 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       });
     }
     await chats.deleteDeltaEvents(input.conversationId, input.turnId);
+    // Numbered, so a retried finalize streams nothing twice.
+    const publish = eventLog.publisher(input.turnId, { name: 'finish', attempt: 1 });
     if (input.warning) {
-      await eventLog.append(input.turnId, { kind: 'text-delta', hop: input.warning.hop, attempt: 0, delta: input.warning.text });
-      await eventLog.append(input.turnId, { kind: 'warning', hop: input.warning.hop, text: input.warning.text });
+      await publish({ kind: 'text-delta', hop: input.warning.hop, attempt: 0, delta: input.warning.text });
+      await publish({ kind: 'warning', hop: input.warning.hop, text: input.warning.text });
     }
-    if (input.errorText) await eventLog.append(input.turnId, { kind: 'error', errorText: input.errorText });
-    await eventLog.append(input.turnId, { kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
+    if (input.errorText) await publish({ kind: 'error', errorText: input.errorText });
+    await publish({ kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
@@ -222,9 +224,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
         extra: { decision: result.decision, hop: input.hop },
       });
     }
+    const publish = eventLog.publisher(input.turnId, { name: `tools:${input.hop}`, attempt: 1 });
     for (const result of input.results) {
-      await eventLog.append(
-        input.turnId,
+      await publish(
         result.isError
           ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
           : { kind: 'tool-output-available', hop: input.hop, toolCallId: result.toolCallId, output: result.output },
@@ -246,7 +248,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       { kind: 'text-delta', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, delta: text },
       { kind: 'hop-end', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, finishReason: 'stop' },
     ];
-    for (const event of events) await eventLog.append(input.turnId, event);
+    const publish = eventLog.publisher(input.turnId, { name: `hop:${input.hop}`, attempt: CACHED_ANSWER_ATTEMPT });
+    for (const event of events) await publish(event);
     logger.warn({ turnId: input.turnId, cachedFrom: stored!.turnId }, 'every model failed: answering with the stored answer');
     return { text };
   }

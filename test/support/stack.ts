@@ -9,10 +9,11 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { startApiProcess } from '../../src/api/main';
 import { connectTemporalClient } from '../../src/clients';
 import { loadConfiguration, type Configuration } from '../../src/config';
+import { createPool } from '../../src/db/database';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
@@ -79,7 +80,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     overrides: { shutdownGraceTime: '1 second' },
   });
   const api = await startApiProcess(configuration, address, logger, 0);
-  const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
+  const pool = createPool(configuration.databaseUrl, { max: 10, logger });
   const redis = new Redis(configuration.redis.url);
   const temporal = await connectTemporalClient(configuration, address);
 
