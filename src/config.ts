@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEncryptionKeys, type EncryptionKey } from './codec/encryption-codec';
+import { parseKeyRing, type EncryptionKey } from './secrets/key-ring';
 
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
@@ -36,6 +36,9 @@ const environmentSchema = z.object({
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
+  SECRET_ENCRYPTION_KEYS: z.string().optional(),
+  LLM_PROVIDER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short name (letters, digits, _ . -)').default('openai'),
+  TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
@@ -65,6 +68,8 @@ export interface Configuration {
     baseUrl?: string;
     apiKey?: string;
     defaultModel: string;
+    /** The provider name of the deployment's own endpoint, as usage rows report it. */
+    provider: string;
     heartbeatTimeoutMs: number;
     startToCloseTimeoutMs: number;
     deltaPersistence: { enabled: boolean; intervalMs: number; minChars: number };
@@ -73,14 +78,18 @@ export interface Configuration {
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
   workspaceFilesRoot: string;
   encryption: { keys?: EncryptionKey[]; codecAuthToken?: string; codecCorsOrigins: string[] };
+  /** Keys of the secrets kept in Postgres (LLM connection keys); absent: connections cannot be created. */
+  secrets: { keys?: EncryptionKey[] };
+  /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
+  toolSelection: { maxTools: number };
 }
 
 /** Thrown when the environment does not validate; its message names every offending variable. */
 export class ConfigurationError extends Error {}
 
-function parseKeysOrFail(value: string): EncryptionKey[] {
+function parseKeysOrFail(value: string, variableName: string): EncryptionKey[] {
   try {
-    return parseEncryptionKeys(value);
+    return parseKeyRing(value, variableName);
   } catch (error) {
     throw new ConfigurationError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -125,6 +134,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       baseUrl: value.OPENAI_BASE_URL,
       apiKey: value.OPENAI_API_KEY,
       defaultModel: value.DEFAULT_MODEL,
+      provider: value.LLM_PROVIDER,
       heartbeatTimeoutMs: value.LLM_HEARTBEAT_TIMEOUT_MS,
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
       deltaPersistence: { enabled: value.PERSIST_DELTAS === 'true', intervalMs: value.PERSIST_DELTAS_INTERVAL_MS, minChars: value.PERSIST_DELTAS_MIN_CHARS },
@@ -132,9 +142,11 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     demoApiKey: value.DEMO_API_KEY,
     workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),
     encryption: {
-      ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS) } : {}),
+      ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS, 'PAYLOAD_ENCRYPTION_KEYS') } : {}),
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
       codecCorsOrigins: value.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     },
+    secrets: value.SECRET_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRET_ENCRYPTION_KEYS, 'SECRET_ENCRYPTION_KEYS') } : {},
+    toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
   };
 }

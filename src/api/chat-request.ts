@@ -31,6 +31,8 @@ export const chatRequestSchema = z.looseObject({
   messageId: identifier.optional(),
   agentId: identifier.optional(),
   useSystemLlm: z.boolean().optional(),
+  /** Tools this turn is expected to need (the seed's `complexity_assessment` tool hints): offered first. */
+  toolHints: z.array(z.string().min(1).max(128)).max(32).optional(),
 });
 
 export interface ChatRequest {
@@ -39,6 +41,7 @@ export interface ChatRequest {
   userMessage: StoredMessage;
   agentId?: string;
   useSystemLlm?: boolean;
+  toolHints?: string[];
 }
 
 export type ParseResult = { ok: true; request: ChatRequest } | { ok: false; message: string; field?: string };
@@ -62,6 +65,7 @@ export function parseChatRequest(body: unknown): ParseResult {
       userMessage: { id: last.id, role: 'user', parts },
       ...(parsed.data.agentId ? { agentId: parsed.data.agentId } : {}),
       ...(parsed.data.useSystemLlm !== undefined ? { useSystemLlm: parsed.data.useSystemLlm } : {}),
+      ...(parsed.data.toolHints && parsed.data.toolHints.length > 0 ? { toolHints: [...new Set(parsed.data.toolHints)] } : {}),
     },
   };
 }

@@ -86,6 +86,13 @@ export class ChatRepository {
     return existing.rows[0]?.workspace_id === workspaceId ? 'owned' : 'foreign';
   }
 
+  /** The workspace and user a conversation belongs to, or undefined when it does not exist. */
+  async conversationOwner(conversationId: string): Promise<{ workspaceId: string; userId: string } | undefined> {
+    const result = await this.pool.query('SELECT workspace_id, user_id FROM conversations WHERE id = $1', [conversationId]);
+    const row = result.rows[0];
+    return row ? { workspaceId: row.workspace_id as string, userId: row.user_id as string } : undefined;
+  }
+
   /** Whether the conversation is missing, the workspace's own, or another workspace's. */
   async conversationAccess(conversationId: string, workspaceId: string): Promise<'missing' | 'owned' | 'foreign'> {
     const result = await this.pool.query('SELECT workspace_id FROM conversations WHERE id = $1', [conversationId]);

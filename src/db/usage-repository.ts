@@ -3,6 +3,7 @@
  * the context guard's condensation call is recorded as hop -1.
  */
 import type { Pool } from 'pg';
+import { effectivePriceSql } from './pricing-repository';
 
 export interface HopUsage {
   turnId: string;
@@ -16,11 +17,16 @@ export interface HopUsage {
   outputTokens: number;
   latencyMs: number;
   timeToFirstTokenMs?: number;
+  /** True when the hop ran on a workspace's own connection (its key, its bill). */
   byok: boolean;
+  /** The provider name of the connection that served the hop. */
+  provider?: string;
+  /** The workspace connection that served the hop; absent for the deployment's endpoint. */
+  connectionId?: string;
 }
 
 /** The dimensions usage can be grouped by; `day` is the UTC calendar day the hop was recorded. */
-export const USAGE_GROUP_BY = ['agent', 'model', 'day'] as const;
+export const USAGE_GROUP_BY = ['agent', 'model', 'provider', 'day'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
 
 export interface UsageQuery {
@@ -37,6 +43,8 @@ export interface UsageAggregateRow {
   /** Null for hops run without an agent, or whose agent was deleted. */
   agentId?: string | null;
   model?: string;
+  /** Null for hops recorded before providers were (or without one). */
+  provider?: string | null;
   /** `YYYY-MM-DD`, UTC. */
   day?: string;
   turns: number;
@@ -52,9 +60,10 @@ export interface UsageAggregateRow {
 }
 
 /** SQL of each dimension: the expression grouped and sorted by, and the row field it fills. */
-const dimensions: Record<UsageGroupBy, { expression: string; field: 'agentId' | 'model' | 'day' }> = {
+const dimensions: Record<UsageGroupBy, { expression: string; field: 'agentId' | 'model' | 'provider' | 'day' }> = {
   agent: { expression: 'agent_id', field: 'agentId' },
   model: { expression: 'model', field: 'model' },
+  provider: { expression: 'provider', field: 'provider' },
   day: { expression: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, field: 'day' },
 };
 
@@ -63,19 +72,21 @@ export class UsageRepository {
 
   /**
    * Records a hop's usage; the last attempt of a hop replaces an earlier one. The cost is computed
-   * here, in the same statement, from the model's current `model_pricing` row (0 for an unpriced
-   * model), so a row keeps the price it was recorded at.
+   * here, in the same statement, from the model's current price for the workspace (its own price in
+   * `workspace_model_pricing`, else the `model_pricing` list price, else 0), so a row keeps the price
+   * it was recorded at.
    */
   async recordHop(usage: HopUsage): Promise<void> {
     await this.pool.query(
       `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, agent_id, model, input_tokens, output_tokens,
-                              latency_ms, time_to_first_token_ms, byok, cost_usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8::integer, $9::integer, $10, $11, $12,
+                              latency_ms, time_to_first_token_ms, byok, provider, connection_id, cost_usd)
+       VALUES ($1, $2, $3, $4, $5::text, $6, $7::text, $8::integer, $9::integer, $10, $11, $12, $13, $14,
                COALESCE((SELECT ($8::integer * input_usd_per_million + $9::integer * output_usd_per_million) / 1000000
-                         FROM model_pricing WHERE model = $7::text), 0))
+                         FROM ${effectivePriceSql('$5::text', '$7::text')} AS price), 0))
        ON CONFLICT (turn_id, hop) DO UPDATE SET attempt = EXCLUDED.attempt, input_tokens = EXCLUDED.input_tokens,
          output_tokens = EXCLUDED.output_tokens, cost_usd = EXCLUDED.cost_usd, latency_ms = EXCLUDED.latency_ms,
-         time_to_first_token_ms = EXCLUDED.time_to_first_token_ms, created_at = now()`,
+         time_to_first_token_ms = EXCLUDED.time_to_first_token_ms, model = EXCLUDED.model, byok = EXCLUDED.byok,
+         provider = EXCLUDED.provider, connection_id = EXCLUDED.connection_id, created_at = now()`,
       [
         usage.turnId,
         usage.hop,
@@ -89,6 +100,8 @@ export class UsageRepository {
         usage.latencyMs,
         usage.timeToFirstTokenMs ?? null,
         usage.byok,
+        usage.provider ?? null,
+        usage.connectionId ?? null,
       ],
     );
   }

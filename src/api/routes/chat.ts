@@ -16,6 +16,9 @@ import type { FinishReason, StreamEvent, TokenUsage } from '../../shared/stream-
 import type { ChatTurnInput } from '../../shared/turn';
 import type { chatTurn } from '../../workflows/chat-turn';
 import { principalOf } from '../auth';
+import { conversationVisibility } from '../conversation-access';
+import type { ToolCatalog } from '../../tools/tool-catalog';
+import { isToolPattern, matchesToolPattern } from '../../tools/tool-patterns';
 import { parseChatRequest } from '../chat-request';
 import { sendError } from '../errors';
 import type { StreamProtocol } from '../sse/stream-framing';
@@ -29,6 +32,8 @@ export interface ChatRouteDependencies {
   eventLog: EventLog;
   logger: Logger;
   stream: TurnStreamDependencies;
+  /** The tools request hints are checked against (a hint that matches no tool is a 400). */
+  tools: ToolCatalog;
   onTurnStarted?(): void;
 }
 
@@ -66,6 +71,13 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   const { configuration, temporal, chats, workspaces, eventLog, logger } = dependencies;
   const router = Router();
 
+  /** The first request hint that is not a pattern matching some tool of the workspace. */
+  async function unknownToolHint(hints: readonly string[], workspaceId: string): Promise<{ index: number; hint: string } | undefined> {
+    const candidates = await dependencies.tools.candidates(workspaceId);
+    const index = hints.findIndex((hint) => !isToolPattern(hint) || !candidates.some((candidate) => matchesToolPattern(candidate.name, hint)));
+    return index < 0 ? undefined : { index, hint: hints[index]! };
+  }
+
   /**
    * Starts the turn, or attaches to it when the same request id is already running (the workflow id
    * is derived from conversation and request id, so the turn never runs twice). A finished turn is
@@ -80,6 +92,14 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
     const access = await chats.claimConversation(chat.conversationId, principal.workspaceId, principal.userId, messageText(chat.userMessage.parts));
     if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    // A member may only continue its own conversations; an admin may continue any of the workspace.
+    if (access === 'owned' && (await conversationVisibility(chats, chat.conversationId, principal)) !== 'visible') {
+      return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    }
+    if (chat.toolHints) {
+      const unknown = await unknownToolHint(chat.toolHints, principal.workspaceId);
+      if (unknown) return sendError(response, 400, 'invalid_request', `toolHints.${unknown.index}: "${unknown.hint}" matches no tool`, `toolHints.${unknown.index}`);
+    }
 
     const turnId = turnWorkflowId(chat.conversationId, chat.requestId);
     const messageId = assistantMessageId(chat.requestId);
@@ -92,6 +112,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       userId: principal.userId,
       agentId: agent.id,
       ...(chat.useSystemLlm !== undefined ? { useSystemLlm: chat.useSystemLlm } : {}),
+      ...(chat.toolHints ? { toolHints: chat.toolHints } : {}),
       userMessage: chat.userMessage,
       options: {
         heartbeatTimeoutMs: configuration.llm.heartbeatTimeoutMs,
@@ -143,10 +164,10 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Resume: the latest turn's stream from its start (or after `Last-Event-ID`), then live; 204 when there is none. */
   router.get('/chat/:id/stream', async (request: Request<{ id: string }>, response: Response) => {
     const principal = principalOf(request);
-    const access = await chats.conversationAccess(request.params.id, principal.workspaceId);
+    const access = await conversationVisibility(chats, request.params.id, principal);
     // A chat that was never started has nothing to resume: 204 keeps a mounting `useChat({ resume: true })` ready.
     if (access === 'missing') return response.status(204).end();
-    if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    if (access === 'hidden') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
     const turnId = await eventLog.latestTurn(request.params.id);
     if (!turnId || !(await eventLog.exists(turnId))) return response.status(204).end();
     const requestId = turnId.slice(`chat:${request.params.id}:`.length);
@@ -161,7 +182,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Stop: cancels the running turn; its partial answer is persisted with finish reason `cancelled`. */
   router.post('/chat/:id/stop', async (request: Request<{ id: string }>, response: Response) => {
     const principal = principalOf(request);
-    if ((await chats.conversationAccess(request.params.id, principal.workspaceId)) !== 'owned') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    if ((await conversationVisibility(chats, request.params.id, principal)) !== 'visible') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
     const turnId = await eventLog.latestTurn(request.params.id);
     if (!turnId) return response.json({ stopped: false });
     const handle = temporal.workflow.getHandle(turnId);
