@@ -9,14 +9,14 @@
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type OpenAI from 'openai';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import { classifyLlmError } from '../llm/classify-error';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
 import { formatMemorySection } from '../memory/memory-prompt';
-import { toolsForAgent } from '../tools/registry';
+import { redactCredentials, type LlmClients } from '../llm/connection-clients';
+import { toolsForAgent, toolsNamed } from '../tools/registry';
 import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
@@ -29,13 +29,14 @@ import type { AgentConfiguration, HopResult, TurnMemory, TurnMessage } from '../
 export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
 export interface LlmDependencies {
-  openai: OpenAI;
+  /** The `openai` client of each connection version (src/llm/connection-clients.ts). */
+  clients: LlmClients;
+  /** The provider name of the deployment's endpoint, for usage rows of turns recorded without a connection. */
+  systemProvider: string;
   chats: ChatRepository;
   usage: UsageRepository;
   eventLog: EventLog;
   logger: Logger;
-  /** Whether the deployment's key belongs to the customer (bring your own key). */
-  byok: boolean;
   deltaPersistence?: DeltaPersistenceOptions;
 }
 
@@ -58,8 +59,16 @@ export interface GuardContextInput {
   agent: AgentConfiguration;
 }
 
+/** Who served a hop, for its usage row: BYOK on a workspace connection, with the provider's name. */
+function servedBy(agent: AgentConfiguration, systemProvider: string) {
+  const connection = agent.connection;
+  return connection?.byok
+    ? { byok: true, provider: connection.provider, connectionId: connection.id }
+    : { byok: false, provider: connection?.provider ?? systemProvider };
+}
+
 export function createLlmActivities(dependencies: LlmDependencies) {
-  const { openai, chats, usage, eventLog, logger } = dependencies;
+  const { clients, chats, usage, eventLog, logger } = dependencies;
 
   /** Streams one hop; see the module comment for retry and cancellation semantics. */
   async function streamCompletion(input: StreamCompletionInput): Promise<HopResult> {
@@ -76,7 +85,10 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     const heartbeatTimer = setInterval(() => context.heartbeat({ lastEventId, hop, attempt }), heartbeatEvery);
     const started = performance.now();
     let firstTokenAt: number | undefined;
+    let credentials: readonly string[] = [];
     try {
+      const openai = await clients.clientFor(input.workspaceId, input.agent.connection);
+      credentials = clients.credentialsOf(openai);
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
@@ -85,7 +97,9 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         ? FAST_PATH_PROMPT
         : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
       const messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages);
-      const tools = input.fastPath ? [] : toolsForAgent(input.agent.allowedTools);
+      // The tools chosen at activation for this turn; turns recorded before tool selection offer every allowed tool.
+      const selection = input.agent.toolSelection;
+      const tools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
       const stream = await openai.chat.completions.create(
         {
           model: input.agent.model,
@@ -174,7 +188,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         outputTokens,
         latencyMs,
         timeToFirstTokenMs: firstTokenAt === undefined ? undefined : Math.round(firstTokenAt - started),
-        byok: dependencies.byok,
+        ...servedBy(input.agent, dependencies.systemProvider),
       });
       logger.info({ turnId, hop, attempt, latencyMs, outputTokens, finishReason }, 'hop streamed');
       return result;
@@ -183,7 +197,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         logger.info({ turnId, hop, attempt }, 'hop cancelled');
         throw context.cancellationSignal.reason ?? error;
       }
-      const failure = classifyLlmError(error);
+      // A provider may echo the key in its error text: it must reach neither history nor logs.
+      const failure = redactCredentials(classifyLlmError(error), credentials);
       logger.warn({ turnId, hop, attempt, type: failure.type, error: failure.message }, 'hop failed');
       throw failure;
     } finally {
@@ -204,6 +219,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     const older = context.messages.slice(0, -RECENT_MESSAGES_KEPT);
     const transcript = older.map((message) => `${message.role}: ${messageText(message.parts)}`).join('\n');
     const started = performance.now();
+    const openai = await clients.clientFor(input.agent.workspaceId, input.agent.connection);
     let completion;
     try {
       completion = await openai.chat.completions.create(
@@ -218,7 +234,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         { signal: Context.current().cancellationSignal },
       );
     } catch (error) {
-      throw classifyLlmError(error);
+      throw redactCredentials(classifyLlmError(error), clients.credentialsOf(openai));
     }
     const condensedText = completion.choices[0]?.message.content ?? '';
     await chats.appendEvent({
@@ -241,7 +257,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       inputTokens: completion.usage?.prompt_tokens ?? 0,
       outputTokens: completion.usage?.completion_tokens ?? 0,
       latencyMs: Math.round(performance.now() - started),
-      byok: dependencies.byok,
+      ...servedBy(input.agent, dependencies.systemProvider),
     });
     logger.info({ turnId: input.turnId, tokens, condensedMessages: older.length }, 'context condensed');
     return { tokens, condensed: true };

@@ -3,21 +3,20 @@
  *
  * Every write is idempotent on a request id, so a retried activity writes nothing twice.
  */
+import type { AgentActivator } from '../agents/agent-activation';
 import type { ChatRepository } from '../db/chat-repository';
-import type { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import type { MessagePart, StoredMessage } from '../shared/messages';
 import type { FinishReason, StreamEvent, TokenUsage } from '../shared/stream-events';
 import type { AgentConfiguration, RecordedToolResult } from '../shared/turn';
-import { ApplicationFailure } from '@temporalio/common';
 
 export interface StoreDependencies {
   chats: ChatRepository;
-  workspaces: WorkspaceRepository;
+  /** Resolves agents with their connection, skills and tool selection (src/agents/agent-activation.ts). */
+  agents: AgentActivator;
   eventLog: EventLog;
   logger: Logger;
-  defaultModel: string;
 }
 
 export interface PersistUserMessageInput {
@@ -31,6 +30,12 @@ export interface ActivateAgentInput {
   workspaceId: string;
   agentId?: string;
   useSystemLlm?: boolean;
+  /** The user's message: tool selection searches the agent's tools with it. */
+  userText?: string;
+  /** The fast path offers no tools. */
+  fastPath?: boolean;
+  /** Tool hints of the request, offered first. */
+  toolHints?: string[];
 }
 
 export interface FinalizeTurnInput {
@@ -78,7 +83,7 @@ export function partialHopText(events: readonly { event: StreamEvent }[], hop: n
 }
 
 export function createStoreActivities(dependencies: StoreDependencies) {
-  const { chats, workspaces, eventLog, logger } = dependencies;
+  const { chats, eventLog, logger } = dependencies;
 
   /** Persists the user's message; idempotent on the request id (a retry finds the first row). */
   async function persistUserMessage(input: PersistUserMessageInput): Promise<{ seq: number; created: boolean }> {
@@ -96,27 +101,17 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   }
 
   /**
-   * Loads the agent's configuration for this turn: model, persona, tools, limits. No secret is
-   * returned: the LLM activity resolves credentials itself, so none lands in workflow history.
+   * Loads the agent's configuration for this turn: model and connection, persona merged with its
+   * skills, tools selected for the message, limits. No secret is returned: the LLM activity resolves
+   * credentials itself, so none lands in workflow history. Read-only, so a retry is harmless.
    */
   async function activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration> {
-    const agent = await workspaces.findAgent(input.workspaceId, input.agentId);
-    if (!agent) {
-      throw ApplicationFailure.nonRetryable(`Agent ${input.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
-    }
-    return {
-      agentId: agent.id,
-      workspaceId: agent.workspaceId,
-      name: agent.name,
-      model: input.useSystemLlm || !agent.model ? dependencies.defaultModel : agent.model,
-      systemPrompt: agent.systemPrompt,
-      ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
-      maxHops: agent.maxHops,
-      allowedTools: agent.allowedTools,
-      contextWindow: agent.contextWindow,
-      memoryEnabled: agent.memoryEnabled,
-      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
-    };
+    const agent = await dependencies.agents.activate(input);
+    logger.info(
+      { agentId: agent.agentId, model: agent.model, connectionId: agent.connection?.id, skills: agent.skills?.length ?? 0, tools: agent.toolSelection?.tools.length ?? 0 },
+      'agent activated',
+    );
+    return agent;
   }
 
   /**

@@ -40,8 +40,30 @@ export interface LlmClientsOptions {
   maxClients?: number;
 }
 
+/** Shorter values are not worth redacting (and would mangle ordinary words). */
+const MIN_REDACTED_LENGTH = 8;
+
+/**
+ * The failure with every credential replaced by `[redacted]` in its message (the same failure when
+ * none occurs). Some providers echo the key they were given in their error text; that text goes to
+ * workflow history and logs, which must never hold a key.
+ */
+export function redactCredentials(failure: ApplicationFailure, credentials: readonly string[]): ApplicationFailure {
+  const present = credentials.filter((credential) => credential.length >= MIN_REDACTED_LENGTH && failure.message.includes(credential));
+  if (present.length === 0) return failure;
+  const message = present.reduce((text, credential) => text.split(credential).join('[redacted]'), failure.message);
+  return ApplicationFailure.create({
+    message,
+    type: failure.type ?? undefined,
+    nonRetryable: failure.nonRetryable ?? false,
+    ...(failure.nextRetryDelay !== undefined && failure.nextRetryDelay !== null ? { nextRetryDelay: failure.nextRetryDelay } : {}),
+  });
+}
+
 export class LlmClients {
   private readonly cache = new Map<string, Promise<OpenAI>>();
+  /** The key and header values each client sends, to redact them from error messages. */
+  private readonly credentials = new WeakMap<OpenAI, readonly string[]>();
   private readonly maxClients: number;
 
   constructor(private readonly options: LlmClientsOptions) {
@@ -73,6 +95,11 @@ export class LlmClients {
     return built;
   }
 
+  /** The secret values a client sends (its key and default header values). */
+  credentialsOf(client: OpenAI): readonly string[] {
+    return this.credentials.get(client) ?? (client.apiKey ? [client.apiKey] : []);
+  }
+
   /** How many clients are cached (for tests and metrics). */
   get size(): number {
     return this.cache.size;
@@ -92,6 +119,8 @@ export class LlmClients {
       throw error;
     }
     if (!version) throw ApplicationFailure.nonRetryable(`LLM connection ${reference.id} version ${reference.version} no longer exists`, 'ConnectionNotFound');
-    return openAiClientFor(version);
+    const client = openAiClientFor(version);
+    this.credentials.set(client, [version.secret.apiKey, ...Object.values(version.secret.headers)]);
+    return client;
   }
 }

@@ -25,12 +25,14 @@ export function parseKeyRing(value: string, variableName: string): EncryptionKey
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean)
-    .map((entry) => {
+    .map((entry, index) => {
       const separator = entry.indexOf(':');
       const id = separator > 0 ? entry.slice(0, separator) : '';
       const key = Buffer.from(entry.slice(separator + 1), 'base64');
       if (separator <= 0 || !KEY_ID_PATTERN.test(id) || key.length !== 32) {
-        throw new Error(`${variableName}: "${(id || entry).slice(0, 8)}…" must be <id>:<base64 of 32 random bytes> (id: letters, digits, _ . -)`);
+        // Name the entry by its id only when it is a well-formed id: anything else may be key material.
+        const name = KEY_ID_PATTERN.test(id) ? `"${id}"` : `entry ${index + 1}`;
+        throw new Error(`${variableName}: ${name} must be <id>:<base64 of 32 random bytes> (id: letters, digits, _ . -)`);
       }
       return { id, key };
     });

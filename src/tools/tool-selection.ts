@@ -7,8 +7,9 @@
  *    is an exact tool name or a `prefix*` pattern, expanded in catalogue order.
  * 3. Then tools the user's message names outright (`use platform_list_agents`).
  * 4. Then a search over tool names and descriptions: the message's words against each tool's words
- *    (a word of the name counts 3, a word of the description 1; a tool needs a name word or two
- *    description words), best score first, ties in catalogue order.
+ *    (a word of the name counts 3, a word of the description 1, and so does the first word of the
+ *    name, which names the tool's group: `workspace_`, `test_`, `APP_`). A tool needs a score of 2
+ *    and more than half the best score; best first, ties in catalogue order.
  * 5. Everything is capped at `maxTools`. When nothing at all matched, the agent's tools are offered in
  *    catalogue order up to the cap, so a request the search cannot read still has tools.
  *
@@ -45,7 +46,7 @@ const STOP_WORDS = new Set(
   (
     'a an and are as at be but by can could do does for from get give had has have help how i if in into is it its ' +
     'me my of on or our please so some than that the their them then there these this those to us use call tool tools ' +
-    'want was we what when where which who why will with would you your yours'
+    'now also just want was we what when where which who why will with would you your yours'
   ).split(' '),
 );
 
@@ -74,6 +75,8 @@ const NAME_WORD_WEIGHT = 3;
 const DESCRIPTION_WORD_WEIGHT = 1;
 /** Below this a tool is not a search match: one name word, or two description words. */
 const SEARCH_THRESHOLD = 2;
+/** A match must also score more than this share of the best match, so weak matches drop out. */
+const SEARCH_RELATIVE_THRESHOLD = 0.5;
 
 /** A crude, deterministic stemmer: enough to meet "files" with "file" and "listing" with "list". */
 export function stem(word: string): string {
@@ -116,8 +119,10 @@ function mentions(message: string, name: string): boolean {
 
 /** The search score of a tool for the message's words; see the module comment. */
 export function searchScore(candidate: ToolCandidate, messageWords: ReadonlySet<string>): number {
-  const nameWords = intentWords(candidate.name);
+  const [groupWord, ...otherNameWords] = [...intentWords(candidate.name)];
+  const nameWords = new Set(otherNameWords);
   const descriptionWords = intentWords(candidate.description);
+  if (groupWord !== undefined && !nameWords.has(groupWord)) descriptionWords.add(groupWord);
   for (const word of nameWords) descriptionWords.delete(word);
   return NAME_WORD_WEIGHT * overlap(nameWords, messageWords) + DESCRIPTION_WORD_WEIGHT * overlap(descriptionWords, messageWords);
 }
@@ -154,11 +159,12 @@ export function selectTools(input: ToolSelectionInput): ToolSelection {
   for (const candidate of allowed) if (mentions(input.message, candidate.name)) take(candidate.name, 'mention');
 
   const messageWords = intentWords(input.message);
-  allowed
-    .map((candidate, position) => ({ candidate, position, score: searchScore(candidate, messageWords) }))
-    .filter((scored) => scored.score >= SEARCH_THRESHOLD)
+  const scored = allowed.map((candidate, position) => ({ candidate, position, score: searchScore(candidate, messageWords) }));
+  const best = Math.max(0, ...scored.map((entry) => entry.score));
+  scored
+    .filter((entry) => entry.score >= SEARCH_THRESHOLD && entry.score > best * SEARCH_RELATIVE_THRESHOLD)
     .sort((left, right) => right.score - left.score || left.position - right.position)
-    .forEach((scored) => take(scored.candidate.name, 'search'));
+    .forEach((entry) => take(entry.candidate.name, 'search'));
 
   if (chosen.length === 0) for (const candidate of allowed) take(candidate.name, 'fallback');
 

@@ -3,7 +3,7 @@
  * on a free port with its own Redis key prefix, and a seeded workspace with a fresh API key. The
  * Temporal server and database come from the global setup. Everything is real: no mocks.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,7 +16,7 @@ import { createOpenAiClient } from '../../src/clients';
 import { dataConverterFor } from '../../src/codec/encryption-codec';
 import { loadConfiguration, type Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
 import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
 
@@ -41,8 +41,16 @@ function required(name: string): string {
   return value;
 }
 
-export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  heartbeatTimeoutMs?: number;
+  environment?: Record<string, string>;
+  /** Where worker and API log (default: pino to stdout at TEST_LOG_LEVEL or warn). */
+  logger?: Logger;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const unique = randomUUID().slice(0, 8);
+  const llm = await startScriptedLlm();
   const configuration = loadConfiguration({
     ...process.env,
     DATABASE_URL: required('TEST_DATABASE_URL'),
@@ -54,10 +62,14 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     SSE_KEEPALIVE_MS: '2000',
     PORT: '0',
     WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
+    // The deployment's endpoint is the scripted server; workspace connection keys get a fresh key ring.
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: 'scripted-test-key',
+    LLM_PROVIDER: 'scripted',
+    SECRET_ENCRYPTION_KEYS: `test-${unique}:${randomBytes(32).toString('base64')}`,
     ...options.environment,
   });
-  const logger = createLogger(configuration.logLevel, 'test');
-  const llm = await startScriptedLlm();
+  const logger = options.logger ?? createLogger(configuration.logLevel, 'test');
   const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
   const redis = new Redis(configuration.redis.url);
   const apiRedis = new Redis(configuration.redis.url);
