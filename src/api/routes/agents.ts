@@ -76,6 +76,10 @@ const agentSchema = z.object({
 
 const agentReply = z.object({ agent: agentSchema, warnings });
 
+function agentNotFound(id: string): ApiError {
+  return new ApiError(404, 'agent_not_found', `id: no agent "${id}" in this workspace`, 'id');
+}
+
 export function createAgentRouter(services: ManagementServices, document: ApiDocument): Router {
   const router = Router();
   const tags = ['Agents'];
@@ -143,7 +147,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
     { method: 'get', path: '/agents/:id', summary: 'Read an agent', tags, params: idParams, responses: { 200: { description: 'The agent.', schema: z.object({ agent: agentSchema }) }, 404: { description: 'No such agent in this workspace.' } } },
     async ({ principal, params }) => {
       const agent = await services.agents.get(principal.workspaceId, params.id);
-      if (!agent) throw new ApiError(404, 'agent_not_found', 'Agent not found.', 'id');
+      if (!agent) throw agentNotFound(params.id);
       return { status: 200, body: { agent: await toWire(agent) } };
     },
   );
@@ -197,7 +201,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
     },
     async ({ principal, params, body }) => {
       const existing = await services.agents.get(principal.workspaceId, params.id);
-      if (!existing) throw new ApiError(404, 'agent_not_found', 'Agent not found.', 'id');
+      if (!existing) throw agentNotFound(params.id);
       if (body.isDefault === false && existing.isDefault) {
         throw new ApiError(409, 'default_agent_required', 'isDefault: make another agent the default instead; a workspace always has one', 'isDefault');
       }
@@ -208,7 +212,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
       const notes = await validate(principal.workspaceId, values, (field) => field in body);
       try {
         const agent = await services.agents.update(principal.workspaceId, params.id, values);
-        if (!agent) throw new ApiError(404, 'agent_not_found', 'Agent not found.', 'id');
+        if (!agent) throw agentNotFound(params.id);
         return { status: 200, body: { agent: await toWire(agent), warnings: notes } };
       } catch (error) {
         if (error instanceof DuplicateAgentNameError) throw duplicateName(values.name);
@@ -232,7 +236,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
     },
     async ({ principal, params }) => {
       const existing = await services.agents.get(principal.workspaceId, params.id);
-      if (!existing) throw new ApiError(404, 'agent_not_found', 'Agent not found.', 'id');
+      if (!existing) throw agentNotFound(params.id);
       if (existing.isDefault) throw new ApiError(409, 'default_agent', 'id: the default agent cannot be deleted; make another agent the default first', 'id');
       await services.agents.delete(principal.workspaceId, params.id);
       return { status: 204 };

@@ -126,7 +126,7 @@ export function createApiKeyRouter(keys: ApiKeyRepository, document: ApiDocument
     async ({ principal, params }) => {
       try {
         const key = await keys.revoke(principal.workspaceId, params.id);
-        if (!key) throw new ApiError(404, 'key_not_found', 'API key not found.', 'id');
+        if (!key) throw new ApiError(404, 'key_not_found', `id: no API key ${params.id} in this workspace`, 'id');
         return { status: 200, body: { key: toWire(key) } };
       } catch (error) {
         if (error instanceof LastAdminKeyError) throw new ApiError(409, 'last_admin_key', 'id: the workspace needs at least one active admin key; create another first', 'id');

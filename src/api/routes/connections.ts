@@ -87,6 +87,10 @@ function toWire(connection: ConnectionRecord) {
   };
 }
 
+function connectionNotFound(id: string): ApiError {
+  return new ApiError(404, 'connection_not_found', `id: no connection "${id}" in this workspace`, 'id');
+}
+
 export function createConnectionRouter(services: ManagementServices, document: ApiDocument): Router {
   const router = Router();
   const tags = ['Connections'];
@@ -125,7 +129,7 @@ export function createConnectionRouter(services: ManagementServices, document: A
     },
     async ({ principal, params }) => {
       const connection = await services.connections.get(principal.workspaceId, params.id);
-      if (!connection) throw new ApiError(404, 'connection_not_found', 'Connection not found.', 'id');
+      if (!connection) throw connectionNotFound(params.id);
       return { status: 200, body: { connection: toWire(connection) } };
     },
   );
@@ -151,7 +155,7 @@ export function createConnectionRouter(services: ManagementServices, document: A
     },
     async ({ principal, params }) => {
       const connection = await services.connections.get(principal.workspaceId, params.id);
-      if (!connection) throw new ApiError(404, 'connection_not_found', 'Connection not found.', 'id');
+      if (!connection) throw connectionNotFound(params.id);
       requireSecrets();
       const client = await services.llmClients.clientFor(principal.workspaceId, { id: connection.id, version: connection.version, name: connection.name, provider: connection.provider, byok: true });
       return { status: 200, body: await services.models.modelsOf(`${connection.id}:${connection.version}`, client) };
@@ -210,7 +214,7 @@ export function createConnectionRouter(services: ManagementServices, document: A
       requireSecrets();
       try {
         const connection = await services.connections.update(principal.workspaceId, params.id, body);
-        if (!connection) throw new ApiError(404, 'connection_not_found', 'Connection not found.', 'id');
+        if (!connection) throw connectionNotFound(params.id);
         return { status: 200, body: { connection: toWire(connection) } };
       } catch (error) {
         if (error instanceof DuplicateConnectionNameError) throw duplicateName(body.name ?? '');
@@ -241,7 +245,7 @@ export function createConnectionRouter(services: ManagementServices, document: A
       if (result.usedBy.length > 0) {
         throw new ApiError(409, 'connection_in_use', `id: the connection is used by ${result.usedBy.map((agent) => `agent "${agent.name}"`).join(', ')}`, 'id', { agents: result.usedBy });
       }
-      if (!result.deleted) throw new ApiError(404, 'connection_not_found', 'Connection not found.', 'id');
+      if (!result.deleted) throw connectionNotFound(params.id);
       return { status: 204 };
     },
   );

@@ -45,6 +45,10 @@ const skillSchema = z.object({
   updatedAt: timestamp,
 });
 
+function skillNotFound(id: string): ApiError {
+  return new ApiError(404, 'skill_not_found', `id: no skill "${id}" in this workspace`, 'id');
+}
+
 export function createSkillRouter(services: ManagementServices, document: ApiDocument): Router {
   const router = Router();
   const tags = ['Skills'];
@@ -110,7 +114,7 @@ export function createSkillRouter(services: ManagementServices, document: ApiDoc
     },
     async ({ principal, params, query }) => {
       const skill = await services.skills.get(principal.workspaceId, params.id, query.version);
-      if (!skill) throw new ApiError(404, 'skill_not_found', query.version ? `Skill or version ${query.version} not found.` : 'Skill not found.', query.version ? 'version' : 'id');
+      if (!skill) throw new ApiError(404, 'skill_not_found', query.version ? `version: skill "${params.id}" has no version ${query.version} in this workspace` : `id: no skill "${params.id}" in this workspace`, query.version ? 'version' : 'id');
       return { status: 200, body: { skill: await toWire(skill), versions: await services.skills.versions(skill.id) } };
     },
   );
@@ -169,7 +173,7 @@ export function createSkillRouter(services: ManagementServices, document: ApiDoc
     },
     async ({ principal, params, body }) => {
       const existing = await services.skills.get(principal.workspaceId, params.id);
-      if (!existing) throw new ApiError(404, 'skill_not_found', 'Skill not found.', 'id');
+      if (!existing) throw skillNotFound(params.id);
       await checkContent(principal.workspaceId, body);
       let includes: SkillReference[] | undefined;
       if (body.includes) {
@@ -184,7 +188,7 @@ export function createSkillRouter(services: ManagementServices, document: ApiDoc
       try {
         const { includes: _includeInputs, ...changes } = body;
         const skill = await services.skills.update(principal.workspaceId, params.id, { ...changes, ...(includes ? { includes } : {}) });
-        if (!skill) throw new ApiError(404, 'skill_not_found', 'Skill not found.', 'id');
+        if (!skill) throw skillNotFound(params.id);
         return { status: 200, body: { skill: await toWire(skill) } };
       } catch (error) {
         if (error instanceof DuplicateSkillNameError) throw duplicateName(body.name ?? '');
@@ -212,7 +216,7 @@ export function createSkillRouter(services: ManagementServices, document: ApiDoc
     },
     async ({ principal, params }) => {
       const existing = await services.skills.get(principal.workspaceId, params.id);
-      if (!existing) throw new ApiError(404, 'skill_not_found', 'Skill not found.', 'id');
+      if (!existing) throw skillNotFound(params.id);
       const users = await services.skills.usersOf(principal.workspaceId, params.id);
       if (users.agents.length > 0 || users.skills.length > 0) {
         const names = [...users.agents.map((agent) => `agent "${agent.name}"`), ...users.skills.map((skill) => `skill "${skill.name}"`)];
