@@ -36,7 +36,7 @@ const environmentSchema = z.object({
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
-  SECRET_ENCRYPTION_KEYS: z.string().optional(),
+  SECRETS_ENCRYPTION_KEYS: z.string().optional(),
   LLM_PROVIDER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short name (letters, digits, _ . -)').default('openai'),
   TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -78,7 +78,7 @@ export interface Configuration {
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
   workspaceFilesRoot: string;
   encryption: { keys?: EncryptionKey[]; codecAuthToken?: string; codecCorsOrigins: string[] };
-  /** Keys of the secrets kept in Postgres (LLM connection keys); absent: connections cannot be created. */
+  /** Keys of the secrets kept in Postgres (`SECRETS_ENCRYPTION_KEYS`); absent: connections cannot be created. */
   secrets: { keys?: EncryptionKey[] };
   /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
   toolSelection: { maxTools: number };
@@ -146,7 +146,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
       codecCorsOrigins: value.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     },
-    secrets: value.SECRET_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRET_ENCRYPTION_KEYS, 'SECRET_ENCRYPTION_KEYS') } : {},
+    secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
   };
 }

@@ -33,7 +33,7 @@ export interface ActivityDependencies {
   defaultModel: string;
   /** The provider name of the deployment's endpoint (`LLM_PROVIDER`), for usage rows. */
   systemProvider?: string;
-  /** Keys of the secrets in Postgres (`SECRET_ENCRYPTION_KEYS`): needed to use workspace connections. */
+  /** Keys of the secrets in Postgres (`SECRETS_ENCRYPTION_KEYS`): needed to use workspace connections. */
   secretKeys?: EncryptionKey[];
   /** The deployment's cap on tools offered per turn (`TOOL_SELECTION_MAX_TOOLS`). */
   maxToolsPerTurn?: number;

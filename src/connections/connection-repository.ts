@@ -55,10 +55,10 @@ export interface NewConnection {
 
 export type ConnectionChanges = Partial<NewConnection>;
 
-/** Raised when no `SECRET_ENCRYPTION_KEYS` are configured: connection keys cannot be stored or read. */
+/** Raised when no `SECRETS_ENCRYPTION_KEYS` are configured: connection keys cannot be stored or read. */
 export class SecretsNotConfiguredError extends Error {
   constructor() {
-    super('No SECRET_ENCRYPTION_KEYS are configured: connection keys cannot be stored or opened');
+    super('SECRETS_ENCRYPTION_KEYS is not configured: connection keys cannot be stored or opened');
     this.name = 'SecretsNotConfiguredError';
   }
 }
@@ -96,7 +96,7 @@ export class ConnectionRepository {
     private readonly secrets: SecretBox | undefined,
   ) {}
 
-  /** Whether keys can be stored and opened (SECRET_ENCRYPTION_KEYS is set). */
+  /** Whether keys can be stored and opened (SECRETS_ENCRYPTION_KEYS is set). */
   get secretsConfigured(): boolean {
     return this.secrets !== undefined;
   }
@@ -107,11 +107,11 @@ export class ConnectionRepository {
   }
 
   private seal(workspaceId: string, id: string, version: number, secret: ConnectionSecret): string {
-    return this.box().seal(JSON.stringify(secret), associatedData(workspaceId, id, version));
+    return this.box().seal(secret, associatedData(workspaceId, id, version));
   }
 
   private open(workspaceId: string, id: string, version: number, sealed: string): ConnectionSecret {
-    return JSON.parse(this.box().open(sealed, associatedData(workspaceId, id, version))) as ConnectionSecret;
+    return this.box().open<ConnectionSecret>(sealed, associatedData(workspaceId, id, version));
   }
 
   async create(workspaceId: string, connection: NewConnection): Promise<ConnectionRecord> {

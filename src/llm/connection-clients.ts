@@ -12,7 +12,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { SecretsNotConfiguredError, type ConnectionRepository, type ConnectionVersion } from '../connections/connection-repository';
-import { SecretUnavailableError } from '../secrets/secret-box';
+import { SecretsError } from '../secrets/secret-box';
 import { SYSTEM_CONNECTION_ID, type LlmConnectionReference } from '../shared/turn';
 
 /** How many connection clients a worker keeps; the least recently used goes first. */
@@ -112,7 +112,7 @@ export class LlmClients {
     try {
       version = await connections.loadVersion(workspaceId, reference.id, reference.version);
     } catch (error) {
-      if (error instanceof SecretUnavailableError) {
+      if (error instanceof SecretsError) {
         throw ApplicationFailure.create({ message: `LLM connection ${reference.id}: ${error.message}`, type: 'SecretKeyUnavailable', nonRetryable: !error.missingKey });
       }
       if (error instanceof SecretsNotConfiguredError) throw ApplicationFailure.retryable(`LLM connection ${reference.id}: ${error.message}`, 'SecretKeyUnavailable');

@@ -5,7 +5,7 @@
  * and drop the old key once nothing needs it (README, "Rotating keys").
  *
  * Shared by the Temporal payload codec (`PAYLOAD_ENCRYPTION_KEYS`) and the secrets stored in Postgres
- * (`SECRET_ENCRYPTION_KEYS`: LLM connection keys, and any other credential a feature keeps).
+ * (`SECRETS_ENCRYPTION_KEYS`: LLM connection keys, and any other credential a feature keeps).
  */
 
 export interface EncryptionKey {

@@ -1,43 +1,76 @@
 /**
- * Secrets at rest: AES-256-GCM with a key ring from the environment (`SECRET_ENCRYPTION_KEYS`).
+ * Secrets at rest (LLM connection keys, MCP server credentials, any credential a workspace stores):
+ * AES-256-GCM with a key ring from the environment, never from the database.
  *
- * A sealed secret is one text value, `v1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>`, safe to keep
- * in any text column. The caller names what the secret belongs to (`associatedData`, for example
- * `llm-connection:<id>:<version>`): it is authenticated but not stored, so a ciphertext copied onto
- * another row does not open there.
+ * `SECRETS_ENCRYPTION_KEYS="<id>:<base64 of 32 random bytes>[,<older id>:<key>…]"`: the first key
+ * seals, every listed key opens. A sealed value is one text, `v1:<key id>:<base64(nonce ‖ ciphertext ‖
+ * tag)>`, safe in any text column. The caller names what the value belongs to (`owner`, for example
+ * `llm-connection:<workspace>:<id>:<version>`): it is authenticated, not stored, so a ciphertext
+ * copied onto another row does not open there.
  *
- * Rotation: the first key of the ring seals; any key of the ring opens. `needsResealing` tells which
- * values are still under an older key, for the re-encryption job (`npm run secrets:rotate`).
+ * Rotation without downtime (README, "Rotating keys"): add the new key behind the old one on every
+ * process, then put it first on every process, then re-seal what is stored (`needsResealing`,
+ * `reseal`; `npm run secrets:rotate` does it for connection keys), then drop the old key.
  *
- * Plain values never leave this module in an error message: a failure names the key id and the
- * associated data only.
+ * Plain values never appear in an error: messages name the key id and the owner only.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { EncryptionKey } from './key-ring';
+import { parseKeyRing, type EncryptionKey } from './key-ring';
 
 const FORMAT = 'v1';
 const CIPHER = 'aes-256-gcm';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** Raised when a sealed value cannot be opened: unknown key id, wrong associated data, tampering. */
-export class SecretUnavailableError extends Error {
+export type SecretKey = EncryptionKey;
+
+/** Thrown when a secret cannot be sealed or opened; its message never contains the secret. */
+export class SecretsError extends Error {
+  override readonly name = 'SecretsError';
+
   constructor(
     message: string,
-    /** True when the value's key is simply missing from this process's ring (a rotation in progress). */
-    readonly missingKey: boolean,
+    /** True when the value's key is missing from this process's ring (a rotation rolled out to part of the fleet). */
+    readonly missingKey = false,
   ) {
     super(message);
-    this.name = 'SecretUnavailableError';
   }
+}
+
+/** Parses `SECRETS_ENCRYPTION_KEYS`; the message names the variable and the bad entry, never a key. */
+export function parseSecretKeys(value: string, variable = 'SECRETS_ENCRYPTION_KEYS'): SecretKey[] {
+  let keys: SecretKey[];
+  try {
+    keys = parseKeyRing(value, variable);
+  } catch (error) {
+    throw new SecretsError(error instanceof Error ? error.message : String(error));
+  }
+  if (keys.length === 0) throw new SecretsError(`${variable}: no key given`);
+  return keys;
+}
+
+/** A fresh key entry for `SECRETS_ENCRYPTION_KEYS` (what `npm start` generates once for development). */
+export function generateSecretKeyEntry(id = 'k1'): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
+/** The key id a sealed value names (no key needed): for reports of what still uses an old key. */
+export function sealedKeyId(sealed: string): string {
+  return parseSealed(sealed).keyId;
+}
+
+function parseSealed(sealed: string): { keyId: string; data: Buffer } {
+  const [format, keyId, body, ...rest] = sealed.split(':');
+  if (format !== FORMAT || !keyId || body === undefined || rest.length > 0) throw new SecretsError('sealed secret has an unknown format');
+  return { keyId, data: Buffer.from(body, 'base64') };
 }
 
 export class SecretBox {
   private readonly keysById: Map<string, Buffer>;
-  private readonly current: EncryptionKey;
+  private readonly current: SecretKey;
 
-  constructor(keys: readonly EncryptionKey[]) {
-    if (keys.length === 0) throw new Error('SecretBox needs at least one key');
+  constructor(keys: readonly SecretKey[]) {
+    if (keys.length === 0) throw new SecretsError('SecretBox needs at least one key');
     this.current = keys[0]!;
     this.keysById = new Map(keys.map((key) => [key.id, key.key]));
   }
@@ -47,26 +80,29 @@ export class SecretBox {
     return this.current.id;
   }
 
-  seal(plain: string, associatedData: string): string {
+  /** Encrypts a JSON value for `owner`. */
+  seal(value: unknown, owner: string): string {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv(CIPHER, this.current.key, nonce);
-    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const data = Buffer.concat([nonce, cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return `${FORMAT}:${this.current.id}:${data.toString('base64url')}`;
+    cipher.setAAD(Buffer.from(owner, 'utf8'));
+    const data = Buffer.concat([nonce, cipher.update(JSON.stringify(value), 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return `${FORMAT}:${this.current.id}:${data.toString('base64')}`;
   }
 
-  open(sealed: string, associatedData: string): string {
+  /** Decrypts what `seal` produced for the same owner. */
+  open<T = unknown>(sealed: string, owner: string): T {
     const { keyId, data } = parseSealed(sealed);
     const key = this.keysById.get(keyId);
-    if (!key) throw new SecretUnavailableError(`No secret encryption key with id "${keyId}" is configured (SECRET_ENCRYPTION_KEYS)`, true);
-    if (data.length < NONCE_BYTES + TAG_BYTES) throw new SecretUnavailableError(`Sealed secret for ${associatedData} is truncated`, false);
+    if (!key) throw new SecretsError(`no secrets key with id "${keyId}" is configured (SECRETS_ENCRYPTION_KEYS)`, true);
+    if (data.length < NONCE_BYTES + TAG_BYTES) throw new SecretsError('sealed secret is truncated');
     try {
       const decipher = createDecipheriv(CIPHER, key, data.subarray(0, NONCE_BYTES));
-      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+      decipher.setAAD(Buffer.from(owner, 'utf8'));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      return Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+      const plain = Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      return JSON.parse(plain.toString('utf8')) as T;
     } catch {
-      throw new SecretUnavailableError(`Sealed secret for ${associatedData} does not open with key "${keyId}" (tampered, or moved from another record)`, false);
+      throw new SecretsError(`sealed secret of ${owner} does not open with key "${keyId}" (wrong key, wrong owner, or tampered)`);
     }
   }
 
@@ -75,20 +111,8 @@ export class SecretBox {
     return parseSealed(sealed).keyId !== this.current.id;
   }
 
-  /** Opens the value and seals it again with the current key (same associated data). */
-  reseal(sealed: string, associatedData: string): string {
-    return this.seal(this.open(sealed, associatedData), associatedData);
+  /** Opens the value and seals it again with the current key, for the same owner. */
+  reseal(sealed: string, owner: string): string {
+    return this.seal(this.open(sealed, owner), owner);
   }
-}
-
-/** The key id a sealed value names (no key needed): for reports of what still uses an old key. */
-export function sealedKeyId(sealed: string): string {
-  return parseSealed(sealed).keyId;
-}
-
-function parseSealed(sealed: string): { keyId: string; data: Buffer } {
-  const first = sealed.indexOf(':');
-  const second = sealed.indexOf(':', first + 1);
-  if (first < 0 || second < 0 || sealed.slice(0, first) !== FORMAT) throw new SecretUnavailableError('Not a sealed secret (expected v1:<key id>:<data>)', false);
-  return { keyId: sealed.slice(first + 1, second), data: Buffer.from(sealed.slice(second + 1), 'base64url') };
 }

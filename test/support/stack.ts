@@ -66,7 +66,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     OPENAI_BASE_URL: llm.url,
     OPENAI_API_KEY: 'scripted-test-key',
     LLM_PROVIDER: 'scripted',
-    SECRET_ENCRYPTION_KEYS: `test-${unique}:${randomBytes(32).toString('base64')}`,
+    SECRETS_ENCRYPTION_KEYS: `test-${unique}:${randomBytes(32).toString('base64')}`,
     ...options.environment,
   });
   const logger = options.logger ?? createLogger(configuration.logLevel, 'test');

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseKeyRing } from '../../src/secrets/key-ring';
-import { SecretBox, SecretUnavailableError, sealedKeyId } from '../../src/secrets/secret-box';
+import { SecretBox, SecretsError, generateSecretKeyEntry, parseSecretKeys, sealedKeyId } from '../../src/secrets/secret-box';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 
@@ -16,7 +16,7 @@ describe('SecretBox', () => {
     const box = new SecretBox([old]);
     const secret = `sk-${randomBytes(16).toString('hex')}`;
     const sealed = box.seal(secret, 'llm-connection:ws:conn:1');
-    expect(sealed).toMatch(/^v1:k1:[A-Za-z0-9_-]+$/);
+    expect(sealed).toMatch(/^v1:k1:[A-Za-z0-9+/=]+$/);
     expect(sealed).not.toContain(secret);
     expect(sealed).not.toContain(old.key.toString('base64'));
     expect(box.open(sealed, 'llm-connection:ws:conn:1')).toBe(secret);
@@ -26,7 +26,7 @@ describe('SecretBox', () => {
   it('refuses a value moved to another record (associated data) or tampered with', () => {
     const box = new SecretBox([old]);
     const sealed = box.seal('secret', 'llm-connection:ws:a:1');
-    expect(() => box.open(sealed, 'llm-connection:ws:b:1')).toThrow(SecretUnavailableError);
+    expect(() => box.open(sealed, 'llm-connection:ws:b:1')).toThrow(SecretsError);
     const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`;
     expect(() => box.open(tampered, 'llm-connection:ws:a:1')).toThrow(/does not open/);
   });
@@ -49,8 +49,15 @@ describe('SecretBox', () => {
         return error;
       }
     })();
-    expect(missing).toBeInstanceOf(SecretUnavailableError);
-    expect((missing as SecretUnavailableError).missingKey).toBe(true);
+    expect(missing).toBeInstanceOf(SecretsError);
+    expect((missing as SecretsError).missingKey).toBe(true);
+  });
+
+  it('seals JSON values, as the MCP credentials are stored', () => {
+    const box = new SecretBox(parseSecretKeys(generateSecretKeyEntry('k9')));
+    const credentials = { headers: { authorization: 'Bearer t0ken-value' }, env: { TOKEN: 'x' } };
+    expect(box.open(box.seal(credentials, 'app-server:1'), 'app-server:1')).toEqual(credentials);
+    expect(() => parseSecretKeys('')).toThrow(/SECRETS_ENCRYPTION_KEYS: no key given/);
   });
 
   it('errors never carry the plain value', () => {
@@ -68,16 +75,16 @@ describe('SecretBox', () => {
 describe('parseKeyRing', () => {
   const encoded = randomBytes(32).toString('base64');
   it('reads ids and keys in order', () => {
-    expect(parseKeyRing(`a:${encoded}, b:${encoded}`, 'SECRET_ENCRYPTION_KEYS').map((entry) => entry.id)).toEqual(['a', 'b']);
+    expect(parseKeyRing(`a:${encoded}, b:${encoded}`, 'SECRETS_ENCRYPTION_KEYS').map((entry) => entry.id)).toEqual(['a', 'b']);
   });
   it.each([
-    ['a short key', `a:${randomBytes(16).toString('base64')}`, /SECRET_ENCRYPTION_KEYS: "a" must be/],
-    ['no id', encoded, /SECRET_ENCRYPTION_KEYS: entry 1 must be/],
+    ['a short key', `a:${randomBytes(16).toString('base64')}`, /SECRETS_ENCRYPTION_KEYS: "a" must be/],
+    ['no id', encoded, /SECRETS_ENCRYPTION_KEYS: entry 1 must be/],
     ['a duplicate id', `a:${encoded},a:${encoded}`, /appears twice/],
   ])('refuses %s, naming the variable and never the key', (_case, value, message) => {
-    expect(() => parseKeyRing(value, 'SECRET_ENCRYPTION_KEYS')).toThrow(message);
+    expect(() => parseKeyRing(value, 'SECRETS_ENCRYPTION_KEYS')).toThrow(message);
     try {
-      parseKeyRing(value, 'SECRET_ENCRYPTION_KEYS');
+      parseKeyRing(value, 'SECRETS_ENCRYPTION_KEYS');
     } catch (error) {
       expect(String(error)).not.toContain(encoded);
     }

@@ -114,7 +114,7 @@ export async function checkConnectionAndModels(
   try {
     client = await services.llmClients.clientFor(workspaceId, reference);
   } catch {
-    return ["Models were not checked: the connection's key cannot be opened by this server (SECRET_ENCRYPTION_KEYS)."];
+    return ["Models were not checked: the connection's key cannot be opened by this server (SECRETS_ENCRYPTION_KEYS)."];
   }
   const listing = await services.models.modelsOf(listingKey, client);
   if (!listing.listed) return [`Models were not checked: ${listing.reason}.`];

@@ -97,7 +97,7 @@ export function createConnectionRouter(services: ManagementServices, document: A
 
   function requireSecrets(): void {
     if (!services.connections.secretsConfigured) {
-      throw new ApiError(503, 'secrets_not_configured', 'This deployment has no SECRET_ENCRYPTION_KEYS, so it cannot store connection keys.');
+      throw new ApiError(503, 'secrets_not_configured', 'This deployment has no SECRETS_ENCRYPTION_KEYS, so it cannot store connection keys.');
     }
   }
 
@@ -169,14 +169,14 @@ export function createConnectionRouter(services: ManagementServices, document: A
       method: 'post',
       path: '/connections',
       summary: 'Register an LLM connection',
-      description: 'The key is sealed with AES-256-GCM (SECRET_ENCRYPTION_KEYS) before it is stored, and never returned.',
+      description: 'The key is sealed with AES-256-GCM (SECRETS_ENCRYPTION_KEYS) before it is stored, and never returned.',
       tags,
       access: 'admin',
       body: createConnectionBody,
       responses: {
         201: { description: 'The connection (without its key).', schema: z.object({ connection: connectionSchema }) },
         409: { description: 'The name is taken.' },
-        503: { description: 'The deployment has no SECRET_ENCRYPTION_KEYS.' },
+        503: { description: 'The deployment has no SECRETS_ENCRYPTION_KEYS.' },
       },
     },
     async ({ principal, body }) => {
