@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import type { SecretBox } from '../secrets/secret-box';
+import { SecretsError, type SecretBox } from '../secrets/secret-box';
 import { decodeCursor, isForeignKeyViolation, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 
 export interface ConnectionSecret {
@@ -251,26 +251,37 @@ export class ConnectionRepository {
   /**
    * Re-encrypts every stored connection secret that is not under the current key (the rotation job).
    * Each row is resealed in its own short statement, guarded by its old value, so it runs while the
-   * API and workers serve: a process holding the old and the new key reads either.
+   * API and workers serve: a process holding the old and the new key reads either. A row under a key
+   * this ring does not hold is left as it is and counted as `unreadable`.
    */
-  async resealAll(): Promise<{ resealed: number; total: number }> {
+  async resealAll(): Promise<{ resealed: number; current: number; unreadable: number }> {
     const box = this.box();
     const result = await this.pool.query(
       'SELECT v.connection_id, v.version, v.secret, c.workspace_id FROM llm_connection_versions v JOIN llm_connections c ON c.id = v.connection_id',
     );
-    let resealed = 0;
+    const report = { resealed: 0, current: 0, unreadable: 0 };
     for (const row of result.rows) {
       const sealed = row.secret as string;
-      if (!box.needsResealing(sealed)) continue;
-      const next = box.reseal(sealed, associatedData(row.workspace_id, row.connection_id, row.version));
+      if (!box.needsResealing(sealed)) {
+        report.current += 1;
+        continue;
+      }
+      let next: string;
+      try {
+        next = box.reseal(sealed, associatedData(row.workspace_id, row.connection_id, row.version));
+      } catch (error) {
+        if (!(error instanceof SecretsError)) throw error;
+        report.unreadable += 1;
+        continue;
+      }
       const updated = await this.pool.query('UPDATE llm_connection_versions SET secret = $3 WHERE connection_id = $1 AND version = $2 AND secret = $4', [
         row.connection_id,
         row.version,
         next,
         sealed,
       ]);
-      resealed += updated.rowCount ?? 0;
+      report.resealed += updated.rowCount ?? 0;
     }
-    return { resealed, total: result.rowCount ?? 0 };
+    return report;
   }
 }

@@ -46,17 +46,23 @@ export interface TestStackOptions {
   environment?: Record<string, string>;
   /** Where worker and API log (default: pino to stdout at TEST_LOG_LEVEL or warn). */
   logger?: Logger;
+  /**
+   * Join another deployment instead of starting a fresh one: share its task queue, Redis prefix and
+   * scripted LLM (which this stack then does not close), as a second generation of processes does
+   * during a rolling deploy.
+   */
+  join?: { taskQueue: string; redisKeyPrefix: string; llm: ScriptedLlm };
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const unique = randomUUID().slice(0, 8);
-  const llm = await startScriptedLlm();
+  const llm = options.join?.llm ?? (await startScriptedLlm());
   const configuration = loadConfiguration({
     ...process.env,
     DATABASE_URL: required('TEST_DATABASE_URL'),
     TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-    TEMPORAL_TASK_QUEUE: `test-${unique}`,
-    REDIS_KEY_PREFIX: `dc-test-${unique}:`,
+    TEMPORAL_TASK_QUEUE: options.join?.taskQueue ?? `test-${unique}`,
+    REDIS_KEY_PREFIX: options.join?.redisKeyPrefix ?? `dc-test-${unique}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     LLM_HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs ?? 5000),
     SSE_KEEPALIVE_MS: '2000',
@@ -118,7 +124,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await workerRun;
       await workerConnection.close();
       await temporal.connection.close();
-      await llm.close();
+      if (!options.join) await llm.close();
       for (const connection of [redis, apiRedis, subscriber, workerRedis]) connection.disconnect();
       await pool.end();
     },
