@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { chatRequestSchema } from '../chat-request';
-import { memoryPageSchema, newMemorySchema } from '../routes/memories';
+import { MEMORY_CONTENT_MAX_CHARACTERS } from '../routes/memories';
 import { usageQuerySchema } from '../routes/usage';
 import type { ApiDocument } from './api-document';
 
@@ -22,6 +22,10 @@ const streamResponse = {
   contentType: 'text/event-stream',
   headers: { 'x-vercel-ai-ui-message-stream': '`v1` on the UI message stream.', 'x-vercel-ai-data-stream': '`v1` on the v4 data stream.' },
 };
+
+/** The memory routes validate on their own (src/api/routes/memories.ts); these describe their input. */
+const newMemorySchema = z.object({ content: z.string().min(1).max(MEMORY_CONTENT_MAX_CHARACTERS) });
+const memoryPageSchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
 
 const memorySchema = z.object({ id: z.string(), tier: z.enum(['workspace', 'session']), content: z.string(), createdAt: z.string() });
 

@@ -19,7 +19,7 @@ export interface MemoryRouteDependencies {
 /** Longest memory accepted; the prompt shows at most its first 500 characters. */
 export const MEMORY_CONTENT_MAX_CHARACTERS = 4000;
 
-export const newMemorySchema = z.object({
+const newMemorySchema = z.object({
   content: z
     .string()
     .trim()
@@ -27,7 +27,7 @@ export const newMemorySchema = z.object({
     .max(MEMORY_CONTENT_MAX_CHARACTERS, `must be at most ${MEMORY_CONTENT_MAX_CHARACTERS} characters`),
 });
 
-export const memoryPageSchema = z.object({
+const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -64,7 +64,7 @@ export function createMemoryRouter(dependencies: MemoryRouteDependencies): Route
 
   /** The workspace's memories, newest first; `limit` (1–200, default 50) and `offset` page through them. */
   router.get('/memories', async (request: Request, response: Response) => {
-    const parsed = memoryPageSchema.safeParse(request.query);
+    const parsed = pageSchema.safeParse(request.query);
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error, 'query');
       return sendError(response, 400, 'invalid_request', message, field);
