@@ -3,7 +3,7 @@
  *
  * Every write is idempotent on a request id, so a retried activity writes nothing twice.
  */
-import type { AgentActivator } from '../agents/agent-activation';
+import type { AgentActivationRequest, AgentActivator } from '../agents/agent-activation';
 import type { ChatRepository } from '../db/chat-repository';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
@@ -26,17 +26,8 @@ export interface PersistUserMessageInput {
   message: StoredMessage;
 }
 
-export interface ActivateAgentInput {
-  workspaceId: string;
-  agentId?: string;
-  useSystemLlm?: boolean;
-  /** The user's message: tool selection searches the agent's tools with it. */
-  userText?: string;
-  /** The fast path offers no tools. */
-  fastPath?: boolean;
-  /** Tool hints of the request, offered first. */
-  toolHints?: string[];
-}
+/** The agent, the LLM choice, and what tool selection needs: the message, the fast path, the request's hints. */
+export type ActivateAgentInput = AgentActivationRequest;
 
 export interface FinalizeTurnInput {
   turnId: string;

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../db/transaction';
 import { decodeCursor, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 import type { SkillReference } from '../skills/skill-resolution';
 
@@ -132,18 +133,11 @@ export class AgentRepository {
   constructor(private readonly pool: Pool) {}
 
   private async write<T>(work: (client: PoolClient) => Promise<T>, name: string): Promise<T> {
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await inTransaction(this.pool, work);
     } catch (error) {
-      await client.query('ROLLBACK');
       if (isUniqueViolation(error, 'agents_workspace_name')) throw new DuplicateAgentNameError(name);
       throw error;
-    } finally {
-      client.release();
     }
   }
 

@@ -5,14 +5,13 @@
  * operator's edits through the API survive restarts).
  */
 import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
 
 export const DEMO_HELPER_AGENT_ID = 'demo-helper';
 export const DEMO_SKILL_ID = 'demo-skill-workspace-guide';
 
 export async function seedDemoAgent(pool: Pool, workspaceId: string): Promise<{ agentId: string; skillId: string }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     const skill = await client.query(
       `INSERT INTO skills (id, workspace_id, name, description, current_version) VALUES ($1, $2, 'workspace-guide', 'Answers about this workspace with its tools', 1)
        ON CONFLICT DO NOTHING RETURNING id`,
@@ -41,12 +40,6 @@ export async function seedDemoAgent(pool: Pool, workspaceId: string): Promise<{ 
         JSON.stringify([{ skillId: DEMO_SKILL_ID, version: null }]),
       ],
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   return { agentId: DEMO_HELPER_AGENT_ID, skillId: DEMO_SKILL_ID };
 }

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { SecretsError, type SecretBox } from '../secrets/secret-box';
+import { inTransaction } from '../db/transaction';
 import { decodeCursor, isForeignKeyViolation, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 
 export interface ConnectionSecret {
@@ -35,13 +36,7 @@ export interface ConnectionRecord {
 }
 
 /** One version with its secret opened: only for building a client. */
-export interface ConnectionVersion {
-  id: string;
-  workspaceId: string;
-  name: string;
-  version: number;
-  provider: string;
-  baseUrl: string;
+export interface ConnectionVersion extends Pick<ConnectionRecord, 'id' | 'workspaceId' | 'name' | 'version' | 'provider' | 'baseUrl'> {
   secret: ConnectionSecret;
 }
 
@@ -117,21 +112,17 @@ export class ConnectionRepository {
   async create(workspaceId: string, connection: NewConnection): Promise<ConnectionRecord> {
     const id = `conn_${randomUUID()}`;
     const sealed = this.seal(workspaceId, id, 1, { apiKey: connection.apiKey, headers: connection.headers });
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      await client.query('INSERT INTO llm_connections (id, workspace_id, name, current_version) VALUES ($1, $2, $3, 1)', [id, workspaceId, connection.name]);
-      await client.query(
-        'INSERT INTO llm_connection_versions (connection_id, version, provider, base_url, secret, header_names) VALUES ($1, 1, $2, $3, $4, $5)',
-        [id, connection.provider, connection.baseUrl, sealed, Object.keys(connection.headers)],
-      );
-      await client.query('COMMIT');
+      await inTransaction(this.pool, async (client) => {
+        await client.query('INSERT INTO llm_connections (id, workspace_id, name, current_version) VALUES ($1, $2, $3, 1)', [id, workspaceId, connection.name]);
+        await client.query(
+          'INSERT INTO llm_connection_versions (connection_id, version, provider, base_url, secret, header_names) VALUES ($1, 1, $2, $3, $4, $5)',
+          [id, connection.provider, connection.baseUrl, sealed, Object.keys(connection.headers)],
+        );
+      });
     } catch (error) {
-      await client.query('ROLLBACK');
       if (isUniqueViolation(error, 'llm_connections_workspace_name')) throw new DuplicateConnectionNameError(connection.name);
       throw error;
-    } finally {
-      client.release();
     }
     return (await this.get(workspaceId, id))!;
   }
@@ -158,32 +149,27 @@ export class ConnectionRepository {
    * workspace has no such connection.
    */
   async update(workspaceId: string, id: string, changes: ConnectionChanges): Promise<ConnectionRecord | undefined> {
-    const client = await this.pool.connect();
+    let found: boolean;
     try {
-      await client.query('BEGIN');
-      const locked = await client.query(
-        `SELECT c.current_version, v.provider, v.base_url, v.secret FROM llm_connections c
-         JOIN llm_connection_versions v ON v.connection_id = c.id AND v.version = c.current_version
-         WHERE c.workspace_id = $1 AND c.id = $2 FOR UPDATE OF c`,
-        [workspaceId, id],
-      );
-      const current = locked.rows[0];
-      if (!current) {
-        await client.query('ROLLBACK');
-        return undefined;
-      }
-      if (changes.name !== undefined) await client.query('UPDATE llm_connections SET name = $2, updated_at = now() WHERE id = $1', [id, changes.name]);
-      const reshapes = changes.provider !== undefined || changes.baseUrl !== undefined || changes.apiKey !== undefined || changes.headers !== undefined;
-      if (reshapes) await this.addVersion(client, workspaceId, id, current, changes);
-      await client.query('COMMIT');
+      found = await inTransaction(this.pool, async (client) => {
+        const locked = await client.query(
+          `SELECT c.current_version, v.provider, v.base_url, v.secret FROM llm_connections c
+           JOIN llm_connection_versions v ON v.connection_id = c.id AND v.version = c.current_version
+           WHERE c.workspace_id = $1 AND c.id = $2 FOR UPDATE OF c`,
+          [workspaceId, id],
+        );
+        const current = locked.rows[0];
+        if (!current) return false;
+        if (changes.name !== undefined) await client.query('UPDATE llm_connections SET name = $2, updated_at = now() WHERE id = $1', [id, changes.name]);
+        const reshapes = changes.provider !== undefined || changes.baseUrl !== undefined || changes.apiKey !== undefined || changes.headers !== undefined;
+        if (reshapes) await this.addVersion(client, workspaceId, id, current, changes);
+        return true;
+      });
     } catch (error) {
-      await client.query('ROLLBACK');
       if (isUniqueViolation(error, 'llm_connections_workspace_name')) throw new DuplicateConnectionNameError(changes.name ?? '');
       throw error;
-    } finally {
-      client.release();
     }
-    return this.get(workspaceId, id);
+    return found ? this.get(workspaceId, id) : undefined;
   }
 
   private async addVersion(client: PoolClient, workspaceId: string, id: string, current: Record<string, unknown>, changes: ConnectionChanges): Promise<void> {

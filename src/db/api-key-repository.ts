@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { inTransaction } from './transaction';
 import { decodeCursor, toPage, type Page, type PageRequest } from './pagination';
 import { generateApiKey, hashApiKey, type Role } from './workspace-repository';
 
@@ -49,10 +50,7 @@ export class ApiKeyRepository {
    */
   async create(workspaceId: string, input: { label: string; role: Role; userId?: string; userName?: string }): Promise<{ record: ApiKeyRecord; secret: string }> {
     const secret = generateApiKey();
-    const client = await this.pool.connect();
-    let id: string;
-    try {
-      await client.query('BEGIN');
+    const id = await inTransaction(this.pool, async (client) => {
       let userId = input.userId;
       if (userId !== undefined) {
         const user = await client.query('SELECT 1 FROM users WHERE id = $1 AND workspace_id = $2', [userId, workspaceId]);
@@ -68,14 +66,8 @@ export class ApiKeyRepository {
         input.label,
         input.role,
       ]);
-      id = String(inserted.rows[0].id);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+      return String(inserted.rows[0].id);
+    });
     return { record: (await this.get(workspaceId, id))!, secret };
   }
 
@@ -103,9 +95,7 @@ export class ApiKeyRepository {
     const existing = await this.get(workspaceId, id);
     if (!existing) return undefined;
     if (existing.revokedAt) return existing;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       // Serialises revocations within the workspace, so two admins cannot revoke each other's last keys.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`api-keys:${workspaceId}`]);
       if (existing.role === 'admin') {
@@ -116,13 +106,7 @@ export class ApiKeyRepository {
         if (admins.rows[0].count === 0) throw new LastAdminKeyError(id);
       }
       await client.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL', [workspaceId, id]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     return this.get(workspaceId, id);
   }
 }

@@ -5,7 +5,8 @@
  * the pure rules of ./skill-resolution.ts can expand and merge them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../db/transaction';
 import { decodeCursor, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 import { expandSkills, type SkillLookup, type SkillReference, type SkillVersionRecord } from './skill-resolution';
 
@@ -71,6 +72,17 @@ export function toVersionRecord(skill: Pick<SkillRecord, 'id' | 'name' | 'versio
   };
 }
 
+async function insertVersion(client: Pick<PoolClient, 'query'>, skillId: string, version: number, content: SkillContent): Promise<void> {
+  await client.query('INSERT INTO skill_versions (skill_id, version, instructions, allowed_tools, tool_hints, includes) VALUES ($1, $2, $3, $4, $5, $6)', [
+    skillId,
+    version,
+    content.instructions,
+    content.allowedTools,
+    content.toolHints,
+    JSON.stringify(content.includes),
+  ]);
+}
+
 function referenceKey(reference: SkillReference): string {
   return reference.version === null ? reference.skillId : `${reference.skillId}@${reference.version}`;
 }
@@ -80,24 +92,14 @@ export class SkillRepository {
 
   async create(workspaceId: string, skill: NewSkill): Promise<SkillRecord> {
     const id = `skill_${randomUUID()}`;
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      await client.query('INSERT INTO skills (id, workspace_id, name, description, current_version) VALUES ($1, $2, $3, $4, 1)', [id, workspaceId, skill.name, skill.description]);
-      await client.query('INSERT INTO skill_versions (skill_id, version, instructions, allowed_tools, tool_hints, includes) VALUES ($1, 1, $2, $3, $4, $5)', [
-        id,
-        skill.instructions,
-        skill.allowedTools,
-        skill.toolHints,
-        JSON.stringify(skill.includes),
-      ]);
-      await client.query('COMMIT');
+      await inTransaction(this.pool, async (client) => {
+        await client.query('INSERT INTO skills (id, workspace_id, name, description, current_version) VALUES ($1, $2, $3, $4, 1)', [id, workspaceId, skill.name, skill.description]);
+        await insertVersion(client, id, 1, skill);
+      });
     } catch (error) {
-      await client.query('ROLLBACK');
       if (isUniqueViolation(error, 'skills_workspace_name')) throw new DuplicateSkillNameError(skill.name);
       throw error;
-    } finally {
-      client.release();
     }
     return (await this.get(workspaceId, id))!;
   }
@@ -144,52 +146,39 @@ export class SkillRepository {
    * given are carried over). Undefined when the workspace has no such skill.
    */
   async update(workspaceId: string, id: string, changes: Partial<NewSkill>): Promise<SkillRecord | undefined> {
-    const client = await this.pool.connect();
+    let found: boolean;
     try {
-      await client.query('BEGIN');
-      const locked = await client.query(`${SELECT_SKILL} AND v.version = s.current_version WHERE s.workspace_id = $1 AND s.id = $2 FOR UPDATE OF s`, [workspaceId, id]);
-      const current = locked.rows[0] ? toRecord(locked.rows[0]) : undefined;
-      if (!current) {
-        await client.query('ROLLBACK');
-        return undefined;
-      }
-      if (changes.name !== undefined || changes.description !== undefined) {
-        await client.query('UPDATE skills SET name = COALESCE($2, name), description = COALESCE($3, description), updated_at = now() WHERE id = $1', [
-          id,
-          changes.name ?? null,
-          changes.description ?? null,
-        ]);
-      }
-      const content: SkillContent = {
-        instructions: changes.instructions ?? current.instructions,
-        allowedTools: changes.allowedTools ?? current.allowedTools,
-        toolHints: changes.toolHints ?? current.toolHints,
-        includes: changes.includes ?? current.includes,
-      };
-      const changed =
-        content.instructions !== current.instructions ||
-        JSON.stringify([content.allowedTools, content.toolHints, content.includes]) !== JSON.stringify([current.allowedTools, current.toolHints, current.includes]);
-      if (changed) {
-        const version = current.currentVersion + 1;
-        await client.query('INSERT INTO skill_versions (skill_id, version, instructions, allowed_tools, tool_hints, includes) VALUES ($1, $2, $3, $4, $5, $6)', [
-          id,
-          version,
-          content.instructions,
-          content.allowedTools,
-          content.toolHints,
-          JSON.stringify(content.includes),
-        ]);
-        await client.query('UPDATE skills SET current_version = $2, updated_at = now() WHERE id = $1', [id, version]);
-      }
-      await client.query('COMMIT');
+      found = await inTransaction(this.pool, async (client) => {
+        const locked = await client.query(`${SELECT_SKILL} AND v.version = s.current_version WHERE s.workspace_id = $1 AND s.id = $2 FOR UPDATE OF s`, [workspaceId, id]);
+        const current = locked.rows[0] ? toRecord(locked.rows[0]) : undefined;
+        if (!current) return false;
+        if (changes.name !== undefined || changes.description !== undefined) {
+          await client.query('UPDATE skills SET name = COALESCE($2, name), description = COALESCE($3, description), updated_at = now() WHERE id = $1', [
+            id,
+            changes.name ?? null,
+            changes.description ?? null,
+          ]);
+        }
+        const content: SkillContent = {
+          instructions: changes.instructions ?? current.instructions,
+          allowedTools: changes.allowedTools ?? current.allowedTools,
+          toolHints: changes.toolHints ?? current.toolHints,
+          includes: changes.includes ?? current.includes,
+        };
+        const changed =
+          content.instructions !== current.instructions ||
+          JSON.stringify([content.allowedTools, content.toolHints, content.includes]) !== JSON.stringify([current.allowedTools, current.toolHints, current.includes]);
+        if (changed) {
+          await insertVersion(client, id, current.currentVersion + 1, content);
+          await client.query('UPDATE skills SET current_version = $2, updated_at = now() WHERE id = $1', [id, current.currentVersion + 1]);
+        }
+        return true;
+      });
     } catch (error) {
-      await client.query('ROLLBACK');
       if (isUniqueViolation(error, 'skills_workspace_name')) throw new DuplicateSkillNameError(changes.name ?? '');
       throw error;
-    } finally {
-      client.release();
     }
-    return this.get(workspaceId, id);
+    return found ? this.get(workspaceId, id) : undefined;
   }
 
   async delete(workspaceId: string, id: string): Promise<boolean> {

@@ -127,8 +127,14 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
     return [];
   }
 
-  function duplicateName(name: string): ApiError {
-    return new ApiError(409, 'duplicate_name', `name: this workspace already has an agent named "${name}"`, 'name');
+  /** The write's result, with a taken name turned into a 409 naming the field. */
+  async function saved(name: string, write: Promise<AgentRecord | undefined>): Promise<AgentRecord | undefined> {
+    try {
+      return await write;
+    } catch (error) {
+      if (error instanceof DuplicateAgentNameError) throw new ApiError(409, 'duplicate_name', `name: this workspace already has an agent named "${name}"`, 'name');
+      throw error;
+    }
   }
 
   defineRoute(
@@ -171,13 +177,8 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
       const skills = await resolveSkillReferences(services, principal.workspaceId, skillInputs ?? [], 'skills');
       const values: AgentValues = { ...AGENT_DEFAULTS, ...fields, skills };
       const notes = await validate(principal.workspaceId, values, () => true);
-      try {
-        const agent = await services.agents.create(principal.workspaceId, values);
-        return { status: 201, body: { agent: await toWire(agent), warnings: notes } };
-      } catch (error) {
-        if (error instanceof DuplicateAgentNameError) throw duplicateName(values.name);
-        throw error;
-      }
+      const agent = (await saved(values.name, services.agents.create(principal.workspaceId, values)))!;
+      return { status: 201, body: { agent: await toWire(agent), warnings: notes } };
     },
   );
 
@@ -210,14 +211,9 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
       const { id: _id, workspaceId: _workspaceId, createdAt: _createdAt, updatedAt: _updatedAt, ...current } = existing;
       const values: AgentValues = { ...current, ...fields, skills };
       const notes = await validate(principal.workspaceId, values, (field) => field in body);
-      try {
-        const agent = await services.agents.update(principal.workspaceId, params.id, values);
-        if (!agent) throw agentNotFound(params.id);
-        return { status: 200, body: { agent: await toWire(agent), warnings: notes } };
-      } catch (error) {
-        if (error instanceof DuplicateAgentNameError) throw duplicateName(values.name);
-        throw error;
-      }
+      const agent = await saved(values.name, services.agents.update(principal.workspaceId, params.id, values));
+      if (!agent) throw agentNotFound(params.id);
+      return { status: 200, body: { agent: await toWire(agent), warnings: notes } };
     },
   );
 
