@@ -1,6 +1,7 @@
 /**
  * LLM connections per workspace (issue 11): OpenAI-compatible endpoints a workspace registers with its
- * own key (bring your own key), and the agent columns that choose a connection, a model and fallbacks.
+ * own key (bring your own key), and the agent columns that choose a connection (model and fallback
+ * models are the core's columns).
  *
  * A connection's request-shaping fields live in immutable versions: an update adds a version, so a
  * turn that was activated on version n keeps using version n until it ends, while the next turn takes
@@ -47,7 +48,6 @@ exports.up = (pgm) => {
   pgm.addColumns('agents', {
     description: { type: 'text', notNull: true, default: '' },
     connection_id: { type: 'text' },
-    fallback_models: { type: 'text[]', notNull: true, default: '{}' },
     max_tools: { type: 'integer', check: 'max_tools BETWEEN 1 AND 128' },
     updated_at: { type: 'timestamptz', notNull: true, default: pgm.func('now()') },
   });
@@ -56,17 +56,15 @@ exports.up = (pgm) => {
   });
   pgm.createIndex('agents', ['workspace_id', 'connection_id'], { name: 'agents_workspace_connection' });
 
-  // Usage says which provider and connection served each hop; `byok` already exists.
-  pgm.addColumns('llm_usage', {
-    provider: { type: 'text' },
-    connection_id: { type: 'text' },
-  });
+  // Usage says which connection served each attempt (`provider` and `byok` already exist);
+  // `fallback_models` of agents comes with the core's migration.
+  pgm.addColumns('llm_usage', { connection_id: { type: 'text' } });
 };
 
 exports.down = (pgm) => {
-  pgm.dropColumns('llm_usage', ['provider', 'connection_id']);
+  pgm.dropColumns('llm_usage', ['connection_id']);
   pgm.dropConstraint('agents', 'agents_connection');
-  pgm.dropColumns('agents', ['description', 'connection_id', 'fallback_models', 'max_tools', 'updated_at']);
+  pgm.dropColumns('agents', ['description', 'connection_id', 'max_tools', 'updated_at']);
   pgm.dropConstraint('agents', 'agents_workspace_name');
   pgm.dropTable('llm_connection_versions');
   pgm.dropTable('llm_connections');

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseKeyRing, type EncryptionKey } from './secrets/key-ring';
+import { providerOf } from './llm/provider';
 
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
@@ -27,6 +28,7 @@ const environmentSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   DEFAULT_MODEL: z.string().default('scripted-1'),
+  LLM_PROVIDER: z.string().min(1).optional(),
   DEMO_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   STREAM_RETENTION_SECONDS: integer(3600),
   STREAM_MAX_EVENTS: integer(20000),
@@ -37,7 +39,6 @@ const environmentSchema = z.object({
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
   SECRETS_ENCRYPTION_KEYS: z.string().optional(),
-  LLM_PROVIDER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short name (letters, digits, _ . -)').default('openai'),
   TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
@@ -68,7 +69,7 @@ export interface Configuration {
     baseUrl?: string;
     apiKey?: string;
     defaultModel: string;
-    /** The provider name of the deployment's own endpoint, as usage rows report it. */
+    /** Who serves the deployment's model, for usage rows: `LLM_PROVIDER`, or derived from the base URL. */
     provider: string;
     heartbeatTimeoutMs: number;
     startToCloseTimeoutMs: number;
@@ -134,7 +135,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       baseUrl: value.OPENAI_BASE_URL,
       apiKey: value.OPENAI_API_KEY,
       defaultModel: value.DEFAULT_MODEL,
-      provider: value.LLM_PROVIDER,
+      provider: value.LLM_PROVIDER ?? providerOf(value.OPENAI_BASE_URL),
       heartbeatTimeoutMs: value.LLM_HEARTBEAT_TIMEOUT_MS,
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
       deltaPersistence: { enabled: value.PERSIST_DELTAS === 'true', intervalMs: value.PERSIST_DELTAS_INTERVAL_MS, minChars: value.PERSIST_DELTAS_MIN_CHARS },

@@ -19,6 +19,7 @@ import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
+import type { StopSignals } from '../stream/stop-signals';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
@@ -31,8 +32,10 @@ export interface ActivityDependencies {
   logger: Logger;
   eventLogOptions: EventLogOptions;
   defaultModel: string;
-  /** The provider name of the deployment's endpoint (`LLM_PROVIDER`), for usage rows. */
-  systemProvider?: string;
+  /** Who serves the deployment's model (`LLM_PROVIDER`, or derived from its base URL). */
+  provider: string;
+  /** Stop messages over Redis (one pattern subscription per worker process). */
+  stopSignals?: StopSignals;
   /** Keys of the secrets in Postgres (`SECRETS_ENCRYPTION_KEYS`): needed to use workspace connections. */
   secretKeys?: EncryptionKey[];
   /** The deployment's cap on tools offered per turn (`TOOL_SELECTION_MAX_TOOLS`). */
@@ -47,12 +50,12 @@ export interface ActivityDependencies {
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
 export function activityDependenciesFrom(
   configuration: Configuration,
-  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger'>,
+  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger' | 'stopSignals'>,
 ): ActivityDependencies {
   return {
     ...clients,
     defaultModel: configuration.llm.defaultModel,
-    systemProvider: configuration.llm.provider,
+    provider: configuration.llm.provider,
     ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
     maxToolsPerTurn: configuration.toolSelection.maxTools,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
@@ -69,22 +72,29 @@ export function createActivities(dependencies: ActivityDependencies) {
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
   const connections = new ConnectionRepository(dependencies.pool, dependencies.secretKeys ? new SecretBox(dependencies.secretKeys) : undefined);
-  const systemProvider = dependencies.systemProvider ?? 'openai';
   const agents = createAgentActivator({
     agents: new AgentRepository(dependencies.pool),
     skills: new SkillRepository(dependencies.pool),
     connections,
     tools: dependencies.toolCatalog ?? builtInToolCatalog,
     defaultModel: dependencies.defaultModel,
-    systemProvider,
+    systemProvider: dependencies.provider,
     maxTools: dependencies.maxToolsPerTurn ?? DEFAULT_MAX_TOOLS_PER_TURN,
   });
-  const llmClients = new LlmClients({ system: dependencies.openai, connections });
   return {
-    ...createStoreActivities({ chats, agents, eventLog, logger: dependencies.logger }),
+    ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
-    ...createLlmActivities({ clients: llmClients, systemProvider, chats, usage, eventLog, logger: dependencies.logger, deltaPersistence: dependencies.deltaPersistence }),
+    ...createLlmActivities({
+      clients: new LlmClients({ system: dependencies.openai, connections }),
+      provider: dependencies.provider,
+      chats,
+      usage,
+      eventLog,
+      logger: dependencies.logger,
+      deltaPersistence: dependencies.deltaPersistence,
+      stopSignals: dependencies.stopSignals,
+    }),
   };
 }
 

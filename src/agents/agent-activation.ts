@@ -86,6 +86,10 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       workspaceId: agent.workspaceId,
       name: agent.name,
       model,
+      fallbackModels: useSystemLlm ? [] : agent.fallbackModels,
+      // Usage rows of every attempt (the LLM activity's and finalize's) take these two.
+      provider: connection.provider,
+      byok: connection.byok,
       systemPrompt: merged.systemPrompt,
       ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
       maxHops: agent.maxHops,
@@ -94,7 +98,6 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       memoryEnabled: agent.memoryEnabled,
       llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
       connection,
-      fallbackModels: useSystemLlm ? [] : agent.fallbackModels,
       skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
       toolSelection,
     };

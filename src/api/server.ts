@@ -136,6 +136,7 @@ export function createApp(dependencies: ApiDependencies) {
     createChatRouter({
       configuration,
       temporal,
+      redis,
       chats,
       workspaces,
       eventLog,

@@ -57,6 +57,7 @@ export function redactCredentials(failure: ApplicationFailure, credentials: read
     type: failure.type ?? undefined,
     nonRetryable: failure.nonRetryable ?? false,
     ...(failure.nextRetryDelay !== undefined && failure.nextRetryDelay !== null ? { nextRetryDelay: failure.nextRetryDelay } : {}),
+    ...(failure.details ? { details: [...failure.details] } : {}),
   });
 }
 

@@ -50,7 +50,7 @@ async function turn(apiKey: string, text: string, extra: Record<string, unknown>
   });
   expect(response.status).toBe(200);
   const chunks = chunksOf(await readSse(response));
-  return { chatId, turnId: `chat:${chatId}:${requestId}`, chunks, text: textOf(chunks) };
+  return { chatId, turnId: stack.turnId(chatId, requestId, workspace.workspaceId), chunks, text: textOf(chunks) };
 }
 
 function requestsWith(llm: ScriptedLlm, marker: string) {
@@ -228,7 +228,7 @@ describe('tool selection in a turn', () => {
     });
     expect(response.status).toBe(400);
     expect((await response.json()).error).toMatchObject({ code: 'invalid_request', field: 'toolHints.1' });
-    expect((await stack.pool.query('SELECT 1 FROM chat_events WHERE conversation_id = $1', [chatId])).rowCount).toBe(0);
+    expect((await stack.pool.query('SELECT 1 FROM conversations WHERE chat_id = $1', [chatId])).rowCount).toBe(0);
   });
 });
 
@@ -243,16 +243,22 @@ describe('per-user isolation', () => {
     const resume = (key: string) => fetch(`${stack.apiUrl}/api/chat/${annsChat.chatId}/stream`, { headers: headers(key) });
     const stop = (key: string) => fetch(`${stack.apiUrl}/api/chat/${annsChat.chatId}/stop`, { method: 'POST', headers: headers(key) });
 
+    // To another member, and to another workspace, Ann's chat is one that does not exist.
     for (const key of [bob, stranger.apiKey]) {
-      expect((await resume(key)).status).toBe(404);
-      expect((await stop(key)).status).toBe(404);
-      const post = await fetch(`${stack.apiUrl}/api/chat`, {
+      expect((await resume(key)).status).toBe(204);
+      const stopped = await stop(key);
+      expect(await stopped.json()).toEqual({ stopped: false });
+    }
+    // Bob cannot continue it (the chat id is taken in the workspace); the stranger's workspace has its own chat of that id.
+    const continueAs = (key: string) =>
+      fetch(`${stack.apiUrl}/api/chat`, {
         method: 'POST',
         headers: { ...headers(key), 'content-type': 'application/json' },
         body: JSON.stringify({ id: annsChat.chatId, messages: [userMessage(`msg-${randomUUID()}`, 'let me in')] }),
       });
-      expect(post.status).toBe(404);
-    }
+    const bobContinues = await continueAs(bob);
+    expect(bobContinues.status).toBe(404);
+    expect((await bobContinues.json()).error.code).toBe('chat_not_found');
     const ownResume = await resume(ann);
     expect(ownResume.status).toBe(200);
     expect(textOf(chunksOf(await readSse(ownResume)))).toBe(annsChat.text);
@@ -261,7 +267,7 @@ describe('per-user isolation', () => {
     await adminResume.body?.cancel();
     expect((await stop(ann)).status).toBe(200);
     expect((await stop(workspace.apiKey)).status).toBe(200);
-    expect((await stack.pool.query("SELECT count(*)::integer AS count FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [annsChat.chatId])).rows[0].count).toBe(1);
+    expect((await stack.pool.query("SELECT count(*)::integer AS count FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [stack.conversationKey(annsChat.chatId, workspace.workspaceId)])).rows[0].count).toBe(1);
 
     // A revoked member key is refused at once, on the chat routes too.
     const annKeyId = (await apiClient(stack.apiUrl, ann).get('/me')).body.keyId;

@@ -57,12 +57,12 @@ afterAll(async () => {
 });
 
 /** Starts a turn through the generation's API and returns its id once the stream has begun. */
-async function startTurn(stack: TestStack, apiKey: string, agentId: string, text: string): Promise<{ turnId: string; done: Promise<void> }> {
+async function startTurn(stack: TestStack, workspace: { workspaceId: string; apiKey: string }, agentId: string, text: string): Promise<{ turnId: string; done: Promise<void> }> {
   const chatId = `chat-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
   const response = await fetch(`${stack.apiUrl}/api/chat`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${workspace.apiKey}` },
     body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], agentId }),
   });
   expect(response.status).toBe(200);
@@ -71,7 +71,7 @@ async function startTurn(stack: TestStack, apiKey: string, agentId: string, text
     () => undefined,
     () => undefined,
   );
-  return { turnId: `chat:${chatId}:${requestId}`, done };
+  return { turnId: stack.turnId(chatId, requestId, workspace.workspaceId), done };
 }
 
 async function resultOf(client: Client, turnId: string): Promise<ChatTurnResult> {
@@ -112,14 +112,14 @@ it('rotates payload and connection keys with no failed turn at any step', async 
     ).rows.map((row) => sealedKeyId(row.secret));
   expect(await storedKeyIds(a)).toEqual(['s1']);
 
-  const turnA = await startTurn(a, workspace.apiKey, agentId, `Before any rotation ${randomUUID()}`);
+  const turnA = await startTurn(a, workspace, agentId, `Before any rotation ${randomUUID()}`);
   await turnA.done;
 
   // Step 1: B adds the new keys behind the old ones, while A still serves.
   const b = await generation(`${p1},${p2}`, `${s1},${s2}`);
   // A slow two-hop turn starts on A; A then stops, and B finishes it.
-  const spanning = await startTurn(a, workspace.apiKey, agentId, `use platform_workspace_info while A stops ${randomUUID()} [[ttft=700]]`);
-  const turnB = await startTurn(b, workspace.apiKey, agentId, `On B ${randomUUID()}`);
+  const spanning = await startTurn(a, workspace, agentId, `use platform_workspace_info while A stops ${randomUUID()} [[ttft=700]]`);
+  const turnB = await startTurn(b, workspace, agentId, `On B ${randomUUID()}`);
   await turnB.done;
   await stop(a);
 
@@ -130,8 +130,8 @@ it('rotates payload and connection keys with no failed turn at any step', async 
   const secondAgent = (await adminC.post('/agents', { name: 'On the new seal', connectionId: second.id, model: 'rotation-model' })).body.agent.id;
   expect(await storedKeyIds(c)).toEqual(['s1', 's2']);
   // B opens what C sealed, and C what A sealed.
-  const turnBOnNewSeal = await startTurn(b, workspace.apiKey, secondAgent, `B on s2 ${randomUUID()}`);
-  const turnC = await startTurn(c, workspace.apiKey, agentId, `C on s1 ${randomUUID()}`);
+  const turnBOnNewSeal = await startTurn(b, workspace, secondAgent, `B on s2 ${randomUUID()}`);
+  const turnC = await startTurn(c, workspace, agentId, `C on s1 ${randomUUID()}`);
   await Promise.all([turnBOnNewSeal.done, turnC.done]);
 
   // Step 3: re-seal what is stored under the new key, while B and C serve.
@@ -144,7 +144,7 @@ it('rotates payload and connection keys with no failed turn at any step', async 
   // Step 4: D drops the old secrets key (the old payload key stays while histories sealed with it are kept).
   const d = await generation(`${p2},${p1}`, s2);
   await stop(c);
-  const turnD = await startTurn(d, workspace.apiKey, agentId, `After the rotation ${randomUUID()}`);
+  const turnD = await startTurn(d, workspace, agentId, `After the rotation ${randomUUID()}`);
   await turnD.done;
 
   for (const turn of [turnA, spanning, turnB, turnBOnNewSeal, turnC, turnD]) {

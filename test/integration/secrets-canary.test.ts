@@ -29,6 +29,7 @@ let provider: ScriptedLlm;
 let strictProvider: ScriptedLlm;
 let admin: ApiClient;
 let workspaceKey: string;
+let workspaceId: string;
 const answers: ApiAnswer[] = [];
 const turnIds: string[] = [];
 
@@ -52,7 +53,7 @@ async function turn(text: string, agentId: string) {
     body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], agentId }),
   });
   const body = (await readSse(response)).map((event) => event.data).join('\n');
-  const turnId = `chat:${chatId}:${requestId}`;
+  const turnId = stack.turnId(chatId, requestId, workspaceId);
   turnIds.push(turnId);
   return { turnId, body };
 }
@@ -70,6 +71,7 @@ beforeAll(async () => {
   strictProvider = await startScriptedLlm({ apiKey: `sk-the-right-one-${randomUUID()}`, models: ['strict-model'] });
   const workspace = await stack.addWorkspace();
   workspaceKey = workspace.apiKey;
+  workspaceId = workspace.workspaceId;
   admin = apiClient(stack.apiUrl, workspace.apiKey);
 });
 
@@ -130,7 +132,7 @@ it('uses the key but never shows it in history, logs, answers, metrics, Redis or
     for (const turnId of turnIds) {
       const history = await plainClient.workflow.getHandle(turnId).fetchHistory();
       const raw = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('utf8');
-      expect(raw).toContain(turnId.split(':')[1]!);
+      expect(raw).toContain('activate agent');
       expectNoCanary(`history of ${turnId}`, raw);
     }
   } finally {
