@@ -9,6 +9,7 @@ import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/serve
 import type { TurnState } from '../../src/shared/turn';
 import { apiClient, type ApiClient } from '../support/api-client';
 import { recordedActivation } from '../support/history';
+import { runTurn } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -40,17 +41,10 @@ async function created(answer: Promise<{ status: number; body: Record<string, Re
   return result.body[kind]!.id!;
 }
 
-/** One turn through `POST /api/chat`, read to its end. */
+/** One turn through `POST /api/chat` with a key of the test's workspace, read to its end. */
 async function turn(apiKey: string, text: string, extra: Record<string, unknown> = {}, chatId = `chat-${randomUUID()}`) {
-  const requestId = `msg-${randomUUID()}`;
-  const response = await fetch(`${stack.apiUrl}/api/chat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], ...extra }),
-  });
-  expect(response.status).toBe(200);
-  const chunks = chunksOf(await readSse(response));
-  return { chatId, turnId: stack.turnId(chatId, requestId, workspace.workspaceId), chunks, text: textOf(chunks) };
+  const run = await runTurn(stack, chatId, text, { apiKey, extra });
+  return { ...run, turnId: stack.turnId(chatId, run.requestId, workspace.workspaceId) };
 }
 
 function requestsWith(llm: ScriptedLlm, marker: string) {
