@@ -8,6 +8,7 @@ import { createPool } from '../db/database';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import { createLogger, type Logger } from '../logger';
 import { startApi, type RunningApi } from './server';
+import { seedDemoAgent } from '../agents/demo-seed';
 
 /** Starts the API; `stop` ends open streams and closes every connection it opened. */
 export async function startApiProcess(configuration: Configuration, temporalAddress: string, logger: Logger, port?: number): Promise<RunningApi> {
@@ -36,6 +37,7 @@ async function run() {
   if (configuration.demoApiKey) {
     const pool = createPool(configuration.databaseUrl, { logger });
     await new WorkspaceRepository(pool).seedWorkspace({ workspaceId: 'demo', workspaceName: 'Demo workspace', userId: 'demo-user', userName: 'Demo user', apiKey: configuration.demoApiKey });
+    await seedDemoAgent(pool, 'demo');
     await pool.end();
     logger.info('demo workspace seeded for DEMO_API_KEY');
   }

@@ -190,9 +190,18 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
       { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
     ]);
+    // Activation also selects this turn's tools from the message and hints; the result is recorded,
+    // so the turn keeps its configuration to the end (same command as before: replays are unaffected).
     agent = await storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
-      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
+      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
     ]);
+    state.activation = {
+      agentId: agent.agentId,
+      model: agent.model,
+      ...(agent.connection ? { connection: { id: agent.connection.id, version: agent.connection.version, provider: agent.connection.provider } } : {}),
+      skills: agent.skills ?? [],
+      tools: agent.toolSelection?.tools.map((tool) => tool.name) ?? [],
+    };
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
     const memories = useMemory
