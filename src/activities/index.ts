@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
+import { createMediaStorage, type MediaStorage } from '../storage/create-object-store';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
@@ -28,6 +29,8 @@ export interface ActivityDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
+  /** Generated images and attachments; absent, answers keep inline images and attached files are not read. */
+  media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
 }
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
@@ -41,6 +44,11 @@ export function activityDependenciesFrom(
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
+    media: {
+      ...createMediaStorage(configuration),
+      visionModels: configuration.attachments.visionModels,
+      inlineTextChars: configuration.attachments.inlineTextChars,
+    },
   };
 }
 
@@ -52,8 +60,22 @@ export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
-    ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
-    ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false, deltaPersistence: dependencies.deltaPersistence }),
+    ...createToolActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      workspaceFilesRoot: dependencies.workspaceFilesRoot,
+      ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
+    }),
+    ...createLlmActivities({
+      openai: dependencies.openai,
+      chats,
+      usage,
+      eventLog,
+      logger: dependencies.logger,
+      byok: dependencies.byok ?? false,
+      deltaPersistence: dependencies.deltaPersistence,
+      ...(dependencies.media ? { media: dependencies.media } : {}),
+    }),
   };
 }
 

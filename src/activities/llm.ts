@@ -15,6 +15,10 @@ import type { UsageRepository } from '../db/usage-repository';
 import { classifyLlmError } from '../llm/classify-error';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
+import { userContentsWithAttachments } from '../llm/attachment-content';
+import type { Attachments } from '../storage/attachments';
+import type { GeneratedImages } from '../storage/generated-images';
+import { InlineImageRewriter } from '../storage/inline-images';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { toolsForAgent } from '../tools/registry';
 import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions } from '../llm/delta-persistence';
@@ -37,6 +41,17 @@ export interface LlmDependencies {
   /** Whether the deployment's key belongs to the customer (bring your own key). */
   byok: boolean;
   deltaPersistence?: DeltaPersistenceOptions;
+  /** Generated images and attachments; without it answers keep inline images and files are not read. */
+  media?: LlmMedia;
+}
+
+export interface LlmMedia {
+  generatedImages: GeneratedImages;
+  attachments: Attachments;
+  /** Model name patterns that get images as image parts. */
+  visionModels: readonly string[];
+  /** Characters of an attached text file given to the model. */
+  inlineTextChars: number;
 }
 
 export interface StreamCompletionInput {
@@ -59,7 +74,7 @@ export interface GuardContextInput {
 }
 
 export function createLlmActivities(dependencies: LlmDependencies) {
-  const { openai, chats, usage, eventLog, logger } = dependencies;
+  const { openai, chats, usage, eventLog, logger, media } = dependencies;
 
   /** Streams one hop; see the module comment for retry and cancellation semantics. */
   async function streamCompletion(input: StreamCompletionInput): Promise<HopResult> {
@@ -84,7 +99,15 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       const systemPrompt = input.fastPath
         ? FAST_PATH_PROMPT
         : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
-      const messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages);
+      const userContents = media
+        ? await userContentsWithAttachments(conversation.messages, media.attachments, {
+            workspaceId: input.workspaceId,
+            model: input.agent.model,
+            visionModels: media.visionModels,
+            inlineTextChars: media.inlineTextChars,
+          })
+        : undefined;
+      const messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, userContents);
       const tools = input.fastPath ? [] : toolsForAgent(input.agent.allowedTools);
       const stream = await openai.chat.completions.create(
         {
@@ -105,7 +128,20 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         hop,
         attempt,
       });
+      // Inline data images are uploaded and published as URLs: the client and the stored answer see the same text.
+      const inlineImages = media
+        ? new InlineImageRewriter(
+            media.generatedImages.rewriterOptions(input.workspaceId, (error, image) =>
+              logger.warn({ turnId, hop, attempt, mediaType: image.mediaType, error: String(error) }, 'generated image upload failed; the answer keeps it inline'),
+            ),
+          )
+        : undefined;
       let content = '';
+      const emitText = async (text: string) => {
+        content += text;
+        await publish({ kind: 'text-delta', hop, attempt, delta: text });
+        if (deltaPersistence.enabled) await deltaBatcher.add(text);
+      };
       let finishReason: string | null = null;
       let inputTokens = 0;
       let outputTokens = 0;
@@ -120,9 +156,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         const delta = choice.delta;
         if (delta?.content) {
           firstTokenAt ??= performance.now();
-          content += delta.content;
-          await publish({ kind: 'text-delta', hop, attempt, delta: delta.content });
-          if (deltaPersistence.enabled) await deltaBatcher.add(delta.content);
+          const text = inlineImages ? await inlineImages.push(delta.content) : delta.content;
+          if (text) await emitText(text);
         }
         for (const toolDelta of delta?.tool_calls ?? []) {
           const { started: callStarted, call } = toolCalls.add(toolDelta);
@@ -135,6 +170,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
+      const heldText = inlineImages ? await inlineImages.end() : '';
+      if (heldText) await emitText(heldText);
       await deltaBatcher.flush();
       // An aborted request can end the openai stream quietly: a stopped hop must still end as cancelled.
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new CancelledFailure('hop cancelled');

@@ -53,7 +53,9 @@ export function parseChatRequest(body: unknown): ParseResult {
   const last = parsed.data.messages.at(-1)!;
   if (last.role !== 'user') return { ok: false, field: 'messages', message: 'messages: the last message must be from the user' };
   const parts = (last.parts ?? [{ type: 'text', text: last.content ?? '' }]) as StoredMessage['parts'];
-  if (!messageText(parts).trim()) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
+  if (!messageText(parts).trim() && !parts.some((part) => part.type === 'file')) {
+    return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
+  }
   return {
     ok: true,
     request: {

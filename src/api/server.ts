@@ -21,6 +21,8 @@ import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
+import { createFileRouter } from './routes/files';
+import { createMediaStorage } from '../storage/create-object-store';
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -61,6 +63,7 @@ export function createApp(dependencies: ApiDependencies) {
   const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
   const hub = new SubscriberHub(subscriber);
   const metrics = createApiMetrics();
+  const media = createMediaStorage(configuration);
   const openStreams = new Set<http.ServerResponse>();
   // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
   const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
@@ -115,6 +118,7 @@ export function createApp(dependencies: ApiDependencies) {
       workspaces,
       eventLog,
       logger,
+      attachments: media.attachments,
       onTurnStarted: () => metrics.turnsStarted.inc(),
       stream: {
         hub,
@@ -127,6 +131,7 @@ export function createApp(dependencies: ApiDependencies) {
       },
     }),
   );
+  api.use(createFileRouter(media));
   api.use(createMemoryRouter({ pool, logger }));
   api.use(createUsageRouter({ pool }));
   app.use('/api', api);

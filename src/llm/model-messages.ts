@@ -2,7 +2,7 @@
  * Converts stored conversation messages (UI message parts) and this turn's hop messages into the
  * OpenAI chat-completions message list.
  */
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionContentPart, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { messageText, type StoredMessage } from '../shared/messages';
 import type { TurnMessage } from '../shared/turn';
 
@@ -12,12 +12,21 @@ export function composeSystemPrompt(persona: string, condensed: string | undefin
   return `${persona}${condensedSection}${memorySection}`;
 }
 
-export function toModelMessages(systemPrompt: string, history: readonly StoredMessage[], turnMessages: readonly TurnMessage[]): ChatCompletionMessageParam[] {
+/**
+ * `userContents` holds the content parts of user messages that carry attachments (see
+ * `userContentsWithAttachments`); other messages are sent as plain text.
+ */
+export function toModelMessages(
+  systemPrompt: string,
+  history: readonly StoredMessage[],
+  turnMessages: readonly TurnMessage[],
+  userContents?: ReadonlyMap<StoredMessage, ChatCompletionContentPart[]>,
+): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   if (systemPrompt) messages.push({ role: 'system', content: systemPrompt });
   for (const message of history) {
     const text = messageText(message.parts);
-    if (message.role === 'user') messages.push({ role: 'user', content: text });
+    if (message.role === 'user') messages.push({ role: 'user', content: userContents?.get(message) ?? text });
     else if (message.role === 'assistant') {
       if (text) messages.push({ role: 'assistant', content: text });
     } else messages.push({ role: 'system', content: text });

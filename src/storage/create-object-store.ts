@@ -1,6 +1,8 @@
 /** Builds the configured object store (`OBJECT_STORE`): the filesystem under `.data/objects` by default, or S3. */
-import type { ObjectStoreConfiguration } from '../config';
+import type { Configuration, ObjectStoreConfiguration } from '../config';
+import { Attachments } from './attachments';
 import { FilesystemObjectStore } from './filesystem-object-store';
+import { GeneratedImages } from './generated-images';
 import type { ObjectStore } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
 
@@ -14,4 +16,20 @@ export function createObjectStore(configuration: ObjectStoreConfiguration): Obje
     ...(configuration.endpoint ? { endpoint: configuration.endpoint } : {}),
     ...(configuration.credentials ? { credentials: configuration.credentials } : {}),
   });
+}
+
+/** What the API and the worker keep in the object store: generated images and attachments, on one store. */
+export interface MediaStorage {
+  objectStore: ObjectStore;
+  generatedImages: GeneratedImages;
+  attachments: Attachments;
+}
+
+export function createMediaStorage(configuration: Pick<Configuration, 'objectStore' | 'generatedImages'>): MediaStorage {
+  const objectStore = createObjectStore(configuration.objectStore);
+  return {
+    objectStore,
+    generatedImages: new GeneratedImages(objectStore, configuration.generatedImages),
+    attachments: new Attachments(objectStore),
+  };
 }

@@ -54,6 +54,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     SSE_KEEPALIVE_MS: '2000',
     PORT: '0',
     WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
+    OBJECT_STORE_ROOT: path.join(os.tmpdir(), `durable-chat-objects-${unique}`),
     ...options.environment,
   });
   const logger = createLogger(configuration.logLevel, 'test');

@@ -17,6 +17,7 @@ import type { ChatTurnInput } from '../../shared/turn';
 import type { chatTurn } from '../../workflows/chat-turn';
 import { principalOf } from '../auth';
 import { parseChatRequest } from '../chat-request';
+import { checkAttachments, UnknownAttachmentError, type Attachments } from '../../storage/attachments';
 import { sendError } from '../errors';
 import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
@@ -29,6 +30,8 @@ export interface ChatRouteDependencies {
   eventLog: EventLog;
   logger: Logger;
   stream: TurnStreamDependencies;
+  /** Where the files of a user message are stored before its turn starts. */
+  attachments: Attachments;
   onTurnStarted?(): void;
 }
 
@@ -75,11 +78,23 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     const parsed = parseChatRequest(request.body);
     if (!parsed.ok) return sendError(response, 400, 'invalid_request', parsed.message, parsed.field);
     const chat = parsed.request;
+    // Attachment limits answer 413/415 before anything is claimed, stored or started.
+    const files = checkAttachments(chat.userMessage.parts, configuration.attachments);
+    if (!files.ok) return sendError(response, files.problem.status, files.problem.code, files.problem.message, files.problem.field);
     const principal = principalOf(request);
     const agent = await workspaces.findAgent(principal.workspaceId, chat.agentId);
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
     const access = await chats.claimConversation(chat.conversationId, principal.workspaceId, principal.userId, messageText(chat.userMessage.parts));
     if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    if (files.attachments.length > 0) {
+      // Files go to the object store, the message keeps their URLs: Temporal payloads stay small.
+      try {
+        chat.userMessage = { ...chat.userMessage, parts: await dependencies.attachments.storeMessageFiles(principal.workspaceId, chat.userMessage.parts, files.attachments) };
+      } catch (error) {
+        if (error instanceof UnknownAttachmentError) return sendError(response, 400, 'attachment_not_found', error.message, 'messages');
+        throw error;
+      }
+    }
 
     const turnId = turnWorkflowId(chat.conversationId, chat.requestId);
     const messageId = assistantMessageId(chat.requestId);
