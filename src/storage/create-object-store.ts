@@ -6,6 +6,12 @@ import { GeneratedImages } from './generated-images';
 import type { ObjectStore } from './object-store';
 import { S3ObjectStore } from './s3-object-store';
 
+/** Where files go, for the start banner (never a credential). */
+export function describeObjectStore(configuration: ObjectStoreConfiguration): string {
+  if (configuration.kind === 'filesystem') return `${configuration.root}   (OBJECT_STORE=s3 and S3_* for a bucket)`;
+  return `s3://${configuration.bucket}${configuration.endpoint ? ` at ${configuration.endpoint}` : ` (${configuration.region})`}`;
+}
+
 export function createObjectStore(configuration: ObjectStoreConfiguration): ObjectStore {
   if (configuration.kind === 'filesystem') return new FilesystemObjectStore(configuration.root);
   return new S3ObjectStore({
