@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { stopChildProcess } from './child-process';
 import { cacheRootDirectory, findOnPath, goInstall, isExecutable } from './go-install';
 import { freePort } from './temporal-server';
 
@@ -94,14 +95,7 @@ export async function startLocalS3Server(options: { logger: Logger; port?: numbe
   return {
     endpoint,
     owned: true,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChildProcess(child),
   };
 }
 
