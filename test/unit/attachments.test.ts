@@ -1,7 +1,11 @@
 /** The attachment checks the API runs before anything starts, and which models see images. */
 import { DEFAULT_ATTACHMENT_TYPES, DEFAULT_VISION_MODELS, type AttachmentLimits } from '../../src/config';
-import { isVisionModel } from '../../src/llm/attachment-content';
-import { checkAttachments, isAllowedType, isTextLike } from '../../src/storage/attachments';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isVisionModel, userContentsWithAttachments } from '../../src/llm/attachment-content';
+import { Attachments, checkAttachments, isAllowedType, isTextLike } from '../../src/storage/attachments';
+import { FilesystemObjectStore } from '../../src/storage/filesystem-object-store';
 import type { MessagePart } from '../../src/shared/messages';
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
@@ -76,5 +80,32 @@ describe('isVisionModel', () => {
   it('treats regular-expression characters in patterns literally', () => {
     expect(isVisionModel('gpt-4o', ['gpt-4.o'])).toBe(false);
     expect(isVisionModel('my.model+v', ['my.model+*'])).toBe(true);
+  });
+});
+
+describe('userContentsWithAttachments', () => {
+  const attachments = new Attachments(new FilesystemObjectStore(mkdtempSync(path.join(os.tmpdir(), 'attachments-unit-'))));
+  const options = { workspaceId: 'ws-unit', model: 'scripted-1', visionModels: DEFAULT_VISION_MODELS, inlineTextChars: 20 };
+
+  async function storedMessage(files: MessagePart[]) {
+    const checked = checkAttachments(files, { ...limits, maxCount: 10 });
+    if (!checked.ok) throw new Error(checked.problem.message);
+    return { id: 'm1', role: 'user' as const, parts: await attachments.storeMessageFiles('ws-unit', files, checked.attachments) };
+  }
+
+  it('cuts a long text file at the budget and says so', async () => {
+    const message = await storedMessage([file('text/plain', 'abcdefghij'.repeat(5), { filename: 'long "name".txt' })]);
+    const [content] = [...(await userContentsWithAttachments([message], attachments, options)).values()];
+    expect(content).toEqual([
+      { type: 'text', text: '<attachment name="long &quot;name&quot;.txt" type="text/plain">\nabcdefghijabcdefghij\n[… cut: the file has 50 characters, the first 20 are shown]\n</attachment>' },
+    ]);
+  });
+
+  it('says when a stored file is gone, and leaves messages without files alone', async () => {
+    const gone = { id: 'm2', role: 'user' as const, parts: [{ type: 'file', mediaType: 'text/plain', filename: 'old.txt', url: `/api/attachments/${'b'.repeat(32)}` }] };
+    const plain = { id: 'm3', role: 'user' as const, parts: [{ type: 'text', text: 'hi' }] };
+    const contents = await userContentsWithAttachments([gone, plain], attachments, options);
+    expect(contents.get(gone)).toEqual([{ type: 'text', text: '[Attached file "old.txt" (text/plain) is no longer available.]' }]);
+    expect(contents.has(plain)).toBe(false);
   });
 });
