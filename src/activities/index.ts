@@ -13,6 +13,7 @@ import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { createMediaStorage, type MediaStorage } from '../storage/create-object-store';
+import type { StopSignals } from '../stream/stop-signals';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
@@ -25,7 +26,10 @@ export interface ActivityDependencies {
   logger: Logger;
   eventLogOptions: EventLogOptions;
   defaultModel: string;
-  byok?: boolean;
+  /** Who serves the deployment's model (`LLM_PROVIDER`, or derived from its base URL). */
+  provider: string;
+  /** Stop messages over Redis (one pattern subscription per worker process). */
+  stopSignals?: StopSignals;
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
@@ -36,11 +40,12 @@ export interface ActivityDependencies {
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
 export function activityDependenciesFrom(
   configuration: Configuration,
-  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger'>,
+  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger' | 'stopSignals'>,
 ): ActivityDependencies {
   return {
     ...clients,
     defaultModel: configuration.llm.defaultModel,
+    provider: configuration.llm.provider,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
@@ -58,7 +63,7 @@ export function createActivities(dependencies: ActivityDependencies) {
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
   return {
-    ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
+    ...createStoreActivities({ chats, workspaces, usage, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({
       pool: dependencies.pool,
@@ -68,12 +73,13 @@ export function createActivities(dependencies: ActivityDependencies) {
     }),
     ...createLlmActivities({
       openai: dependencies.openai,
+      provider: dependencies.provider,
       chats,
       usage,
       eventLog,
       logger: dependencies.logger,
-      byok: dependencies.byok ?? false,
       deltaPersistence: dependencies.deltaPersistence,
+      stopSignals: dependencies.stopSignals,
       ...(dependencies.media ? { media: dependencies.media } : {}),
     }),
   };

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { turnWorkflowId } from '../../src/shared/ids';
 import { SCRIPTED_PNG_BASE64 } from '../../src/scripted-llm/answers';
 import type { RecordedRequest } from '../../src/scripted-llm/server';
 import { createObjectStore } from '../../src/storage/create-object-store';
@@ -76,7 +75,7 @@ describe.each(OBJECT_STORE_KINDS)('with the %s object store', (kind) => {
   }
 
   async function storedMessages(target: TestStack, chatId: string) {
-    const rows = await target.pool.query("SELECT role, content FROM chat_events WHERE conversation_id = $1 AND type = 'message' ORDER BY seq", [chatId]);
+    const rows = await target.pool.query("SELECT role, content FROM chat_events WHERE conversation_id = $1 AND type = 'message' ORDER BY seq", [target.conversationKey(chatId)]);
     return rows.rows as Array<{ role: string; content: { parts: Part[] } }>;
   }
 
@@ -194,7 +193,7 @@ describe.each(OBJECT_STORE_KINDS)('with the %s object store', (kind) => {
       ]);
       expect(JSON.stringify(user)).not.toContain('base64');
 
-      const history = await historyPayloadText(stack, turnWorkflowId(result.chatId, result.requestId));
+      const history = await historyPayloadText(stack, stack.turnId(result.chatId, result.requestId));
       expect(history).toContain(files[0]!.url as string);
       expect(history).not.toContain(SCRIPTED_PNG_BASE64.slice(0, 40));
 
@@ -240,8 +239,8 @@ describe.each(OBJECT_STORE_KINDS)('with the %s object store', (kind) => {
       expect(response.status).toBe(status);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
       expect((await response.json()).error.code).toBe(code);
-      expect((await stack.pool.query('SELECT 1 FROM conversations WHERE id = $1', [chatId])).rowCount).toBe(0);
-      await expect(stack.temporal.workflow.getHandle(turnWorkflowId(chatId, requestId)).describe()).rejects.toThrow(WorkflowNotFoundError);
+      expect((await stack.pool.query('SELECT 1 FROM conversations WHERE chat_id = $1', [chatId])).rowCount).toBe(0);
+      await expect(stack.temporal.workflow.getHandle(stack.turnId(chatId, requestId)).describe()).rejects.toThrow(WorkflowNotFoundError);
     }
 
     it('refuses a file over the size limit with 413 and starts nothing', async () => {
