@@ -41,8 +41,8 @@ const environmentSchema = z.object({
   STREAM_MAX_EVENTS: integer(20000),
   LLM_HEARTBEAT_TIMEOUT_MS: integer(5000),
   LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
-  // Attachments arrive as data URLs inside the JSON body: room for ATTACHMENT_MAX_COUNT files of ATTACHMENT_MAX_BYTES.
-  MAX_REQUEST_BYTES: integer(30_000_000),
+  // Attachments arrive as data URLs inside the JSON body: raise it to use the attachment limits in full.
+  MAX_REQUEST_BYTES: integer(1_000_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
