@@ -19,6 +19,7 @@ import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
+import { createMediaStorage, type MediaStorage } from '../storage/create-object-store';
 import type { StopSignals } from '../stream/stop-signals';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
@@ -45,6 +46,8 @@ export interface ActivityDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
+  /** Generated images and attachments; absent, answers keep inline images and attached files are not read. */
+  media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
 }
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
@@ -61,6 +64,11 @@ export function activityDependenciesFrom(
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
+    media: {
+      ...createMediaStorage(configuration),
+      visionModels: configuration.attachments.visionModels,
+      inlineTextChars: configuration.attachments.inlineTextChars,
+    },
   };
 }
 
@@ -84,7 +92,12 @@ export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
-    ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
+    ...createToolActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      workspaceFilesRoot: dependencies.workspaceFilesRoot,
+      ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
+    }),
     ...createLlmActivities({
       clients: new LlmClients({ system: dependencies.openai, connections }),
       provider: dependencies.provider,
@@ -94,6 +107,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       logger: dependencies.logger,
       deltaPersistence: dependencies.deltaPersistence,
       stopSignals: dependencies.stopSignals,
+      ...(dependencies.media ? { media: dependencies.media } : {}),
     }),
   };
 }
