@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseKeyRing, type EncryptionKey } from './secrets/key-ring';
 import { providerOf } from './llm/provider';
+import type { SpendCapDefaults } from './shared/spend-caps';
 
 /** What users may attach by default: images a vision model reads, text it can be given, and PDFs (described by name). */
 export const DEFAULT_ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/*', 'application/json', 'application/xml', 'application/x-yaml', 'application/pdf'];
@@ -48,6 +49,13 @@ const environmentSchema = z.object({
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
   SECRETS_ENCRYPTION_KEYS: z.string().optional(),
   TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
+  SPEND_CAP_TURN_USD: z.coerce.number().positive().optional(),
+  SPEND_CAP_TURN_TOKENS: z.coerce.number().int().positive().optional(),
+  SPEND_CAP_AGENT_DAILY_USD: z.coerce.number().positive().optional(),
+  SPEND_CAP_AGENT_DAILY_TOKENS: z.coerce.number().int().positive().optional(),
+  SPEND_CAP_WORKSPACE_DAILY_USD: z.coerce.number().positive().optional(),
+  SPEND_CAP_WORKSPACE_DAILY_TOKENS: z.coerce.number().int().positive().optional(),
+  SPEND_CAP_WARNING_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
@@ -114,6 +122,8 @@ export interface Configuration {
   secrets: { keys?: EncryptionKey[] };
   /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
   toolSelection: { maxTools: number };
+  /** The deployment's default spend caps (agents and workspaces may set their own) and the warning ratio. */
+  spendCaps: { defaults: SpendCapDefaults; warningRatio: number };
   /** Where generated images and attachments are stored. */
   objectStore: ObjectStoreConfiguration;
   attachments: AttachmentLimits;
@@ -209,6 +219,17 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
+    spendCaps: {
+      defaults: {
+        ...(value.SPEND_CAP_TURN_USD !== undefined ? { turnUsd: value.SPEND_CAP_TURN_USD } : {}),
+        ...(value.SPEND_CAP_TURN_TOKENS !== undefined ? { turnTokens: value.SPEND_CAP_TURN_TOKENS } : {}),
+        ...(value.SPEND_CAP_AGENT_DAILY_USD !== undefined ? { dailyUsd: value.SPEND_CAP_AGENT_DAILY_USD } : {}),
+        ...(value.SPEND_CAP_AGENT_DAILY_TOKENS !== undefined ? { dailyTokens: value.SPEND_CAP_AGENT_DAILY_TOKENS } : {}),
+        ...(value.SPEND_CAP_WORKSPACE_DAILY_USD !== undefined ? { workspaceDailyUsd: value.SPEND_CAP_WORKSPACE_DAILY_USD } : {}),
+        ...(value.SPEND_CAP_WORKSPACE_DAILY_TOKENS !== undefined ? { workspaceDailyTokens: value.SPEND_CAP_WORKSPACE_DAILY_TOKENS } : {}),
+      },
+      warningRatio: value.SPEND_CAP_WARNING_RATIO,
+    },
     objectStore:
       value.OBJECT_STORE === 's3'
         ? {

@@ -6,7 +6,10 @@ import type OpenAI from 'openai';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { ChatRepository } from '../db/chat-repository';
+import { PricingRepository } from '../db/pricing-repository';
 import { UsageRepository } from '../db/usage-repository';
+import { WorkspaceRepository } from '../db/workspace-repository';
+import type { SpendCapDefaults } from '../shared/spend-caps';
 import { createAgentActivator } from '../agents/agent-activation';
 import { AgentRepository } from '../agents/agent-repository';
 import { ConnectionRepository } from '../connections/connection-repository';
@@ -48,6 +51,8 @@ export interface ActivityDependencies {
   workspaceFilesRoot: string;
   /** Generated images and attachments; absent, answers keep inline images and attached files are not read. */
   media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
+  /** The deployment's default spend caps and warning ratio (absent: only agents' and workspaces' own caps, warning at 80%). */
+  spendCaps?: { defaults: SpendCapDefaults; warningRatio: number };
 }
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
@@ -61,6 +66,7 @@ export function activityDependenciesFrom(
     provider: configuration.llm.provider,
     ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
     maxToolsPerTurn: configuration.toolSelection.maxTools,
+    spendCaps: configuration.spendCaps,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
@@ -88,6 +94,13 @@ export function createActivities(dependencies: ActivityDependencies) {
     defaultModel: dependencies.defaultModel,
     systemProvider: dependencies.provider,
     maxTools: dependencies.maxToolsPerTurn ?? DEFAULT_MAX_TOOLS_PER_TURN,
+    budget: {
+      usage,
+      pricing: new PricingRepository(dependencies.pool),
+      workspaces: new WorkspaceRepository(dependencies.pool),
+      defaults: dependencies.spendCaps?.defaults ?? {},
+      warningRatio: dependencies.spendCaps?.warningRatio ?? 0.8,
+    },
   });
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),

@@ -238,5 +238,10 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     return { text };
   }
 
-  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults, answerFromCache };
+  /** Streams a notice mid-turn (a spend cap getting close); numbered, so a retry streams it once. */
+  async function publishNotice(input: { turnId: string; hop: number; text: string }): Promise<void> {
+    await eventLog.publisher(input.turnId, { name: `notice:${input.hop}`, attempt: 1 })({ kind: 'warning', hop: input.hop, text: input.text });
+  }
+
+  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults, answerFromCache, publishNotice };
 }

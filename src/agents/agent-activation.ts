@@ -21,6 +21,10 @@ import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill
 import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
 import type { ToolCatalog } from '../tools/tool-catalog';
 import { selectTools } from '../tools/tool-selection';
+import type { PricingRepository } from '../db/pricing-repository';
+import type { UsageRepository } from '../db/usage-repository';
+import type { WorkspaceRepository } from '../db/workspace-repository';
+import { capsOf, type ModelPrice, type SpendCapDefaults, type TurnBudget } from '../shared/spend-caps';
 
 export interface AgentActivationDependencies {
   agents: AgentRepository;
@@ -33,6 +37,19 @@ export interface AgentActivationDependencies {
   systemProvider: string;
   /** The deployment's cap on tools per turn (`TOOL_SELECTION_MAX_TOOLS`). */
   maxTools: number;
+  /** Where the turn's spend caps come from; absent: no caps. */
+  budget?: {
+    usage: UsageRepository;
+    pricing: PricingRepository;
+    workspaces: WorkspaceRepository;
+    defaults: SpendCapDefaults;
+    warningRatio: number;
+  };
+}
+
+/** The start of the UTC day of `now`: daily caps count from there. */
+export function startOfUtcDay(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 }
 
 export interface AgentActivationRequest {
@@ -59,6 +76,24 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
     return { id: connection.id, version: connection.version, name: connection.name, provider: connection.provider, byok: true };
   }
 
+  /**
+   * The turn's spend caps, what their scopes spent today before it, and the prices of its models:
+   * recorded with the activation, so the workflow meters the turn deterministically.
+   */
+  async function budgetOf(agent: AgentRecord, models: string[]): Promise<TurnBudget | undefined> {
+    const budget = dependencies.budget;
+    if (!budget) return undefined;
+    const workspace = await budget.workspaces.settings(agent.workspaceId);
+    const spent = await budget.usage.spentSince(agent.workspaceId, agent.id, startOfUtcDay(new Date()));
+    const caps = capsOf(agent.spendCaps, workspace?.spendCaps ?? {}, budget.defaults, spent);
+    if (caps.length === 0) return undefined;
+    const prices: Record<string, ModelPrice> = {};
+    for (const price of await budget.pricing.list(agent.workspaceId)) {
+      if (models.includes(price.model)) prices[price.model] = { inputUsdPerMillion: price.inputUsdPerMillion, outputUsdPerMillion: price.outputUsdPerMillion };
+    }
+    return { caps, prices, warningRatio: budget.warningRatio };
+  }
+
   /** Resolves the turn's agent configuration; see the module comment. */
   async function activate(request: AgentActivationRequest): Promise<AgentConfiguration> {
     const agent = await dependencies.agents.find(request.workspaceId, request.agentId);
@@ -72,6 +107,8 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
 
     const connection = await connectionOf(agent, useSystemLlm);
     const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
+    const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;
+    const budget = await budgetOf(agent, [model, ...fallbackModels]);
     const toolSelection = selectTools({
       candidates: await dependencies.tools.candidates(agent.workspaceId),
       allowedTools: merged.allowedTools,
@@ -86,7 +123,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       workspaceId: agent.workspaceId,
       name: agent.name,
       model,
-      fallbackModels: useSystemLlm ? [] : agent.fallbackModels,
+      fallbackModels,
       // Usage rows of every attempt (the LLM activity's and finalize's) take these two.
       provider: connection.provider,
       byok: connection.byok,
@@ -100,6 +137,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       connection,
       skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
       toolSelection,
+      ...(budget ? { budget } : {}),
     };
   }
 

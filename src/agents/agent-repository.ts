@@ -11,6 +11,7 @@ import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../db/transaction';
 import { decodeCursor, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 import type { SkillReference } from '../skills/skill-resolution';
+import type { SpendCapSettings } from '../shared/spend-caps';
 
 /** Everything a client can set on an agent. */
 export interface AgentValues {
@@ -33,6 +34,8 @@ export interface AgentValues {
   memoryEnabled: boolean;
   llmMaxAttempts: number;
   llmInitialRetryIntervalMs: number;
+  /** Caps per turn and per UTC day (missing keys: the deployment's defaults). */
+  spendCaps: SpendCapSettings;
 }
 
 export interface AgentRecord extends AgentValues {
@@ -59,6 +62,7 @@ export const AGENT_DEFAULTS: Omit<AgentValues, 'name'> = {
   memoryEnabled: true,
   llmMaxAttempts: 6,
   llmInitialRetryIntervalMs: 1000,
+  spendCaps: {},
 };
 
 export class DuplicateAgentNameError extends Error {}
@@ -83,6 +87,7 @@ function toRecord(row: Record<string, unknown>): AgentRecord {
     memoryEnabled: row.memory_enabled as boolean,
     llmMaxAttempts: row.llm_max_attempts as number,
     llmInitialRetryIntervalMs: row.llm_initial_retry_interval_ms as number,
+    spendCaps: (row.spend_caps ?? {}) as SpendCapSettings,
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
   };
@@ -107,6 +112,7 @@ function columnValues(values: AgentValues): unknown[] {
     values.memoryEnabled,
     values.llmMaxAttempts,
     values.llmInitialRetryIntervalMs,
+    JSON.stringify(values.spendCaps),
   ];
 }
 
@@ -127,6 +133,7 @@ const COLUMNS = [
   'memory_enabled',
   'llm_max_attempts',
   'llm_initial_retry_interval_ms',
+  'spend_caps',
 ];
 
 export class AgentRepository {

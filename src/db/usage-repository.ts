@@ -163,4 +163,20 @@ export class UsageRepository {
       return Object.assign(Object.fromEntries(keys.map((key) => [key.field, row[key.column]])), aggregate);
     });
   }
+
+  /**
+   * What the workspace, and the agent within it, spent since `since` (US dollars and tokens, every
+   * attempt counted): the spend a turn's daily caps start from.
+   */
+  async spentSince(workspaceId: string, agentId: string, since: Date): Promise<{ workspace: { usd: number; tokens: number }; agent: { usd: number; tokens: number } }> {
+    const result = await this.pool.query(
+      `SELECT coalesce(sum(cost_usd), 0) AS usd, coalesce(sum(input_tokens + output_tokens), 0) AS tokens,
+              coalesce(sum(cost_usd) FILTER (WHERE agent_id = $2), 0) AS agent_usd,
+              coalesce(sum(input_tokens + output_tokens) FILTER (WHERE agent_id = $2), 0) AS agent_tokens
+       FROM llm_usage WHERE workspace_id = $1 AND created_at >= $3`,
+      [workspaceId, agentId, since],
+    );
+    const row = result.rows[0];
+    return { workspace: { usd: Number(row.usd), tokens: Number(row.tokens) }, agent: { usd: Number(row.agent_usd), tokens: Number(row.agent_tokens) } };
+  }
 }

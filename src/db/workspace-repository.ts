@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { SpendCapSettings } from '../shared/spend-caps';
 
 /** `admin` manages the workspace and sees all of it; `member` chats and sees only its own conversations. */
 export type Role = 'admin' | 'member';
@@ -102,5 +103,17 @@ export class WorkspaceRepository {
       llmMaxAttempts: row.llm_max_attempts,
       llmInitialRetryIntervalMs: row.llm_initial_retry_interval_ms,
     };
+  }
+
+  /** The workspace's name and spend caps, or undefined for an unknown workspace. */
+  async settings(workspaceId: string): Promise<{ id: string; name: string; spendCaps: SpendCapSettings } | undefined> {
+    const result = await this.pool.query('SELECT id, name, spend_caps FROM workspaces WHERE id = $1', [workspaceId]);
+    const row = result.rows[0];
+    return row ? { id: row.id, name: row.name, spendCaps: (row.spend_caps ?? {}) as SpendCapSettings } : undefined;
+  }
+
+  /** Replaces the workspace's spend caps (its own; the deployment's defaults apply to missing keys). */
+  async setSpendCaps(workspaceId: string, spendCaps: SpendCapSettings): Promise<void> {
+    await this.pool.query('UPDATE workspaces SET spend_caps = $2 WHERE id = $1', [workspaceId, JSON.stringify(spendCaps)]);
   }
 }

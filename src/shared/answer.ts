@@ -68,6 +68,11 @@ export class AnswerBuilder {
     this.built.push({ type: 'step-start' }, { type: 'text', text }, { type: 'data-warning', data: { hop, text } });
   }
 
+  /** A notice the stream carried as a data part only (e.g. a spend cap getting close). */
+  addNotice(hop: number, text: string): void {
+    this.built.push({ type: 'data-warning', data: { hop, text } });
+  }
+
   /** Why the turn failed, kept with the partial answer. */
   addError(errorText: string): void {
     this.built.push({ type: 'data-error', data: { errorText } });

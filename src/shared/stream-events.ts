@@ -20,6 +20,7 @@ export type FinishReason =
   | 'error'
   | 'cancelled'
   | 'tool-limit-reached'
+  | 'spend-cap-reached'
   | 'hop-limit'
   | 'other';
 

@@ -5,6 +5,7 @@
  * comes back is the project's own types below.
  */
 import type { StoredMessage } from './messages';
+import type { TurnBudget } from './spend-caps';
 import type { FinishReason, TokenUsage } from './stream-events';
 
 export interface TurnOptions {
@@ -104,6 +105,8 @@ export interface AgentConfiguration {
   skills?: SkillUse[];
   /** The tools offered this turn; absent in older turns (then every allowed tool is offered). */
   toolSelection?: ToolSelection;
+  /** The turn's spend caps and prices; absent when no cap applies. */
+  budget?: TurnBudget;
 }
 
 /** The model's tool-call arguments, parsed once where they arrive: a JSON object, or why not. */

@@ -31,6 +31,7 @@ import { messageText } from '../shared/messages';
 import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
+import { capReachedText, capWarningText, SpendMeter } from '../shared/spend-caps';
 import { runToolRound, toolLimitReason, type ToolRunner } from '../shared/tool-hop';
 import { ToolExecutionTracker } from '../shared/tool-tracker';
 import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
@@ -235,13 +236,23 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       ]);
     let finishReason: FinishReason = 'other';
     let toolRounds = 0;
-    // Bounded: at most one hop per tool round plus the final answer (the limit ends the loop).
+    const spend = new SpendMeter(agent.budget);
+    // Bounded: at most one hop per tool round plus the final answer (the limits end the loop).
     for (let hop = 0; ; hop++) {
       state.hop = hop;
+      const capped = spend.reached();
+      if (capped) {
+        // A daily cap was spent before this turn (or by its hops so far): no model call starts.
+        warning = { hop, text: capReachedText(capped) };
+        answer.addWarning(hop, warning.text);
+        finishReason = 'spend-cap-reached';
+        break;
+      }
       state.status = 'streaming';
       const result = await streamHop(hop, turnMessages, memories);
       hopsRun = hop + 1;
       addUsage(result);
+      spend.add(result.model ?? agent.model, result.usage);
       answer.addHop(result);
       if (result.stopped) {
         // The stop reached the hop over Redis. If the workflow's cancellation arrived too, the turn
@@ -254,21 +265,29 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       }
       finishReason = result.finishReason;
       if (result.toolCalls.length === 0) break;
+      const close = spend.takeWarning();
+      if (close) {
+        const notice = capWarningText(close);
+        await storeSteps.publishNotice.executeWithOptions({ ...STORE_STEP, summary: 'spend warning' }, [{ turnId: input.turnId, hop, text: notice }]);
+        answer.addNotice(hop, notice);
+      }
 
-      // The seed checks the limit before it runs a round: at the limit nothing runs, every call is
-      // answered as skipped, and the turn ends with the warning.
-      const limitReached = toolRounds >= agent.maxHops;
+      // The seed checks the limit before it runs a round: at the limit (or at a spend cap) nothing
+      // runs, every call is answered as skipped, and the turn ends with the warning.
+      const capReached = spend.reached();
+      const limitReached = capReached !== undefined || toolRounds >= agent.maxHops;
       state.status = 'running-tools';
-      const outcomes = await runToolRound(tracker, result.toolCalls, runTool, limitReached ? { limitReachedReason: toolLimitReason(agent.maxHops) } : {});
+      const limitReason = capReached ? 'the spend cap was reached' : toolLimitReason(agent.maxHops);
+      const outcomes = await runToolRound(tracker, result.toolCalls, runTool, limitReached ? { limitReachedReason: limitReason } : {});
       state.toolCalls += outcomes.filter((outcome) => outcome.decision === 'executed').length;
       await storeSteps.recordToolResults.executeWithOptions({ ...STORE_STEP, summary: `tool results · hop ${hop}` }, [
         { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes },
       ]);
       answer.addToolResults(outcomes);
       if (limitReached) {
-        warning = { hop, text: hopLimitWarning(agent.maxHops) };
+        warning = { hop, text: capReached ? capReachedText(capReached) : hopLimitWarning(agent.maxHops) };
         answer.addWarning(hop, warning.text);
-        finishReason = 'tool-limit-reached';
+        finishReason = capReached ? 'spend-cap-reached' : 'tool-limit-reached';
         break;
       }
       toolRounds += 1;

@@ -22,6 +22,9 @@ import { createApiKeyRouter } from '../routes/api-keys';
 import { createConnectionRouter } from '../routes/connections';
 import { createPricingRouter } from '../routes/pricing';
 import { createSkillRouter } from '../routes/skills';
+import { createWorkspaceRouter } from '../routes/workspace';
+import { UsageRepository } from '../../db/usage-repository';
+import { WorkspaceRepository } from '../../db/workspace-repository';
 import type { ManagementServices } from './validation';
 
 export interface ManagementDependencies {
@@ -54,5 +57,11 @@ export function createManagementRouter(dependencies: ManagementDependencies): Ro
   router.use(createConnectionRouter(services, dependencies.document));
   router.use(createApiKeyRouter(new ApiKeyRepository(dependencies.pool), dependencies.document));
   router.use(createPricingRouter(new PricingRepository(dependencies.pool), dependencies.document));
+  router.use(
+    createWorkspaceRouter(
+      { workspaces: new WorkspaceRepository(dependencies.pool), usage: new UsageRepository(dependencies.pool), spendCaps: dependencies.configuration.spendCaps },
+      dependencies.document,
+    ),
+  );
   return router;
 }

@@ -65,3 +65,14 @@ export const warnings = z.array(z.string()).describe('Checks that could not be m
 
 /** The body of a refusal that lists what still uses a resource. */
 export const usedBySchema = z.array(z.object({ id: z.string(), name: z.string() }));
+
+const usdCap = z.number().positive().max(1_000_000);
+const tokenCap = z.number().int().positive().max(1_000_000_000_000);
+
+/** Spend caps, in US dollars and tokens: per turn and per UTC day (a missing key is no cap of its own). */
+export const spendCapSettings = z.strictObject({
+  turnUsd: usdCap.optional(),
+  turnTokens: tokenCap.optional(),
+  dailyUsd: usdCap.optional(),
+  dailyTokens: tokenCap.optional(),
+});

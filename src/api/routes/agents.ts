@@ -20,6 +20,7 @@ import {
   pageQuery,
   skillReferenceInput,
   skillReferenceOutput,
+  spendCapSettings,
   timestamp,
   toolPattern,
   warnings,
@@ -37,12 +38,13 @@ const agentFields = {
   temperature: z.number().min(0).max(2).nullable(),
   allowedTools: z.array(toolPattern).max(64).describe("Tools the agent may use (its skills' tools are added)."),
   skills: z.array(skillReferenceInput).max(20).describe('Skills to include, in merge order.'),
-  maxHops: z.number().int().min(1).max(50).describe('Most LLM rounds per turn (tool calls included).'),
+  maxHops: z.number().int().min(1).max(50).describe('Most tool rounds per turn; when the model still wants tools after them, they are not run and the turn ends with a warning.'),
   maxTools: z.number().int().min(1).max(128).nullable().describe("Most tools offered per turn; null: TOOL_SELECTION_MAX_TOOLS."),
   contextWindow: z.number().int().min(1024).max(10_000_000).describe("The model's context window in tokens (the context guard condenses at 85%)."),
   memoryEnabled: z.boolean(),
   llmMaxAttempts: z.number().int().min(1).max(20),
   llmInitialRetryIntervalMs: z.number().int().min(0).max(60_000),
+  spendCaps: spendCapSettings.describe("Caps per turn and per UTC day for this agent; a missing key falls back to the deployment's default (SPEND_CAP_*)."),
 };
 
 const createAgentBody = z.strictObject(agentFields).partial().required({ name: true });
@@ -70,6 +72,7 @@ const agentSchema = z.object({
   memoryEnabled: z.boolean(),
   llmMaxAttempts: z.number().int(),
   llmInitialRetryIntervalMs: z.number().int(),
+  spendCaps: spendCapSettings,
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -114,6 +117,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
       memoryEnabled: agent.memoryEnabled,
       llmMaxAttempts: agent.llmMaxAttempts,
       llmInitialRetryIntervalMs: agent.llmInitialRetryIntervalMs,
+      spendCaps: agent.spendCaps,
       createdAt: agent.createdAt.toISOString(),
       updatedAt: agent.updatedAt.toISOString(),
     };
