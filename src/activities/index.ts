@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import { createOpenAiClient } from '../clients';
 import { ChatRepository } from '../db/chat-repository';
 import { UsageRepository } from '../db/usage-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
@@ -16,6 +17,9 @@ import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
 import { createStoreActivities } from './store';
+import { createDocumentActivities } from './documents';
+import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddings/embedder';
+import { EmbeddingCache } from '../embeddings/embedding-cache';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -28,15 +32,31 @@ export interface ActivityDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
+  /** Which embedding model serves a workspace (default: the LLM client with EMBEDDINGS_MODEL's default). */
+  embedders?: EmbedderProvider;
+  /** Hybrid retrieval: vector matches below this cosine similarity are not matches (default 0.3). */
+  minimumSimilarity?: number;
 }
+
+const DEFAULT_MINIMUM_SIMILARITY = 0.3;
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
 export function activityDependenciesFrom(
   configuration: Configuration,
   clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger'>,
 ): ActivityDependencies {
+  const { embeddings } = configuration;
+  // Embeddings come from the LLM's endpoint unless EMBEDDINGS_BASE_URL names another one.
+  const embeddingClient = embeddings.baseUrl ? createOpenAiClient(embeddings.baseUrl, embeddings.apiKey ?? configuration.llm.apiKey ?? 'unset') : clients.openai;
+  const embedder = new Embedder(
+    { client: embeddingClient, model: embeddings.model, ...(embeddings.dimensions ? { dimensions: embeddings.dimensions } : {}) },
+    new EmbeddingCache(clients.pool, clients.logger),
+    { batchSize: embeddings.batchSize, timeoutMs: embeddings.timeoutMs },
+  );
   return {
     ...clients,
+    embedders: deploymentEmbedder(embedder),
+    minimumSimilarity: configuration.memory.minimumSimilarity,
     defaultModel: configuration.llm.defaultModel,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
@@ -45,14 +65,33 @@ export function activityDependenciesFrom(
 }
 
 export function createActivities(dependencies: ActivityDependencies) {
+  const embedders =
+    dependencies.embedders ??
+    deploymentEmbedder(new Embedder({ client: dependencies.openai, model: 'text-embedding-3-small' }, new EmbeddingCache(dependencies.pool, dependencies.logger), { batchSize: 64, timeoutMs: 5000 }));
+  const minimumSimilarity = dependencies.minimumSimilarity ?? DEFAULT_MINIMUM_SIMILARITY;
   const chats = new ChatRepository(dependencies.pool);
   const workspaces = new WorkspaceRepository(dependencies.pool);
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
   return {
     ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
-    ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
-    ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
+    ...createMemoryActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      embedders,
+      openai: dependencies.openai,
+      usage,
+      defaultModel: dependencies.defaultModel,
+      minimumSimilarity,
+    }),
+    ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
+    ...createToolActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      workspaceFilesRoot: dependencies.workspaceFilesRoot,
+      embedders,
+      minimumSimilarity,
+    }),
     ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false, deltaPersistence: dependencies.deltaPersistence }),
   };
 }

@@ -8,6 +8,7 @@ import type { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import type { MessagePart, StoredMessage } from '../shared/messages';
+import { citedSources, withSourceParts } from '../shared/sources';
 import type { FinishReason, StreamEvent, TokenUsage } from '../shared/stream-events';
 import type { AgentConfiguration, RecordedToolResult } from '../shared/turn';
 import { ApplicationFailure } from '@temporalio/common';
@@ -125,7 +126,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
    * ends the stream at the first one.
    */
   async function finalizeTurn(input: FinalizeTurnInput): Promise<{ seq: number }> {
-    const parts: MessagePart[] = [...input.parts];
+    // Cited passages follow the tool call that found them, as in the stream (recordToolResults).
+    const parts: MessagePart[] = withSourceParts(input.parts);
     if (input.partialHop !== undefined) {
       const partial = partialHopText(await eventLog.readAfter(input.turnId), input.partialHop);
       if (partial) parts.push({ type: 'step-start' }, { type: 'text', text: partial });
@@ -168,7 +170,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   }
 
   /**
-   * Persists a hop's tool results (each under its own request id) and streams them to the client.
+   * Persists a hop's tool results (each under its own request id) and streams them to the client,
+   * with the document passages a knowledge tool returned as `source-cited` events.
    * Idempotent: a retry finds the rows it wrote; a repeated output event only sets the same output.
    */
   async function recordToolResults(input: RecordToolResultsInput): Promise<void> {
@@ -188,6 +191,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
           ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
           : { kind: 'tool-output-available', hop: input.hop, toolCallId: result.toolCallId, output: result.output },
       );
+      if (!result.isError) {
+        for (const source of citedSources(result.toolName, result.output)) await eventLog.append(input.turnId, { kind: 'source-cited', hop: input.hop, source });
+      }
     }
   }
 

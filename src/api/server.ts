@@ -19,6 +19,7 @@ import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
 import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
+import { createDocumentRouter } from './routes/documents';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
 
@@ -127,7 +128,8 @@ export function createApp(dependencies: ApiDependencies) {
       },
     }),
   );
-  api.use(createMemoryRouter({ pool, logger }));
+  api.use(createMemoryRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue }));
+  api.use(createDocumentRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue, maxBytes: configuration.documents.maxBytes }));
   api.use(createUsageRouter({ pool }));
   app.use('/api', api);
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));

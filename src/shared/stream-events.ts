@@ -6,6 +6,8 @@
  * Pure types and constants: shared by workflow code, activities and the API.
  */
 
+import type { CitedSource } from './sources';
+
 export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'error' | 'cancelled' | 'hop-limit' | 'other';
 
 export interface TokenUsage {
@@ -25,6 +27,8 @@ export type StreamEvent =
   | { kind: 'tool-output-available'; hop: number; toolCallId: string; output: unknown }
   | { kind: 'tool-output-error'; hop: number; toolCallId: string; errorText: string }
   | { kind: 'memory-used'; memories: Array<{ id: string; tier: string; text: string }> }
+  /** A document passage a knowledge tool returned (see src/shared/sources.ts). */
+  | { kind: 'source-cited'; hop: number; source: CitedSource }
   | { kind: 'hop-end'; hop: number; attempt: number; finishReason: string | null }
   | { kind: 'warning'; hop: number; text: string }
   | { kind: 'usage'; hop: number; usage: TokenUsage }

@@ -24,6 +24,9 @@ export const TOOL_GROUP_PREFIXES: Readonly<Record<ToolGroup, string>> = {
   test: 'test_',
 };
 
+/** Tools of a group whose names do not carry its prefix: the seed names its meaning-based search `semantic_search`. */
+const GROUP_EXTRA_NAMES: Readonly<Partial<Record<ToolGroup, readonly string[]>>> = { search: ['semantic_search'] };
+
 const TOOLS_BY_GROUP: Readonly<Record<ToolGroup, readonly ToolDefinition[]>> = {
   platform: PLATFORM_TOOLS,
   workspace: WORKSPACE_FILE_TOOLS,
@@ -35,7 +38,7 @@ const GROUPS = Object.keys(TOOL_GROUP_PREFIXES) as ToolGroup[];
 
 for (const group of GROUPS) {
   for (const tool of TOOLS_BY_GROUP[group]) {
-    if (!tool.name.startsWith(TOOL_GROUP_PREFIXES[group])) {
+    if (!tool.name.startsWith(TOOL_GROUP_PREFIXES[group]) && !GROUP_EXTRA_NAMES[group]?.includes(tool.name)) {
       throw new Error(`Tool ${tool.name} is registered in group ${group} but lacks the prefix ${TOOL_GROUP_PREFIXES[group]}`);
     }
   }
@@ -46,7 +49,7 @@ export const BUILT_IN_TOOLS: readonly ToolDefinition[] = GROUPS.flatMap((group) 
 
 /** The group a tool name routes to, by its prefix. */
 export function toolGroupOf(name: string): ToolGroup | undefined {
-  return GROUPS.find((group) => name.startsWith(TOOL_GROUP_PREFIXES[group]));
+  return GROUPS.find((group) => GROUP_EXTRA_NAMES[group]?.includes(name)) ?? GROUPS.find((group) => name.startsWith(TOOL_GROUP_PREFIXES[group]));
 }
 
 /** The built-in tool of that name, or undefined for a name no tool has. */
@@ -59,7 +62,10 @@ function matchesEntry(name: string, entry: string): boolean {
   if (!entry.endsWith('*')) return entry === name;
   const prefix = entry.slice(0, -1);
   if (name.startsWith(TOOL_GROUP_PREFIXES.test) && !prefix.startsWith(TOOL_GROUP_PREFIXES.test)) return false;
-  return name.startsWith(prefix);
+  if (name.startsWith(prefix)) return true;
+  // `search_*` names the search group, `semantic_search` included.
+  const group = GROUPS.find((candidate) => TOOL_GROUP_PREFIXES[candidate] === prefix);
+  return group !== undefined && (GROUP_EXTRA_NAMES[group]?.includes(name) ?? false);
 }
 
 /** Whether an agent with these `allowedTools` may call the tool (see the module comment for the rules). */

@@ -14,6 +14,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -134,7 +135,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     const memories = useMemory
       ? (
           await store.retrieveMemory.executeWithOptions({ startToCloseTimeout: '10 seconds', summary: 'memory' }, [
-            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, query: userText, widgetMode: input.widgetMode ?? false },
+            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userId: input.userId, query: userText, widgetMode: input.widgetMode ?? false },
           ])
         ).memories
       : [];
@@ -243,9 +244,16 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
     if (useMemory) {
-      await store.rememberExchange.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'remember exchange' }, [
-        { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answerText() },
-      ]);
+      const exchange = { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answerText() };
+      if (patched('memory-extraction')) {
+        // Extraction asks the agent's model: a regular activity with its own timeout and retries.
+        await tools.extractMemories.executeWithOptions(
+          { startToCloseTimeout: '2 minutes', retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 }, summary: 'extract memories' },
+          [{ ...exchange, userId: input.userId, model: agent.model, agentId: agent.agentId, widgetMode: input.widgetMode ?? false }],
+        );
+      } else {
+        await store.rememberExchange.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'remember exchange' }, [exchange]);
+      }
     }
     return { messageId: input.messageId, finishReason, text: answerText(), hops: hopsRun, usage };
   } catch (error) {

@@ -16,7 +16,7 @@ import { createOpenAiClient } from '../../src/clients';
 import { dataConverterFor } from '../../src/codec/encryption-codec';
 import { loadConfiguration, type Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
 import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
 
@@ -41,7 +41,7 @@ function required(name: string): string {
   return value;
 }
 
-export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Promise<TestStack> {
+export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string>; logger?: Logger } = {}): Promise<TestStack> {
   const unique = randomUUID().slice(0, 8);
   const configuration = loadConfiguration({
     ...process.env,
@@ -56,7 +56,7 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
     ...options.environment,
   });
-  const logger = createLogger(configuration.logLevel, 'test');
+  const logger = options.logger ?? createLogger(configuration.logLevel, 'test');
   const llm = await startScriptedLlm();
   const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
   const redis = new Redis(configuration.redis.url);

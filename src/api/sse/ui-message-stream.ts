@@ -8,6 +8,7 @@
  * `reset-step` (the failed attempt's parts disappear) and older clients as a `data-hop-restart` part:
  * older schemas reject chunk types they do not know, so the client must declare itself.
  */
+import { sourceDocumentPart } from '../../shared/sources';
 import type { FinishReason, StreamEvent } from '../../shared/stream-events';
 
 export type UiMessageChunk = { type: string; [field: string]: unknown };
@@ -93,6 +94,10 @@ export class UiMessageStreamEncoder {
         break;
       case 'memory-used':
         chunks.push({ type: 'data-memory', data: { memories: event.memories } });
+        break;
+      case 'source-cited':
+        // The same part the stored answer holds (ai 5, 6 and 7 all accept `source-document`).
+        chunks.push(sourceDocumentPart(event.source) as UiMessageChunk);
         break;
       case 'warning':
         chunks.push({ type: 'data-warning', data: { hop: event.hop, text: event.text } });
