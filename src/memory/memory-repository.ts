@@ -168,8 +168,9 @@ export async function rankedLists(
   options: Pick<SearchOptions, 'candidates' | 'minimumSimilarity'>,
 ): Promise<{ vector: Array<VectorHit & { row: Record<string, unknown> }>; text: Array<TextHit & { row: Record<string, unknown> }> }> {
   const anyWord = anyWordQuery(query);
+  // Nothing to rank by: no query vector and no word (every parameter must be used, so no query at all).
+  if (!anyWord && !sources.vectorSource) return { vector: [], text: [] };
   const joinOn = sources.joinOn ?? ((hitId: string) => `${sources.idOf('source')} = ${hitId}`);
-  const candidates = parameters.add(options.candidates);
   const vectorHits = sources.vectorSource
     ? `SELECT id, similarity, row_number() OVER (ORDER BY similarity DESC, id) AS position
        FROM (${sources.vectorSource}) AS matches WHERE similarity >= ${parameters.add(options.minimumSimilarity)}`
@@ -181,7 +182,7 @@ export async function rankedLists(
          FROM ${sources.table} AS candidate, websearch_to_tsquery('english', ${parameters.add(query)}) AS all_words,
               to_tsquery('english', ${parameters.add(anyWord)}) AS any_word
          WHERE ${sources.textFilter} AND (search @@ all_words OR search @@ any_word)
-         ORDER BY rank DESC, 2 DESC, 1 LIMIT ${candidates}) AS matches`
+         ORDER BY rank DESC, 2 DESC, 1 LIMIT ${parameters.add(options.candidates)}) AS matches`
     : 'SELECT NULL::text AS id, NULL::float8 AS rank, NULL::bigint AS position WHERE false';
   const result = await database.query(
     `WITH vector_hits AS (${vectorHits}), text_hits AS (${textHits})

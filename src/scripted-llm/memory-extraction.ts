@@ -42,6 +42,8 @@ function capitalised(value: string): string {
 }
 
 const END = String.raw`(?=\s+(?:now|these days|anymore|and|but)\b|[.,!?;]|$)`;
+/** A value: up to the end of the clause ("I work at Initech and …" stops before "and"). */
+const VALUE = String.raw`([^.,!?;]+?)(?=\s+(?:and|but|because|so|which)\b|[.,!?;]|$)`;
 
 const FACT_PATTERNS: ReadonlyArray<{ pattern: RegExp; fact: (match: RegExpMatchArray) => Fact }> = [
   {
@@ -53,26 +55,26 @@ const FACT_PATTERNS: ReadonlyArray<{ pattern: RegExp; fact: (match: RegExpMatchA
     fact: (match) => ({ key: 'home', scope: 'user', text: `The user lives in ${capitalised(clean(match[1]!))}.` }),
   },
   {
-    pattern: /\bmy fav(?:ou?rite) ([\p{L}]+) is ([^.,!?;]+)/iu,
+    pattern: new RegExp(String.raw`\bmy fav(?:ou?rite) (\p{L}+) is ${VALUE}`, 'iu'),
     fact: (match) => ({ key: `favourite:${match[1]!.toLowerCase()}`, scope: 'user', text: `The user's favourite ${match[1]!.toLowerCase()} is ${clean(match[2]!)}.` }),
   },
   {
-    pattern: /\bi (?:really |much |strongly )?prefer ([^.,!?;]+)/iu,
+    pattern: new RegExp(String.raw`\bi (?:really |much |strongly )?prefer ${VALUE}`, 'iu'),
     fact: (match) => {
       const value = clean(match[1]!);
       return { key: `prefers:${value.split(' ').at(-1)!.toLowerCase()}`, scope: 'user', text: `The user prefers ${value}.` };
     },
   },
   {
-    pattern: /\bi work (as|at|for) ([^.,!?;]+)/iu,
+    pattern: new RegExp(String.raw`\bi work (as|at|for) ${VALUE}`, 'iu'),
     fact: (match) => ({ key: 'work', scope: 'user', text: `The user works ${match[1]!.toLowerCase()} ${clean(match[2]!)}.` }),
   },
   {
-    pattern: /\bi(?:'m| am) allergic to ([^.,!?;]+)/iu,
+    pattern: new RegExp(String.raw`\bi(?:'m| am) allergic to ${VALUE}`, 'iu'),
     fact: (match) => ({ key: `allergy:${clean(match[1]!).toLowerCase()}`, scope: 'user', text: `The user is allergic to ${clean(match[1]!)}.` }),
   },
   {
-    pattern: /\b(?:we are|we're|i am|i'm) (planning|working on|preparing|organi[sz]ing) ([^.,!?;]+)/iu,
+    pattern: new RegExp(String.raw`\b(?:we are|we're|i am|i'm) (planning|working on|preparing|organi[sz]ing) ${VALUE}`, 'iu'),
     fact: (match) => ({ key: 'plan', scope: 'session', text: `In this conversation the user is ${match[1]!.toLowerCase()} ${clean(match[2]!)}.` }),
   },
 ];

@@ -57,8 +57,9 @@ async function events(chatId: string) {
   return (await stack.pool.query('SELECT seq, type, role, content, extra FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [chatId])).rows;
 }
 
+/** The chat completions whose messages contain `fragment` (not the memory extraction after a turn, which quotes it too). */
 function llmRequestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+  return stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(fragment));
 }
 
 describe('tool hops', () => {
