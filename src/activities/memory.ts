@@ -207,14 +207,21 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
     const embedder = await dependencies.embedders.embedderFor(input.workspaceId);
     const vector = await queryVector(input.workspaceId, input.userText, { turnId: input.turnId });
     const options = { limit: OFFERED_PER_TIER, candidates: CANDIDATES_PER_LIST, minimumSimilarity: dependencies.minimumSimilarity, ...(vector ? { vector } : {}) };
-    const [own, session] = await Promise.all([
-      input.widgetMode ? Promise.resolve([]) : memories.searchWorkspace({ workspaceId: input.workspaceId, userId }, input.userText, options),
+    const scope = { workspaceId: input.workspaceId, userId };
+    const [related, recent, session] = await Promise.all([
+      input.widgetMode ? Promise.resolve([]) : memories.searchWorkspace(scope, input.userText, options),
+      // The latest facts too: "I moved to Porto" must meet "The user lives in Lisbon" even when
+      // the two share little wording.
+      input.widgetMode ? Promise.resolve([]) : memories.listMemories(scope, { tier: 'workspace' }, { limit: OFFERED_PER_TIER, offset: 0 }),
       memories.searchSession({ workspaceId: input.workspaceId, conversationId: input.conversationId }, input.userText, options),
     ]);
-    // Shared memories written by someone else are context for retrieval, not this user's to change.
-    const ownIds = new Set((await pool.query('SELECT id FROM memories WHERE id = ANY($1::text[]) AND user_id = $2', [own.map((memory) => memory.id), userId])).rows.map((row) => row.id as string));
+    // Only the user's own memories: shared ones written by someone else inform retrieval, not this user's edits.
+    const own = new Map<string, string>();
+    for (const memory of related) own.set(memory.id, memory.content);
+    for (const memory of recent) if (memory.userId === userId) own.set(memory.id, memory.content);
+    const ownIds = new Set((await pool.query('SELECT id FROM memories WHERE id = ANY($1::text[]) AND user_id = $2', [[...own.keys()], userId])).rows.map((row) => row.id as string));
     const offered: OfferedMemory[] = [
-      ...own.filter((memory) => ownIds.has(memory.id)).map((memory) => ({ id: memory.id, scope: 'user' as const, text: memory.content })),
+      ...[...own].filter(([id]) => ownIds.has(id)).map(([id, text]) => ({ id, scope: 'user' as const, text })),
       ...session.map((memory) => ({ id: memory.id, scope: 'session' as const, text: memory.content })),
     ];
 
