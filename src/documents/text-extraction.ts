@@ -1,9 +1,15 @@
 /**
  * The text of an uploaded document: UTF-8 text and Markdown as they are (byte order mark dropped,
- * line ends unified), PDF through `unpdf` (Mozilla's pdf.js, serverless build, no native code), one
- * page after another separated by a blank line. A PDF without a text layer (a scan) gives no text:
- * the caller reports it as empty rather than guessing.
+ * line ends unified), PDF through `unpdf` (Mozilla's pdf.js, serverless build, no native code) in a
+ * worker thread (./pdf-text-worker.mjs), one page after another separated by a blank line. A PDF
+ * without a text layer (a scan) gives no text: the caller reports it as empty rather than guessing.
  */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/** A PDF that takes longer than this to read is refused (the worker thread is stopped). */
+export const PDF_EXTRACTION_TIMEOUT_MS = 60_000;
+const PDF_WORKER = path.join(__dirname, 'pdf-text-worker.mjs');
 
 export const DOCUMENT_MEDIA_TYPES = ['text/plain', 'text/markdown', 'application/pdf'] as const;
 export type DocumentMediaType = (typeof DOCUMENT_MEDIA_TYPES)[number];
@@ -32,14 +38,27 @@ export async function extractDocumentText(bytes: Uint8Array, mediaType: Document
       throw new DocumentUnreadableError('the file is not UTF-8 text', { cause: error });
     }
   }
-  const { extractText, getDocumentProxy } = await import('unpdf');
-  let pages: string[];
-  try {
-    // pdf.js takes ownership of (and detaches) the buffer it is given: hand it a copy.
-    const pdf = await getDocumentProxy(new Uint8Array(bytes));
-    pages = (await extractText(pdf, { mergePages: false })).text;
-  } catch (error) {
-    throw new DocumentUnreadableError(`the PDF could not be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
+  const pages = await pdfPages(bytes);
   return normaliseText(pages.map((page) => page.trim()).filter(Boolean).join('\n\n'));
+}
+
+/** The text of each page, read in a worker thread; unreadable or too slow → `DocumentUnreadableError`. */
+function pdfPages(bytes: Uint8Array): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(PDF_WORKER, { workerData: { bytes } });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new DocumentUnreadableError(`the PDF could not be read within ${PDF_EXTRACTION_TIMEOUT_MS / 1000} s`));
+    }, PDF_EXTRACTION_TIMEOUT_MS);
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      outcome();
+      void worker.terminate();
+    };
+    worker.once('message', (message: { pages?: string[]; error?: string }) =>
+      settle(() => (message.pages ? resolve(message.pages) : reject(new DocumentUnreadableError(`the PDF could not be read: ${message.error ?? 'no text'}`)))),
+    );
+    worker.once('error', (error) => settle(() => reject(new DocumentUnreadableError(`the PDF could not be read: ${error.message}`, { cause: error }))));
+    worker.once('exit', (code) => settle(() => reject(new DocumentUnreadableError(`the PDF reader stopped (exit code ${code})`))));
+  });
 }

@@ -12,6 +12,7 @@ export const CONCEPT_GROUPS: readonly (readonly string[])[] = [
   // people and relations
   ['manager', 'boss', 'supervisor', 'superior', 'line manager'],
   ['colleague', 'coworker', 'teammate', 'peer'],
+  ['employee', 'staff', 'worker', 'personnel', 'staffer'],
   ['child', 'kid', 'son', 'daughter', 'offspring'],
   ['partner', 'spouse', 'wife', 'husband'],
   ['customer', 'client', 'buyer', 'shopper', 'purchaser'],
