@@ -218,7 +218,7 @@ export async function searchDocumentChunks(database: Pick<Pool, 'query'>, worksp
         (SELECT filename FROM documents WHERE id = source.document_id) AS filename,
         (SELECT media_type FROM documents WHERE id = source.document_id) AS media_type`,
       createdAtOf: (alias) => `(SELECT created_at FROM documents WHERE id = ${alias}.document_id)`,
-      joinOn: (hitId) => `source.document_id = split_part(${hitId}, '#', 1) AND source.chunk_index = split_part(${hitId}, '#', 2)::int`,
+      joinOn: (alias, hitId) => `${alias}.document_id = split_part(${hitId}, '#', 1) AND ${alias}.chunk_index = split_part(${hitId}, '#', 2)::int`,
     },
     options.vectorOnly ? '' : query,
     options,

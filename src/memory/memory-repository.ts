@@ -84,6 +84,9 @@ export type NewMemory =
 /** More words than this in a query add noise to the any-word query and cost, not recall. */
 const QUERY_WORD_LIMIT = 32;
 
+/** Full-text matches ranked per list (all words, any word): bounds the cost of very common words. */
+export const TEXT_MATCH_CAP = 500;
+
 type Queryable = Pick<Pool | PoolClient, 'query'>;
 
 export function newMemoryId(): string {
@@ -161,8 +164,8 @@ export async function rankedLists(
     contentColumns: string;
     /** Newer rows first among equal text ranks: the row's creation time (default `created_at`). */
     createdAtOf?: (alias: string) => string;
-    /** How a row of alias `source` joins a hit id (default `idOf('source') = id`; give one an index can serve). */
-    joinOn?: (hitId: string) => string;
+    /** How a row of `alias` joins a hit id (default `idOf(alias) = id`; give one an index can serve). */
+    joinOn?: (alias: string, hitId: string) => string;
   },
   query: string,
   options: Pick<SearchOptions, 'candidates' | 'minimumSimilarity'>,
@@ -170,27 +173,35 @@ export async function rankedLists(
   const anyWord = anyWordQuery(query);
   // Nothing to rank by: no query vector and no word (every parameter must be used, so no query at all).
   if (!anyWord && !sources.vectorSource) return { vector: [], text: [] };
-  const joinOn = sources.joinOn ?? ((hitId: string) => `${sources.idOf('source')} = ${hitId}`);
+  const joinOn = sources.joinOn ?? ((alias: string, hitId: string) => `${sources.idOf(alias)} = ${hitId}`);
+  const createdAtOf = sources.createdAtOf ?? ((alias: string) => `${alias}.created_at`);
   const vectorHits = sources.vectorSource
     ? `SELECT id, similarity, row_number() OVER (ORDER BY similarity DESC, id) AS position
        FROM (${sources.vectorSource}) AS matches WHERE similarity >= ${parameters.add(options.minimumSimilarity)}`
     : 'SELECT NULL::text AS id, NULL::float8 AS similarity, NULL::bigint AS position WHERE false';
+  // Full text: the rows holding every word, then the rows holding any word, each list capped before
+  // ranking. A word most rows contain ("user" in "The user prefers…") would otherwise make every
+  // search rank a large share of the table; with the cap the cost is bounded, and a good match the
+  // cap left out is still found by the vector list.
+  const allWords = `websearch_to_tsquery('english', ${anyWord ? parameters.add(query) : "''"})`;
+  const anyWords = `to_tsquery('english', ${anyWord ? parameters.add(anyWord) : "''"})`;
   const textHits = anyWord
     ? `SELECT id, rank, row_number() OVER (ORDER BY rank DESC, created_at DESC, id) AS position FROM (
-         SELECT ${sources.idOf('candidate')} AS id, ${(sources.createdAtOf ?? ((alias: string) => `${alias}.created_at`))('candidate')} AS created_at,
-                (ts_rank(search, any_word) + CASE WHEN search @@ all_words THEN 1 ELSE 0 END)::float8 AS rank
-         FROM ${sources.table} AS candidate, websearch_to_tsquery('english', ${parameters.add(query)}) AS all_words,
-              to_tsquery('english', ${parameters.add(anyWord)}) AS any_word
-         WHERE ${sources.textFilter} AND (search @@ all_words OR search @@ any_word)
+         SELECT matched.id, ${createdAtOf('candidate')} AS created_at,
+                (ts_rank(candidate.search, ${anyWords}) + CASE WHEN candidate.search @@ ${allWords} THEN 1 ELSE 0 END)::float8 AS rank
+         FROM ((SELECT ${sources.idOf('whole')} AS id FROM ${sources.table} AS whole WHERE ${sources.textFilter} AND whole.search @@ ${allWords} LIMIT ${TEXT_MATCH_CAP})
+               UNION
+               (SELECT ${sources.idOf('part')} AS id FROM ${sources.table} AS part WHERE ${sources.textFilter} AND part.search @@ ${anyWords} LIMIT ${TEXT_MATCH_CAP})) AS matched
+         JOIN ${sources.table} AS candidate ON ${joinOn('candidate', 'matched.id')}
          ORDER BY rank DESC, 2 DESC, 1 LIMIT ${parameters.add(options.candidates)}) AS matches`
     : 'SELECT NULL::text AS id, NULL::float8 AS rank, NULL::bigint AS position WHERE false';
   const result = await database.query(
     `WITH vector_hits AS (${vectorHits}), text_hits AS (${textHits})
      SELECT 'vector' AS list, hits.id, hits.similarity AS value, hits.position, ${sources.contentColumns}
-       FROM vector_hits AS hits JOIN ${sources.table} AS source ON ${joinOn('hits.id')}
+       FROM vector_hits AS hits JOIN ${sources.table} AS source ON ${joinOn('source', 'hits.id')}
      UNION ALL
      SELECT 'text' AS list, hits.id, hits.rank AS value, hits.position, ${sources.contentColumns}
-       FROM text_hits AS hits JOIN ${sources.table} AS source ON ${joinOn('hits.id')}
+       FROM text_hits AS hits JOIN ${sources.table} AS source ON ${joinOn('source', 'hits.id')}
      ORDER BY list, position`,
     parameters.values,
   );

@@ -50,10 +50,14 @@ function words(text: string): string[] {
   return tokens.map((token) => token.replace(/'s$/, ''));
 }
 
-/** The forms a word is looked up under: as written, stemmed, and stemmed plus "e" ("reimbursed" → "reimburse"). */
+/**
+ * The forms a word is looked up under: as written, stemmed, stemmed plus "e" ("reimbursed" →
+ * "reimburse"), and without a plural "s" ("movies" → "movie", where the stem rule gives "movy").
+ */
 function formsOf(word: string): string[] {
   const stemmed = stem(word);
-  return stemmed === word ? [word] : [word, stemmed, `${stemmed}e`];
+  if (stemmed === word) return [word];
+  return [word, stemmed, `${stemmed}e`, ...(word.endsWith('s') ? [word.slice(0, -1)] : [])];
 }
 
 /** Word or phrase (stemmed, space-joined) → concept name; the first group that names a form wins. */
