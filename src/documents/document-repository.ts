@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
 import { fuseRankings } from '../memory/hybrid-ranking';
 import { rankedLists, SqlParameters, type SearchOptions, type StoredVector } from '../memory/memory-repository';
 import type { TextChunk } from './chunking';
@@ -111,19 +112,13 @@ export class DocumentRepository {
    * it again (a retried activity) gives the same rows. The uploaded bytes are kept until `ready`.
    */
   async replaceChunks(workspaceId: string, id: string, text: string, chunks: readonly TextChunk[]): Promise<boolean> {
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const updated = await client.query(
         `UPDATE documents SET body = $3, chunk_count = $4, status = 'processing', error = NULL, updated_at = now()
          WHERE id = $1 AND workspace_id = $2`,
         [id, workspaceId, text, chunks.length],
       );
-      if (updated.rowCount !== 1) {
-        await client.query('ROLLBACK');
-        return false;
-      }
+      if (updated.rowCount !== 1) return false;
       await client.query('DELETE FROM document_chunks WHERE document_id = $1', [id]);
       if (chunks.length > 0) {
         await client.query(
@@ -133,15 +128,8 @@ export class DocumentRepository {
           [id, workspaceId, chunks.map((chunk) => chunk.index), chunks.map((chunk) => chunk.content), chunks.map((chunk) => chunk.start), chunks.map((chunk) => chunk.end)],
         );
       }
-      await client.query('COMMIT');
       return true;
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release(failure);
-    }
+    });
   }
 
   /** Chunks of the document without a vector of this space, in order. */

@@ -5,6 +5,7 @@
  * change nothing. The record keeps what was applied, so a retry answers with the same result.
  */
 import type { Pool } from 'pg';
+import { inTransaction } from '../db/transaction';
 import type { ExtractionOperation } from './memory-extraction';
 import { MemoryRepository, type StoredVector } from './memory-repository';
 
@@ -40,16 +41,10 @@ export class ExtractionStore {
 
   /** Applies the operations once per turn; `created` is false when an earlier attempt already did. */
   async apply(extraction: ExtractionToApply): Promise<{ applied: AppliedOperation[]; created: boolean }> {
-    const client = await this.pool.connect();
-    let failure: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`memory-extraction:${extraction.turnId}`]);
       const earlier = await client.query('SELECT operations FROM memory_extractions WHERE turn_id = $1', [extraction.turnId]);
-      if (earlier.rows[0]) {
-        await client.query('COMMIT');
-        return { applied: earlier.rows[0].operations as AppliedOperation[], created: false };
-      }
+      if (earlier.rows[0]) return { applied: earlier.rows[0].operations as AppliedOperation[], created: false };
       const applied: AppliedOperation[] = [];
       // A memory this turn may change: the user's own workspace memories, this conversation's session memories.
       const mayChange = `workspace_id = $2 AND ((tier = 'workspace' AND user_id = $3) OR (tier = 'session' AND conversation_id = $4))`;
@@ -101,14 +96,7 @@ export class ExtractionStore {
         'INSERT INTO memory_extractions (turn_id, workspace_id, conversation_id, operations) VALUES ($1, $2, $3, $4)',
         [extraction.turnId, extraction.workspaceId, extraction.conversationId, JSON.stringify(applied)],
       );
-      await client.query('COMMIT');
       return { applied, created: true };
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release(failure);
-    }
+    });
   }
 }

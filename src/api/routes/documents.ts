@@ -22,6 +22,7 @@ import { documentIngestionWorkflowId } from '../../shared/knowledge-ids';
 import type { ingestDocument } from '../../workflows/document-ingestion';
 import { principalOf } from '../auth';
 import { sendError } from '../errors';
+import { describeIssue } from '../validation';
 
 export interface DocumentRouteDependencies {
   pool: Pool;
@@ -63,12 +64,6 @@ const pageSchema = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 const documentIdSchema = z.string().regex(/^doc_[0-9a-f-]{36}$/);
-
-function describeIssue(error: z.ZodError, fallbackField: string): { field: string; message: string } {
-  const issue = error.issues[0]!;
-  const field = issue.path.join('.') || fallbackField;
-  return { field, message: `${field}: ${issue.message}` };
-}
 
 function toWire(document: KnowledgeDocument) {
   return {

@@ -16,6 +16,7 @@ import { requestMemoryEmbedding } from '../../memory/embedding-requests';
 import { MemoryRepository, type Memory } from '../../memory/memory-repository';
 import { principalOf } from '../auth';
 import { sendError } from '../errors';
+import { describeIssue } from '../validation';
 
 export interface MemoryRouteDependencies {
   pool: Pool;
@@ -52,12 +53,6 @@ const listSchema = z.object({
 });
 
 const memoryIdSchema = z.string().regex(/^mem_[0-9a-f-]{36}$/);
-
-function describeIssue(error: z.ZodError, fallbackField: string): { field: string; message: string } {
-  const issue = error.issues[0]!;
-  const field = issue.path.join('.') || fallbackField;
-  return { field, message: `${field}: ${issue.message}` };
-}
 
 /** A memory as the API shows it; `scope` says who sees it. */
 export function toWire(memory: Memory) {
