@@ -11,14 +11,14 @@ import { deploymentEmbedder } from '../../src/embeddings/embedder';
 import { createLogger } from '../../src/logger';
 import { toolCallKey } from '../../src/shared/ids';
 import { assistantText, runAiClient } from '../support/ai-client';
-import { api, eventually, testEmbedder, TEST_MINIMUM_SIMILARITY } from '../support/memory';
+import { api, eventually, testEmbedder, TEST_MINIMUM_SIMILARITY, TEST_STACK_ENVIRONMENT } from '../support/memory';
 import { pdfWithPages } from '../support/pdf';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ environment: TEST_STACK_ENVIRONMENT });
 });
 
 afterAll(async () => {

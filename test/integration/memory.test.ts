@@ -11,14 +11,14 @@ import { toStoredVector } from '../../src/activities/memory';
 import { ChatRepository } from '../../src/db/chat-repository';
 import { createLogger } from '../../src/logger';
 import { MemoryRepository } from '../../src/memory/memory-repository';
-import { addUser, api, eventually, memoryActivities, testEmbedder } from '../support/memory';
+import { addUser, api, eventually, memoryActivities, testEmbedder, TEST_STACK_ENVIRONMENT } from '../support/memory';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 const logger = createLogger('silent', 'memory-test');
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ environment: TEST_STACK_ENVIRONMENT });
 });
 
 afterAll(async () => {

@@ -11,13 +11,13 @@ import { toStoredVector } from '../../src/activities/memory';
 import { createLogger } from '../../src/logger';
 import { MemoryRepository } from '../../src/memory/memory-repository';
 import { runAiClient, assistantText, type AiClientResult } from '../support/ai-client';
-import { addUser, api, eventually, memoryActivities, testEmbedder, turnsCompleted } from '../support/memory';
+import { addUser, api, eventually, memoryActivities, testEmbedder, turnsCompleted, TEST_STACK_ENVIRONMENT } from '../support/memory';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ environment: TEST_STACK_ENVIRONMENT });
 });
 
 afterAll(async () => {

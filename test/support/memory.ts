@@ -16,8 +16,12 @@ import type { TestStack } from './stack';
 
 export const TEST_MINIMUM_SIMILARITY = 0.3;
 
+/** Generous: a loaded CI machine must not turn a slow embedding into a full-text-only search. */
+export const TEST_EMBEDDING_TIMEOUT_MS = 20_000;
+export const TEST_STACK_ENVIRONMENT = { EMBEDDINGS_TIMEOUT_MS: String(TEST_EMBEDDING_TIMEOUT_MS) };
+
 export function testEmbedder(pool: Pool, baseUrl: string): Embedder {
-  return new Embedder({ client: createOpenAiClient(baseUrl, 'scripted-test-key'), model: 'text-embedding-3-small' }, new EmbeddingCache(pool), { batchSize: 16, timeoutMs: 3000 });
+  return new Embedder({ client: createOpenAiClient(baseUrl, 'scripted-test-key'), model: 'text-embedding-3-small' }, new EmbeddingCache(pool), { batchSize: 16, timeoutMs: TEST_EMBEDDING_TIMEOUT_MS });
 }
 
 /** The memory activities as the worker builds them; `embeddingsUrl` may point at a dead endpoint. */
