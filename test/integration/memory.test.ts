@@ -228,11 +228,14 @@ describe('memory activities', () => {
     const { extractMemories, rememberExchange } = memoryActivities(stack, logger);
     const input = { turnId: `chat:${conversationId}:msg-1`, workspaceId, conversationId, userText: 'Remember that I work at Initech and my favourite editor is vim.', assistantText: 'Got it.' };
     const extractionRequests = () => stack.llm.requests.filter((request) => request.rule === 'memory-extraction' && JSON.stringify(request.messages).includes('Initech')).length;
-    const results = await Promise.all([extractMemories(input), extractMemories(input), rememberExchange(input)]);
-    expect(results.filter((result) => result && result.skipped === undefined)).toEqual([{ added: 2, updated: 0, deleted: 0 }]);
+    const results = await Promise.all([extractMemories(input), extractMemories(input), extractMemories(input)]);
+    expect(results.filter((result) => result.skipped === undefined)).toEqual([{ added: 2, updated: 0, deleted: 0 }]);
+    expect(results.filter((result) => result.skipped === 'already-extracted')).toHaveLength(2);
     const modelCalls = extractionRequests();
-    // Once the extraction is recorded, a retry answers from the record without asking the model.
+    // Once the extraction is recorded, a retry answers from the record without asking the model, and
+    // so does the activity older turn histories call.
     expect(await extractMemories(input)).toEqual({ skipped: 'already-extracted', added: 2, updated: 0, deleted: 0 });
+    await rememberExchange(input);
     expect(extractionRequests()).toBe(modelCalls);
     const rows = await stack.pool.query('SELECT tier, user_id, content, embedding IS NOT NULL AS embedded FROM memories WHERE workspace_id = $1 ORDER BY content COLLATE "C"', [workspaceId]);
     expect(rows.rows).toEqual([
