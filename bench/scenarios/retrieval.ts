@@ -26,6 +26,7 @@ import { EmbeddingCache } from '../../src/embeddings/embedding-cache';
 import { signatureOf } from '../../src/embeddings/signature';
 import { createLogger } from '../../src/logger';
 import { anyWordQuery, MemoryRepository, newMemoryId, type StoredVector } from '../../src/memory/memory-repository';
+import { conversationKey } from '../../src/shared/ids';
 import { CHUNK_TARGETS, DISTRACTOR_WORDS, MEMORY_TARGETS, type LabelledTarget } from '../retrieval/labelled-set';
 import type { Row } from '../lib/report';
 import type { ScenarioContext, ScenarioResult } from '../lib/scenario';
@@ -73,8 +74,8 @@ export async function runRetrieval(context: ScenarioContext): Promise<ScenarioRe
   const workspaceId = `bench-retrieval-${randomUUID().slice(0, 8)}`;
   const userId = `${workspaceId}-user`;
   await new WorkspaceRepository(pool).seedWorkspace({ workspaceId, workspaceName: 'Retrieval bench', userId, userName: 'Bench user', apiKey: generateApiKey() });
-  const conversationId = `${workspaceId}-chat`;
-  await pool.query('INSERT INTO conversations (id, workspace_id, user_id) VALUES ($1, $2, $3)', [conversationId, workspaceId, userId]);
+  const conversationId = conversationKey(workspaceId, 'bench-chat');
+  await pool.query('INSERT INTO conversations (id, chat_id, workspace_id, user_id) VALUES ($1, $2, $3, $4)', [conversationId, 'bench-chat', workspaceId, userId]);
 
   // The distractors do not need a shared cache entry each; questions and targets use the product's cache.
   const bulkEmbedder = new Embedder({ client: createOpenAiClient(llmUrl, 'scripted-bench'), model: 'text-embedding-3-small' }, new EmbeddingCache(undefined), { batchSize: 256, timeoutMs: 60_000 });
@@ -120,6 +121,7 @@ export async function runRetrieval(context: ScenarioContext): Promise<ScenarioRe
     openai: createOpenAiClient(llmUrl, 'scripted-bench'),
     usage: new UsageRepository(pool),
     defaultModel: 'scripted-1',
+    provider: 'scripted',
     minimumSimilarity: MINIMUM_SIMILARITY,
   });
   const pick = generator(7);

@@ -39,6 +39,8 @@ export interface MemoryActivityDependencies {
   usage: UsageRepository;
   /** The deployment's model, when a turn does not say which model extracts. */
   defaultModel: string;
+  /** The deployment's provider name, recorded with the extraction's usage. */
+  provider: string;
   /** Vector matches below this cosine similarity are not matches. */
   minimumSimilarity: number;
 }
@@ -276,7 +278,7 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
       vectors,
     });
     if (created) {
-      await dependencies.usage.recordHop({
+      await dependencies.usage.recordAttempt({
         turnId: input.turnId,
         hop: MEMORY_EXTRACTION_USAGE_HOP,
         attempt: currentAttempt(),
@@ -284,10 +286,13 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
         workspaceId: input.workspaceId,
         ...(input.agentId ? { agentId: input.agentId } : {}),
         model,
+        provider: dependencies.provider,
+        byok: false,
         inputTokens: completion.usage?.prompt_tokens ?? 0,
         outputTokens: completion.usage?.completion_tokens ?? 0,
         latencyMs: Math.round(performance.now() - started),
-        byok: false,
+        estimated: completion.usage === undefined,
+        outcome: 'completed',
       });
     }
     const result = summarise(applied);

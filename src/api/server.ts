@@ -112,6 +112,7 @@ export function createApp(dependencies: ApiDependencies) {
     createChatRouter({
       configuration,
       temporal,
+      redis,
       chats,
       workspaces,
       eventLog,

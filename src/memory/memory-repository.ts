@@ -28,6 +28,8 @@ export interface Memory {
   /** Workspace tier: every user of the workspace sees it. */
   shared: boolean;
   conversationId: string | null;
+  /** The chat id the API speaks, for a session memory. */
+  chatId: string | null;
   /** Whether a vector is stored for the current content (false until the embedding is computed). */
   embedded: boolean;
   createdAt: Date;
@@ -93,7 +95,9 @@ export function newMemoryId(): string {
   return `mem_${randomUUID()}`;
 }
 
-const MEMORY_COLUMNS = 'id, tier, content, user_id, shared, conversation_id, embedding IS NOT NULL AS embedded, created_at, updated_at';
+const MEMORY_COLUMNS = `id, tier, content, user_id, shared, conversation_id,
+  (SELECT chat_id FROM conversations WHERE conversations.id = memories.conversation_id) AS chat_id,
+  embedding IS NOT NULL AS embedded, created_at, updated_at`;
 
 function toMemory(row: Record<string, unknown>): Memory {
   return {
@@ -103,6 +107,7 @@ function toMemory(row: Record<string, unknown>): Memory {
     userId: row.user_id as string | null,
     shared: row.shared as boolean,
     conversationId: row.conversation_id as string | null,
+    chatId: (row.chat_id as string | null) ?? null,
     embedded: row.embedded as boolean,
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
@@ -244,12 +249,14 @@ export class MemoryRepository {
 
   /**
    * The memories the user may see, newest first: their own and the shared workspace memories, and
-   * the session memories of their conversations (of one conversation with `conversationId`).
+   * the session memories of their conversations (of one conversation with `chatId`, the id the API speaks).
    */
-  async listMemories(scope: UserScope, filter: { conversationId?: string; tier?: MemoryTier }, page: { limit: number; offset: number }): Promise<Memory[]> {
+  async listMemories(scope: UserScope, filter: { chatId?: string; tier?: MemoryTier }, page: { limit: number; offset: number }): Promise<Memory[]> {
     const parameters = new SqlParameters();
     const conditions = [visibleTo(parameters, scope)];
-    if (filter.conversationId !== undefined) conditions.push(`conversation_id = ${parameters.add(filter.conversationId)}`);
+    if (filter.chatId !== undefined) {
+      conditions.push(`conversation_id IN (SELECT id FROM conversations WHERE workspace_id = ${parameters.add(scope.workspaceId)} AND chat_id = ${parameters.add(filter.chatId)})`);
+    }
     if (filter.tier !== undefined) conditions.push(`tier = ${parameters.add(filter.tier)}`);
     const result = await this.pool.query(
       `SELECT ${MEMORY_COLUMNS} FROM memories WHERE ${conditions.join(' AND ')}

@@ -2,10 +2,10 @@
  * Citations: the document passages a knowledge tool returned, as the turn shows them to the client.
  * The stream carries one `source-cited` event per passage (an AI SDK `source-document` part in the
  * UI message stream, a `h:` source line in the v4 data stream), and the stored answer holds the same
- * `source-document` parts right after the tool call that found them, so a reloaded conversation
- * shows what the live stream showed.
+ * `source-document` parts right after the tool call that found them (the answer builder,
+ * ./answer.ts), so a reloaded conversation shows what the live stream showed.
  *
- * Pure: used by the activity that publishes tool results and by the one that stores the answer.
+ * Pure: used by the activity that publishes tool results, the answer builder and the cached replay.
  */
 import type { MessagePart } from './messages';
 
@@ -63,15 +63,17 @@ export function sourceDocumentPart(source: CitedSource): MessagePart {
   };
 }
 
-/**
- * The answer's parts with a `source-document` part after each citing tool call for every passage it
- * returned, exactly where the live stream put them (so a passage found by two calls is cited twice,
- * as the stream did).
- */
-export function withSourceParts(parts: readonly MessagePart[]): MessagePart[] {
-  return parts.flatMap((part) => {
-    const fields = part as Record<string, unknown>;
-    if (typeof part.type !== 'string' || !part.type.startsWith('tool-') || fields.state !== 'output-available') return [part];
-    return [part, ...citedSources(part.type.slice('tool-'.length), fields.output).map(sourceDocumentPart)];
-  });
+/** The cited passage a stored `source-document` part stands for (undefined for any other part). */
+export function citedSourceOfPart(part: MessagePart): CitedSource | undefined {
+  const fields = part as Record<string, unknown>;
+  const metadata = (fields.providerMetadata as { durableChat?: { documentId?: unknown; chunkIndex?: unknown } } | undefined)?.durableChat;
+  if (part.type !== 'source-document' || typeof fields.sourceId !== 'string' || typeof metadata?.documentId !== 'string' || typeof metadata.chunkIndex !== 'number') return undefined;
+  return {
+    sourceId: fields.sourceId,
+    documentId: metadata.documentId,
+    chunkIndex: metadata.chunkIndex,
+    title: typeof fields.title === 'string' ? fields.title : metadata.documentId,
+    mediaType: typeof fields.mediaType === 'string' ? fields.mediaType : 'text/plain',
+    ...(typeof fields.filename === 'string' ? { filename: fields.filename } : {}),
+  };
 }

@@ -151,8 +151,9 @@ describe('finding and citing documents', () => {
     const { apiKey, workspaceId } = await stack.addWorkspace();
     const { document } = (await (await upload(apiKey, 'Staff who travel for work are reimbursed within 14 days.', 'text/plain', '?title=Expenses')).json()) as { document: WireDocument };
     await settled(apiKey, document.id);
-    const conversationId = `chat-${randomUUID()}`;
-    await stack.pool.query('INSERT INTO conversations (id, workspace_id, user_id) VALUES ($1, $2, $3)', [conversationId, workspaceId, `${workspaceId}-user`]);
+    const chatId = `chat-${randomUUID()}`;
+    const conversationId = stack.conversationKey(chatId, workspaceId);
+    await stack.pool.query('INSERT INTO conversations (id, chat_id, workspace_id, user_id) VALUES ($1, $2, $3, $4)', [conversationId, chatId, workspaceId, `${workspaceId}-user`]);
     const question = 'How soon are employees given a refund for a trip?';
 
     const embedder = testEmbedder(stack.pool, stack.llm.url);
@@ -226,7 +227,7 @@ describe('finding and citing documents', () => {
     expect(types.indexOf('source-document')).toBeGreaterThan(types.indexOf('tool-search_knowledge'));
     expect(assistantText(answer)).toMatch(new RegExp(`^Tool results: .*${document.id}#1`));
 
-    const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId]);
+    const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [stack.conversationKey(chatId, workspaceId)]);
     const storedSources = (stored.rows[0].content.parts as Array<{ type: string }>).filter((part) => part.type === 'source-document');
     expect(storedSources).toEqual(sources.map(({ type, sourceId, mediaType, title, filename, providerMetadata }) => ({ type, sourceId, mediaType, title, filename, providerMetadata })));
   });

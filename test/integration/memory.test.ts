@@ -26,9 +26,8 @@ afterAll(async () => {
 });
 
 async function newConversation(workspaceId: string, userId = `${workspaceId}-user`): Promise<string> {
-  const conversationId = `chat-${randomUUID()}`;
-  await new ChatRepository(stack.pool).claimConversation(conversationId, workspaceId, userId, 'memory test');
-  return conversationId;
+  const conversation = await new ChatRepository(stack.pool).claimConversation(workspaceId, `chat-${randomUUID()}`, userId, 'memory test');
+  return conversation.id;
 }
 
 const searchOptions = { limit: 5, candidates: 20, minimumSimilarity: 0.3 };

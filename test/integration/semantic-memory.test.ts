@@ -96,10 +96,10 @@ describe('memory scope', () => {
 
 describe('session memories and fresh starts', () => {
   it('recalls what this conversation established, and forgets it after "start over"', async () => {
-    const { apiKey } = await stack.addWorkspace();
+    const { apiKey, workspaceId } = await stack.addWorkspace();
     const chatId = `chat-${randomUUID()}`;
     await send(stack, apiKey, chatId, 'We are planning a company offsite in Porto.');
-    await turnsCompleted(stack, chatId);
+    await turnsCompleted(stack, stack.conversationKey(chatId, workspaceId));
     const sessionMemory = 'In this conversation the user is planning a company offsite in Porto.';
     const listed = await (await api(stack, apiKey)('GET', `/memories?chatId=${chatId}`)).json();
     expect(listed.memories.map((memory: { content: string; scope: string }) => [memory.scope, memory.content])).toEqual([['session', sessionMemory]]);
@@ -118,16 +118,16 @@ describe('session memories and fresh starts', () => {
 
 describe('memory extraction', () => {
   it('learns a fact from a turn, updates it when it changes, and recalls it by meaning in another chat', async () => {
-    const { apiKey } = await stack.addWorkspace();
+    const { apiKey, workspaceId } = await stack.addWorkspace();
     const call = api(stack, apiKey);
     const firstChat = `chat-${randomUUID()}`;
     await send(stack, apiKey, firstChat, 'By the way, I live in Lisbon.');
-    await turnsCompleted(stack, firstChat);
+    await turnsCompleted(stack, stack.conversationKey(firstChat, workspaceId));
     const learnt = (await (await call('GET', '/memories')).json()).memories;
     expect(learnt.map((memory: { content: string; scope: string }) => [memory.scope, memory.content])).toEqual([['user', 'The user lives in Lisbon.']]);
 
     await send(stack, apiKey, firstChat, 'News: I moved to Porto.');
-    await turnsCompleted(stack, firstChat);
+    await turnsCompleted(stack, stack.conversationKey(firstChat, workspaceId));
     const updated = (await (await call('GET', '/memories')).json()).memories;
     expect(updated.map((memory: { id: string; content: string }) => [memory.id, memory.content])).toEqual([[learnt[0].id, 'The user lives in Porto.']]);
     // The raw exchange is not a memory.
@@ -157,7 +157,7 @@ describe('embeddings endpoint down', () => {
     });
     const capture = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
     downStack = await startTestStack({ environment: { EMBEDDINGS_BASE_URL: `http://127.0.0.1:${deadPort}/v1` }, logger: capture });
-    const { apiKey } = await downStack.addWorkspace();
+    const { apiKey, workspaceId } = await downStack.addWorkspace();
     await addMemory(downStack, apiKey, 'Customers get a refund window of 30 days.');
 
     const chatId = `chat-${randomUUID()}`;
@@ -166,7 +166,7 @@ describe('embeddings endpoint down', () => {
     expect(assistantText(answer.messages.at(-1))).toBe('You said: What is the refund window for customers?');
     expect(memoriesUsed(answer)).toEqual(['Customers get a refund window of 30 days.']);
 
-    const turnId = (await downStack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [chatId])).rows[0].turn_id as string;
+    const turnId = (await downStack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [downStack.conversationKey(chatId, workspaceId)])).rows[0].turn_id as string;
     const warnings = logLines.map((line) => JSON.parse(line) as { msg: string; turnId?: string; error?: string });
     expect(warnings).toContainEqual(expect.objectContaining({ msg: 'embeddings unavailable: memory search uses full text only', turnId, error: expect.stringContaining('embeddings request failed') }));
   });

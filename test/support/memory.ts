@@ -34,6 +34,7 @@ export function memoryActivities(stack: TestStack, logger: Logger, options: { po
     openai: createOpenAiClient(stack.llm.url, 'scripted-test-key'),
     usage: new UsageRepository(pool),
     defaultModel: 'scripted-1',
+    provider: 'scripted',
     minimumSimilarity: TEST_MINIMUM_SIMILARITY,
   });
 }

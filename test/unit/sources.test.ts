@@ -5,7 +5,8 @@
  */
 import { citationPath, DataStreamV4Encoder } from '../../src/api/sse/data-stream-v4';
 import { UiMessageStreamEncoder } from '../../src/api/sse/ui-message-stream';
-import { citedSources, withSourceParts } from '../../src/shared/sources';
+import { AnswerBuilder, storedAnswerEvents } from '../../src/shared/answer';
+import { citedSources } from '../../src/shared/sources';
 import type { StreamEvent } from '../../src/shared/stream-events';
 import { ensureV4Client, parseV4 } from '../support/v4-client';
 
@@ -28,15 +29,16 @@ describe('citedSources', () => {
     expect(citedSources('search_knowledge', { truncated: true })).toEqual([]);
   });
 
-  it('puts source-document parts right after the tool call that found them', () => {
-    const parts = [
-      { type: 'step-start' },
-      { type: 'tool-search_knowledge', toolCallId: 'c1', state: 'output-available', input: { query: 'q' }, output: hits.slice(0, 2) },
-      { type: 'tool-search_knowledge', toolCallId: 'c2', state: 'output-error', input: { query: 'q' }, errorText: 'boom' },
-      { type: 'text', text: 'Answer.' },
-    ];
-    expect(withSourceParts(parts).map((part) => part.type)).toEqual(['step-start', 'tool-search_knowledge', 'source-document', 'tool-search_knowledge', 'text']);
-    expect(withSourceParts(parts)[2]).toEqual({
+  it('puts source-document parts right after the tool call that found them, and replays them from the stored answer', () => {
+    const answer = new AnswerBuilder();
+    answer.addHop({ content: '' });
+    answer.addToolResults([
+      { toolCallId: 'c1', toolName: 'search_knowledge', input: { query: 'q' }, content: '…', isError: false, output: hits.slice(0, 2), decision: 'executed' },
+      { toolCallId: 'c2', toolName: 'search_knowledge', input: { query: 'q' }, content: 'boom', isError: true, output: null, decision: 'executed' },
+    ]);
+    answer.addHop({ content: 'Answer.' });
+    expect(answer.parts.map((part) => part.type)).toEqual(['step-start', 'tool-search_knowledge', 'source-document', 'tool-search_knowledge', 'step-start', 'text']);
+    expect(answer.parts[2]).toEqual({
       type: 'source-document',
       sourceId: 'doc_a#2',
       mediaType: 'application/pdf',
@@ -44,15 +46,16 @@ describe('citedSources', () => {
       filename: 'handbook.pdf',
       providerMetadata: { durableChat: { documentId: 'doc_a', chunkIndex: 2 } },
     });
+    const replayed = storedAnswerEvents(answer.parts, { finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1 } });
+    expect(replayed.filter((event) => event.kind === 'source-cited')).toEqual([{ kind: 'source-cited', hop: 0, source: citedSources('search_knowledge', hits)[0] }]);
   });
 });
 
 const source = citedSources('search_knowledge', hits)[0]!;
 const turn: StreamEvent[] = [
-  { kind: 'turn-start', turnId: 'turn_1', messageId: 'msg_1' },
   { kind: 'hop-start', hop: 0, attempt: 1 },
   { kind: 'tool-input-available', hop: 0, toolCallId: 'c1', toolName: 'search_knowledge', input: { query: 'q' } },
-  { kind: 'hop-end', hop: 0, attempt: 1, finishReason: 'tool_calls' },
+  { kind: 'hop-end', hop: 0, attempt: 1, finishReason: 'tool-calls' },
   { kind: 'tool-output-available', hop: 0, toolCallId: 'c1', output: hits.slice(0, 1) },
   { kind: 'source-cited', hop: 0, source },
   { kind: 'hop-start', hop: 1, attempt: 1 },

@@ -62,7 +62,7 @@ export function toWire(memory: Memory) {
     scope: memory.tier === 'session' ? 'session' : memory.shared ? 'shared' : 'user',
     content: memory.content,
     shared: memory.shared,
-    ...(memory.conversationId ? { chatId: memory.conversationId } : {}),
+    ...(memory.chatId ? { chatId: memory.chatId } : {}),
     embedded: memory.embedded,
     createdAt: memory.createdAt.toISOString(),
     updatedAt: memory.updatedAt.toISOString(),
@@ -106,7 +106,7 @@ export function createMemoryRouter(dependencies: MemoryRouteDependencies): Route
     }
     const principal = principalOf(request);
     const { limit, offset, tier, chatId } = parsed.data;
-    const page = await memories.listMemories(principal, { ...(tier ? { tier } : {}), ...(chatId ? { conversationId: chatId } : {}) }, { limit, offset });
+    const page = await memories.listMemories(principal, { ...(tier ? { tier } : {}), ...(chatId ? { chatId } : {}) }, { limit, offset });
     response.json({ memories: page.map(toWire) });
   });
 
