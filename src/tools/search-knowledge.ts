@@ -95,11 +95,10 @@ export const searchKnowledge = defineTool({
     const owner = await context.database.query('SELECT user_id FROM conversations WHERE id = $1 AND workspace_id = $2', [context.conversationId, context.workspaceId]);
     const userId = owner.rows[0]?.user_id as string | undefined;
     const memories = new MemoryRepository(context.database);
-    const [chunks, own, session] = await Promise.all([
-      searchDocumentChunks(context.database, context.workspaceId, query, options),
-      userId === undefined ? Promise.resolve([]) : memories.searchWorkspace({ workspaceId: context.workspaceId, userId }, query, options),
-      memories.searchSession({ workspaceId: context.workspaceId, conversationId: context.conversationId }, query, options),
-    ]);
+    // One connection (the tool's transaction): one query at a time.
+    const chunks = await searchDocumentChunks(context.database, context.workspaceId, query, options);
+    const own = userId === undefined ? [] : await memories.searchWorkspace({ workspaceId: context.workspaceId, userId }, query, options);
+    const session = await memories.searchSession({ workspaceId: context.workspaceId, conversationId: context.conversationId }, query, options);
     const hits: KnowledgeHit[] = [
       ...chunks.map((match) => documentHit(match, query)),
       ...[...own, ...session].map((match): KnowledgeHit => ({ source: 'memory', id: match.id, tier: match.tier, snippet: snippetAround(match.content, query), score: Math.round(match.score * 1e6) / 1e6 })),
