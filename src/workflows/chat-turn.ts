@@ -276,7 +276,8 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         // answer is stored and streamed already, so a failed extraction is logged, not a failed turn.
         try {
           await memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [
-            { ...exchange, userId: input.userId, model: agent.model, agentId: agent.agentId, widgetMode: input.widgetMode ?? false },
+            // The model that answered: when the agent's model failed over, its fallback learns too.
+            { ...exchange, userId: input.userId, model: state.model ?? agent.model, agentId: agent.agentId, widgetMode: input.widgetMode ?? false },
           ]);
         } catch (error) {
           if (isCancellation(error)) throw error;
