@@ -18,6 +18,16 @@ const hits = [
   { source: 'document', documentId: 'doc_c', chunkIndex: 'one' },
 ];
 
+/** The part (and UI message stream chunk) of the first passage of `hits`. */
+const handbookPart = {
+  type: 'source-document',
+  sourceId: 'doc_a#2',
+  mediaType: 'application/pdf',
+  title: 'Handbook, passage 3',
+  filename: 'handbook.pdf',
+  providerMetadata: { durableChat: { documentId: 'doc_a', chunkIndex: 2 } },
+};
+
 describe('citedSources', () => {
   it('cites each document passage of a knowledge tool once, and nothing else', () => {
     expect(citedSources('search_knowledge', hits)).toEqual([
@@ -38,14 +48,7 @@ describe('citedSources', () => {
     ]);
     answer.addHop({ content: 'Answer.' });
     expect(answer.parts.map((part) => part.type)).toEqual(['step-start', 'tool-search_knowledge', 'source-document', 'tool-search_knowledge', 'step-start', 'text']);
-    expect(answer.parts[2]).toEqual({
-      type: 'source-document',
-      sourceId: 'doc_a#2',
-      mediaType: 'application/pdf',
-      title: 'Handbook, passage 3',
-      filename: 'handbook.pdf',
-      providerMetadata: { durableChat: { documentId: 'doc_a', chunkIndex: 2 } },
-    });
+    expect(answer.parts[2]).toEqual(handbookPart);
     const replayed = storedAnswerEvents(answer.parts, { finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1 } });
     expect(replayed.filter((event) => event.kind === 'source-cited')).toEqual([{ kind: 'source-cited', hop: 0, source: citedSources('search_knowledge', hits)[0] }]);
   });
@@ -68,16 +71,7 @@ describe('source-cited in the stream protocols', () => {
   it('is a source-document chunk of the UI message stream', () => {
     const encoder = new UiMessageStreamEncoder({ modernClient: true });
     const chunks = turn.flatMap((event) => encoder.encode(event));
-    expect(chunks.filter((chunk) => chunk.type === 'source-document')).toEqual([
-      {
-        type: 'source-document',
-        sourceId: 'doc_a#2',
-        mediaType: 'application/pdf',
-        title: 'Handbook, passage 3',
-        filename: 'handbook.pdf',
-        providerMetadata: { durableChat: { documentId: 'doc_a', chunkIndex: 2 } },
-      },
-    ]);
+    expect(chunks.filter((chunk) => chunk.type === 'source-document')).toEqual([handbookPart]);
   });
 
   it('is a URL source the real v4 parser accepts, pointing at the passage', async () => {
