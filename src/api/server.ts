@@ -13,7 +13,7 @@ import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
-import { requireApiKey } from './auth';
+import { requireApiKey, requireRole } from './auth';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
@@ -22,6 +22,23 @@ import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createDocumentRouter } from './routes/documents';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
+import swaggerUi from 'swagger-ui-express';
+import { createManagementRouter } from './management/router';
+import { ApiDocument } from './openapi/api-document';
+import { registerCoreRoutes } from './openapi/core-routes';
+import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
+
+/** The OpenAPI document with the core routes; the management routes add themselves as they are built. */
+export function createApiDocument(): ApiDocument {
+  const document = new ApiDocument({
+    title: 'durable-chat API',
+    version: '1.0.0',
+    description:
+      'Chat turns as Temporal workflows, streamed with the Vercel AI SDK protocols; agents, skills, LLM connections, API keys and pricing of a workspace. Every route takes `Authorization: Bearer <api key>`.',
+  });
+  registerCoreRoutes(document);
+  return document;
+}
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -30,6 +47,8 @@ export interface ApiDependencies {
   subscriber: Redis;
   temporal: Client;
   logger: Logger;
+  /** Tools beyond the built-in ones (app actions), for request hints and the management API's checks. */
+  toolCatalog?: ToolCatalog;
 }
 
 /**
@@ -57,6 +76,8 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
 
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
+  const tools = dependencies.toolCatalog ?? builtInToolCatalog;
+  const document = createApiDocument();
   const chats = new ChatRepository(pool);
   const workspaces = new WorkspaceRepository(pool);
   const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
@@ -94,6 +115,10 @@ export function createApp(dependencies: ApiDependencies) {
     );
   }
 
+  // The API's description is public: it holds no workspace data.
+  app.get('/api/openapi.json', (_request, response) => response.json(document.toOpenApi()));
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/openapi.json', persistAuthorization: true }, customSiteTitle: 'durable-chat API' }));
+
   const api = express.Router();
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(requireApiKey(workspaces));
@@ -117,6 +142,7 @@ export function createApp(dependencies: ApiDependencies) {
       workspaces,
       eventLog,
       logger,
+      tools,
       onTurnStarted: () => metrics.turnsStarted.inc(),
       stream: {
         hub,
@@ -131,11 +157,13 @@ export function createApp(dependencies: ApiDependencies) {
   );
   api.use(createMemoryRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue }));
   api.use(createDocumentRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue, maxBytes: configuration.documents.maxBytes }));
+  api.use('/usage', requireRole('admin'));
   api.use(createUsageRouter({ pool }));
+  api.use(createManagementRouter({ pool, configuration, document, tools }));
   app.use('/api', api);
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);
-  return { app, openStreams, hub, eventLog, metrics };
+  return { app, openStreams, hub, eventLog, metrics, document };
 }
 
 export interface RunningApi {

@@ -195,9 +195,18 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
       { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
     ]);
+    // Activation also selects this turn's tools from the message and hints; the result is recorded,
+    // so the turn keeps its configuration to the end (same command as before: replays are unaffected).
     agent = await storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
-      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
+      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
     ]);
+    state.activation = {
+      agentId: agent.agentId,
+      model: agent.model,
+      ...(agent.connection ? { connection: { id: agent.connection.id, version: agent.connection.version, provider: agent.connection.provider } } : {}),
+      skills: agent.skills ?? [],
+      tools: agent.toolSelection?.tools.map((tool) => tool.name) ?? [],
+    };
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
     const memories = useMemory
@@ -240,8 +249,13 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       addUsage(result);
       answer.addHop(result);
       if (result.stopped) {
-        await CancellationScope.nonCancellable(() => finish('cancelled'));
-        return await stopped();
+        // The stop reached the hop over Redis. If the workflow's cancellation arrived too, the turn
+        // ends cancelled (below); otherwise it completes with finish reason `cancelled`.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Stopped by the user');
+        await finish('cancelled');
+        state.status = 'cancelled';
+        upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
+        return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
       }
       finishReason = result.finishReason;
       if (result.toolCalls.length === 0) break;
@@ -322,17 +336,5 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     state.status = 'failed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'failed' }]);
     throw ApplicationFailure.nonRetryable(`Turn failed: ${message}`, 'TurnFailed');
-  }
-
-  /**
-   * After a hop stopped by the user: a turn whose cancellation reached the workflow ends cancelled;
-   * a stop that reached the hop first (over Redis) ends the turn as completed with finish reason
-   * `cancelled`. Either way the partial answer is stored.
-   */
-  async function stopped(): Promise<ChatTurnResult> {
-    state.status = 'cancelled';
-    upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
-    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Stopped by the user');
-    return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
   }
 }
