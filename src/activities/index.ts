@@ -105,6 +105,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     systemProvider: dependencies.provider,
     maxTools: dependencies.maxToolsPerTurn ?? DEFAULT_MAX_TOOLS_PER_TURN,
   });
+  const llmClients = new LlmClients({ system: dependencies.openai, connections });
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
     ...createMemoryActivities({
@@ -112,6 +113,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       logger: dependencies.logger,
       embedders,
       openai: dependencies.openai,
+      clients: llmClients,
       usage,
       defaultModel: dependencies.defaultModel,
       provider: dependencies.provider,
@@ -126,7 +128,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       minimumSimilarity,
     }),
     ...createLlmActivities({
-      clients: new LlmClients({ system: dependencies.openai, connections }),
+      clients: llmClients,
       provider: dependencies.provider,
       chats,
       usage,

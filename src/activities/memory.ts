@@ -18,6 +18,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
+import type { LlmClients } from '../llm/connection-clients';
+import type { LlmConnectionReference } from '../shared/turn';
 import type { Pool } from 'pg';
 import type { UsageRepository } from '../db/usage-repository';
 import { EmbeddingsUnavailableError, type Embedder, type EmbedderProvider } from '../embeddings/embedder';
@@ -34,8 +36,10 @@ export interface MemoryActivityDependencies {
   pool: Pool;
   logger: Logger;
   embedders: EmbedderProvider;
-  /** The client of the agent's model, for extraction (per-agent connections resolve here later). */
+  /** The deployment's LLM client: extraction's model when no connection resolver is given. */
   openai: OpenAI;
+  /** The agent's own LLM connection (issue 11): extraction runs on the connection the turn ran on. */
+  clients?: Pick<LlmClients, 'clientFor'>;
   usage: UsageRepository;
   /** The deployment's model, when a turn does not say which model extracts. */
   defaultModel: string;
@@ -83,6 +87,8 @@ export interface RememberExchangeInput {
   userId?: string;
   /** The agent's model, which extracts (else the deployment's default model). */
   model?: string;
+  /** The connection the turn ran on (absent: the deployment's endpoint). */
+  connection?: LlmConnectionReference;
   agentId?: string;
   /** A widget's key serves many end users: nothing is learnt about "the user", only about the conversation. */
   widgetMode?: boolean;
@@ -231,7 +237,8 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
     const started = performance.now();
     let completion;
     try {
-      completion = await dependencies.openai.chat.completions.create(
+      const client = dependencies.clients ? await dependencies.clients.clientFor(input.workspaceId, input.connection) : dependencies.openai;
+      completion = await client.chat.completions.create(
         {
           model,
           temperature: 0,
@@ -286,8 +293,8 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
         workspaceId: input.workspaceId,
         ...(input.agentId ? { agentId: input.agentId } : {}),
         model,
-        provider: dependencies.provider,
-        byok: false,
+        provider: input.connection?.provider ?? dependencies.provider,
+        byok: input.connection?.byok ?? false,
         inputTokens: completion.usage?.prompt_tokens ?? 0,
         outputTokens: completion.usage?.completion_tokens ?? 0,
         latencyMs: Math.round(performance.now() - started),

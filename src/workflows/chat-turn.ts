@@ -291,7 +291,14 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         try {
           await memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [
             // The model that answered: when the agent's model failed over, its fallback learns too.
-            { ...exchange, userId: input.userId, model: state.model ?? agent.model, agentId: agent.agentId, widgetMode: input.widgetMode ?? false },
+            {
+              ...exchange,
+              userId: input.userId,
+              model: state.model ?? agent.model,
+              agentId: agent.agentId,
+              ...(agent.connection ? { connection: agent.connection } : {}),
+              widgetMode: input.widgetMode ?? false,
+            },
           ]);
         } catch (error) {
           if (isCancellation(error)) throw error;
