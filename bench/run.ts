@@ -17,6 +17,7 @@ import { runDeltaLatency } from './scenarios/delta-latency';
 import { runHistory } from './scenarios/history';
 import { runIdleConnections } from './scenarios/idle-connections';
 import { runReconnect } from './scenarios/reconnect';
+import { runRetrieval } from './scenarios/retrieval';
 import { runStartRate } from './scenarios/start-rate';
 import { runTtft } from './scenarios/ttft';
 
@@ -90,6 +91,7 @@ async function run(): Promise<number> {
       'start-rate': async () => ({ startRate: await runStartRate(context) }),
       idle: async () => ({ idleConnections: await runIdleConnections(context) }),
       crash: async () => ({ crashRecovery: await runCrashRecovery(context) }),
+      retrieval: async () => ({ retrieval: await runRetrieval(context) }),
     };
     for (const name of config.scenarios) {
       const scenarioStarted = performance.now();

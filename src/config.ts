@@ -61,6 +61,14 @@ const environmentSchema = z.object({
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
   PERSIST_DELTAS_INTERVAL_MS: integer(200),
   PERSIST_DELTAS_MIN_CHARS: integer(1024),
+  EMBEDDINGS_BASE_URL: z.string().url().optional(),
+  EMBEDDINGS_API_KEY: z.string().optional(),
+  EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(1).max(4096).optional(),
+  EMBEDDINGS_BATCH_SIZE: z.coerce.number().int().min(1).max(2048).default(64),
+  EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  MEMORY_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.3),
+  DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1).default(10 * 1024 * 1024),
   OBJECT_STORE: z.enum(['filesystem', 's3']).default('filesystem'),
   OBJECT_STORE_ROOT: z.string().default('.data/objects'),
   S3_BUCKET: z
@@ -114,6 +122,14 @@ export interface Configuration {
     startToCloseTimeoutMs: number;
     deltaPersistence: { enabled: boolean; intervalMs: number; minChars: number };
   };
+  /**
+   * The embeddings endpoint (any OpenAI-compatible `/v1/embeddings`). Without a base URL the LLM's
+   * endpoint and client serve embeddings too.
+   */
+  embeddings: { baseUrl?: string; apiKey?: string; model: string; dimensions?: number; batchSize: number; timeoutMs: number };
+  /** Hybrid retrieval: vector matches below this cosine similarity are not matches. */
+  memory: { minimumSimilarity: number };
+  documents: { maxBytes: number };
   demoApiKey?: string;
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
   workspaceFilesRoot: string;
@@ -210,6 +226,16 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
       deltaPersistence: { enabled: value.PERSIST_DELTAS === 'true', intervalMs: value.PERSIST_DELTAS_INTERVAL_MS, minChars: value.PERSIST_DELTAS_MIN_CHARS },
     },
+    embeddings: {
+      ...(value.EMBEDDINGS_BASE_URL ? { baseUrl: value.EMBEDDINGS_BASE_URL } : {}),
+      ...(value.EMBEDDINGS_API_KEY ? { apiKey: value.EMBEDDINGS_API_KEY } : {}),
+      model: value.EMBEDDINGS_MODEL,
+      ...(value.EMBEDDINGS_DIMENSIONS ? { dimensions: value.EMBEDDINGS_DIMENSIONS } : {}),
+      batchSize: value.EMBEDDINGS_BATCH_SIZE,
+      timeoutMs: value.EMBEDDINGS_TIMEOUT_MS,
+    },
+    memory: { minimumSimilarity: value.MEMORY_MIN_SIMILARITY },
+    documents: { maxBytes: value.DOCUMENT_MAX_BYTES },
     demoApiKey: value.DEMO_API_KEY,
     workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),
     encryption: {

@@ -19,7 +19,7 @@ function list(name: string, fallback: number[]): number[] {
   return values;
 }
 
-export const SCENARIOS = ['ttft', 'reconnect', 'history', 'delta', 'start-rate', 'idle', 'crash'] as const;
+export const SCENARIOS = ['ttft', 'reconnect', 'history', 'delta', 'start-rate', 'idle', 'crash', 'retrieval'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -47,6 +47,8 @@ export interface BenchConfig {
   crash: { kills: number; heartbeatTimeoutMs: number; deltasBeforeKill: number };
   reconnect: { count: number };
   idle: { connections: number; turns: number; holdSeconds: number };
+  /** Memories in the workspace at each measurement, and retrievals timed per size. */
+  retrieval: { sizes: number[]; latencyQueries: number };
 }
 
 export function readBenchConfig(): BenchConfig {
@@ -91,6 +93,10 @@ export function readBenchConfig(): BenchConfig {
       connections: number('BENCH_IDLE_CONNECTIONS', quick ? 500 : 5000),
       turns: number('BENCH_IDLE_TURNS', 5),
       holdSeconds: number('BENCH_IDLE_HOLD_SECONDS', quick ? 3 : 16),
+    },
+    retrieval: {
+      sizes: list('BENCH_RETRIEVAL_SIZES', quick ? [10_000] : [10_000, 100_000]),
+      latencyQueries: number('BENCH_RETRIEVAL_QUERIES', quick ? 60 : 200),
     },
   };
 }

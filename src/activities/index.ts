@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import { createOpenAiClient } from '../clients';
 import { ChatRepository } from '../db/chat-repository';
 import { PricingRepository } from '../db/pricing-repository';
 import { UsageRepository } from '../db/usage-repository';
@@ -28,6 +29,9 @@ import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
 import { createStoreActivities } from './store';
+import { createDocumentActivities } from './documents';
+import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddings/embedder';
+import { EmbeddingCache } from '../embeddings/embedding-cache';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -53,15 +57,31 @@ export interface ActivityDependencies {
   media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
   /** The deployment's default spend caps and warning ratio (absent: only agents' and workspaces' own caps, warning at 80%). */
   spendCaps?: { defaults: SpendCapDefaults; warningRatio: number };
+  /** Which embedding model serves a workspace (default: the LLM client with EMBEDDINGS_MODEL's default). */
+  embedders?: EmbedderProvider;
+  /** Hybrid retrieval: vector matches below this cosine similarity are not matches (default 0.3). */
+  minimumSimilarity?: number;
 }
+
+const DEFAULT_MINIMUM_SIMILARITY = 0.3;
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
 export function activityDependenciesFrom(
   configuration: Configuration,
   clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger' | 'stopSignals'>,
 ): ActivityDependencies {
+  const { embeddings } = configuration;
+  // Embeddings come from the LLM's endpoint unless EMBEDDINGS_BASE_URL names another one.
+  const embeddingClient = embeddings.baseUrl ? createOpenAiClient(embeddings.baseUrl, embeddings.apiKey ?? configuration.llm.apiKey ?? 'unset') : clients.openai;
+  const embedder = new Embedder(
+    { client: embeddingClient, model: embeddings.model, ...(embeddings.dimensions ? { dimensions: embeddings.dimensions } : {}) },
+    new EmbeddingCache(clients.pool, clients.logger),
+    { batchSize: embeddings.batchSize, timeoutMs: embeddings.timeoutMs },
+  );
   return {
     ...clients,
+    embedders: deploymentEmbedder(embedder),
+    minimumSimilarity: configuration.memory.minimumSimilarity,
     defaultModel: configuration.llm.defaultModel,
     provider: configuration.llm.provider,
     ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
@@ -82,6 +102,10 @@ export function activityDependenciesFrom(
 const DEFAULT_MAX_TOOLS_PER_TURN = 8;
 
 export function createActivities(dependencies: ActivityDependencies) {
+  const embedders =
+    dependencies.embedders ??
+    deploymentEmbedder(new Embedder({ client: dependencies.openai, model: 'text-embedding-3-small' }, new EmbeddingCache(dependencies.pool, dependencies.logger), { batchSize: 64, timeoutMs: 5000 }));
+  const minimumSimilarity = dependencies.minimumSimilarity ?? DEFAULT_MINIMUM_SIMILARITY;
   const chats = new ChatRepository(dependencies.pool);
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
@@ -102,17 +126,31 @@ export function createActivities(dependencies: ActivityDependencies) {
       warningRatio: dependencies.spendCaps?.warningRatio ?? 0.8,
     },
   });
+  const llmClients = new LlmClients({ system: dependencies.openai, connections });
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
-    ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
+    ...createMemoryActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      embedders,
+      openai: dependencies.openai,
+      clients: llmClients,
+      usage,
+      defaultModel: dependencies.defaultModel,
+      provider: dependencies.provider,
+      minimumSimilarity,
+    }),
+    ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
     ...createToolActivities({
       pool: dependencies.pool,
       logger: dependencies.logger,
       workspaceFilesRoot: dependencies.workspaceFilesRoot,
       ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
+      embedders,
+      minimumSimilarity,
     }),
     ...createLlmActivities({
-      clients: new LlmClients({ system: dependencies.openai, connections }),
+      clients: llmClients,
       provider: dependencies.provider,
       chats,
       usage,

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import { requestIds } from '../shared/ids';
 import { messageText, type MessagePart, type StoredMessage } from '../shared/messages';
+import { citedSources } from '../shared/sources';
 import type { FinishReason, StreamEvent, TokenUsage } from '../shared/stream-events';
 import { CACHED_ANSWER_ATTEMPT, type AgentConfiguration, type RecordedToolResult } from '../shared/turn';
 
@@ -187,8 +188,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
 
   /**
    * Persists a round's tool results, each under the seed's request id `tool:<request>:<hop>:<i>` so
-   * later turns give them to the model, and streams them to the client. Idempotent: a retry finds
-   * the rows it wrote; a repeated output event only sets the same output.
+   * later turns give them to the model, and streams them to the client, with the document passages a
+   * knowledge tool returned as `source-cited` events (the answer builder stores the same parts).
+   * Idempotent: a retry finds the rows it wrote; a repeated output event only sets the same output.
    */
   async function recordToolResults(input: RecordToolResultsInput): Promise<void> {
     for (const [index, result] of input.results.entries()) {
@@ -215,6 +217,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
           ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
           : { kind: 'tool-output-available', hop: input.hop, toolCallId: result.toolCallId, output: result.output },
       );
+      if (!result.isError) {
+        for (const source of citedSources(result.toolName, result.output)) await eventLog.append(input.turnId, { kind: 'source-cited', hop: input.hop, source });
+      }
     }
   }
 

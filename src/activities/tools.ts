@@ -17,6 +17,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
+import type { EmbedderProvider } from '../embeddings/embedder';
 import type { Logger } from '../logger';
 import { findTool, isToolAllowed } from '../tools/registry';
 import type { ToolContext } from '../tools/tool-definition';
@@ -32,6 +33,9 @@ export interface ToolDependencies {
   workspaceFilesRoot: string;
   /** Where inline data images of tool results go; without it they stay inline. */
   generatedImages?: GeneratedImages;
+  /** Query embeddings for the `search_*` tools; without them they search by full text only. */
+  embedders?: EmbedderProvider;
+  minimumSimilarity?: number;
 }
 
 export interface ExecuteToolInput {
@@ -139,6 +143,7 @@ export function createToolActivities(dependencies: ToolDependencies) {
       conversationId: input.conversationId,
       idempotencyKey: input.idempotencyKey,
       workspaceFiles,
+      ...(dependencies.embedders ? { knowledge: { embedders: dependencies.embedders, minimumSimilarity: dependencies.minimumSimilarity ?? 0.3 } } : {}),
     };
     await client.query('SAVEPOINT tool_run');
     try {

@@ -19,6 +19,7 @@ import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
 import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
+import { createDocumentRouter } from './routes/documents';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
 import swaggerUi from 'swagger-ui-express';
@@ -159,7 +160,8 @@ export function createApp(dependencies: ApiDependencies) {
     }),
   );
   api.use(createFileRouter(media));
-  api.use(createMemoryRouter({ pool, logger }));
+  api.use(createMemoryRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue }));
+  api.use(createDocumentRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue, maxBytes: configuration.documents.maxBytes }));
   api.use('/usage', requireRole('admin'));
   api.use(createUsageRouter({ pool }));
   api.use(createManagementRouter({ pool, configuration, document, tools }));

@@ -9,6 +9,8 @@
  * - estimating usage numbers.
  */
 import { createHash } from 'node:crypto';
+import { MEMORY_EXTRACTION_MARKER } from '../memory/memory-extraction';
+import { scriptedExtractionAnswer } from './memory-extraction';
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes (the subset of the OpenAI chat completion request that the scripted server reads)
@@ -319,7 +321,7 @@ export interface ScriptedToolCall {
 }
 
 /** Which rule produced the answer (recorded with each request, handy when a test fails). */
-export type AnswerRule = 'tool-request' | 'tool-hop' | 'tool-summary' | 'long' | 'summary' | 'echo';
+export type AnswerRule = 'memory-extraction' | 'tool-request' | 'tool-hop' | 'tool-summary' | 'long' | 'summary' | 'echo';
 
 /** The scripted model's answer: text, or tool calls. */
 export type ScriptedAnswer =
@@ -392,6 +394,8 @@ const summaryWordsPerMessage = 12;
 /**
  * Chooses the deterministic answer for a request, so tests and the demo get predictable, useful
  * replies without a real model. Rules, first match wins:
+ * 0. a system message starts with the memory extraction instructions → the extraction JSON
+ *    (./memory-extraction.ts);
  * 1. the last message is a user message naming offered tools (`use search_docs ...`) → tool calls;
  * 2. the last message is a tool result → more tool calls while `hops=N` rounds are not done,
  *    otherwise `Tool results: ...`;
@@ -430,6 +434,11 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     if (directives.image && answer.kind === 'text') answer.deltas = imageAnswerDeltas(answer.text);
     return { answer, rule, directives, text };
   };
+
+  // Rule 0: a memory extraction request (the product's own prompt, see src/memory/memory-extraction.ts).
+  if (messages.some((message) => message.role === 'system' && contentText(message.content).startsWith(MEMORY_EXTRACTION_MARKER))) {
+    return { answer: { kind: 'text', text: scriptedExtractionAnswer(lastUserText(messages)), finishReason: 'stop' }, rule: 'memory-extraction', directives, text };
+  }
 
   // Rule 1: the user asks for tools.
   if (lastMessage?.role === 'user' && offered.length > 0) {

@@ -7,6 +7,8 @@
  * It speaks the real wire format over real HTTP (node:http, no framework) so the official `openai`
  * client works against it unchanged:
  * - `POST /v1/chat/completions` (streaming SSE and non-streaming), `GET /v1/models`;
+ * - `POST /v1/embeddings`: deterministic embeddings with a small notion of meaning (./embeddings.ts),
+ *   as floats or base64, any `dimensions` up to 3072;
  * - control endpoints for tests in other processes: `POST|DELETE /_scripted/faults`,
  *   `GET /_scripted/requests`.
  * Every streamed chunk carries an extra `x_sent_at` field (epoch milliseconds, sub-millisecond
@@ -34,6 +36,7 @@ import {
   type WireMessage,
   type WireTool,
 } from './answers';
+import { embeddingTokenCount, SCRIPTED_EMBEDDING_DIMENSIONS, SCRIPTED_EMBEDDING_MAX_DIMENSIONS, scriptedEmbedding, toBase64Float32 } from './embeddings';
 
 export type { FaultName } from './answers';
 
@@ -113,6 +116,15 @@ export interface ScriptedLlmOptions {
   models?: readonly string[];
 }
 
+/** One `POST /v1/embeddings` request as the scripted server saw it. */
+export interface RecordedEmbeddingRequest {
+  model: string;
+  /** How many texts the request embedded (the batch size). */
+  inputs: number;
+  dimensions: number;
+  encodingFormat: 'float' | 'base64';
+}
+
 /** A running scripted server. */
 export interface ScriptedLlm {
   /** Base URL for the `openai` client, ending in `/v1` (e.g. `http://127.0.0.1:4010/v1`). */
@@ -120,6 +132,8 @@ export interface ScriptedLlm {
   port: number;
   /** Chat completion requests so far (the last 10,000), oldest first; records are updated in place. */
   readonly requests: readonly RecordedRequest[];
+  /** Embedding requests so far (the last 10,000), oldest first. */
+  readonly embeddingRequests: readonly RecordedEmbeddingRequest[];
   /** Queues a fault for the next matching request(s); throws on an unknown fault name. */
   injectFault(fault: FaultSpec): void;
   /** Forgets every queued fault (directive bookkeeping is kept). */
@@ -169,6 +183,13 @@ const chatCompletionBodySchema = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
+});
+
+const embeddingsBodySchema = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+  dimensions: z.number().int().min(1).max(SCRIPTED_EMBEDDING_MAX_DIMENSIONS).nullish(),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
 });
 
 const faultSpecSchema = z.object({
@@ -364,6 +385,7 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
   const logger = options.logger;
 
   const requests: RecordedRequest[] = [];
+  const embeddingRequests: RecordedEmbeddingRequest[] = [];
   const occurrences = new Map<string, number>();
   let queuedFaults: QueuedFault[] = [];
   const waiters = new Set<Waiter>();
@@ -466,8 +488,11 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     }
 
     const rawUserText = lastUserText(messages);
-    let faultName = takeQueuedFault(rawUserText, parseDirectives(rawUserText).text);
-    if (faultName === undefined && directives.fault !== undefined && occurrence <= directives.faultTimes) {
+    // A memory extraction request quotes the user's message, directives included: they were meant
+    // for the chat completion, so neither directives nor queued faults apply to it.
+    const isExtraction = choice.rule === 'memory-extraction';
+    let faultName = isExtraction ? undefined : takeQueuedFault(rawUserText, parseDirectives(rawUserText).text);
+    if (!isExtraction && faultName === undefined && directives.fault !== undefined && occurrence <= directives.faultTimes) {
       faultName = directives.fault;
     }
     const fault = faultName === undefined ? undefined : parseFault(faultName);
@@ -509,8 +534,8 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     const tokensPerSecond =
       directives.tokensPerSecond !== undefined && directives.tokensPerSecond > 0 ? directives.tokensPerSecond : defaultTokensPerSecond;
     const timing = {
-      ttftMs: directives.ttftMs ?? defaultTtftMs,
-      intervalMs: tokensPerSecond > 0 ? 1000 / tokensPerSecond : 0,
+      ttftMs: isExtraction ? 0 : (directives.ttftMs ?? defaultTtftMs),
+      intervalMs: tokensPerSecond > 0 && !isExtraction ? 1000 / tokensPerSecond : 0,
     };
     const cutOrStall = fault && (fault.kind === 'cut' || fault.kind === 'stall') ? fault : undefined;
     const usage = {
@@ -612,6 +637,28 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     finish('completed');
   }
 
+  /** `POST /v1/embeddings`: one deterministic vector per input text, in input order. */
+  async function handleEmbeddings(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readJsonBody(request);
+    const parsed = embeddingsBodySchema.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error, body);
+    const inputs = typeof parsed.data.input === 'string' ? [parsed.data.input] : parsed.data.input;
+    const dimensions = parsed.data.dimensions ?? SCRIPTED_EMBEDDING_DIMENSIONS;
+    const encodingFormat = parsed.data.encoding_format ?? 'float';
+    embeddingRequests.push({ model: parsed.data.model, inputs: inputs.length, dimensions, encodingFormat });
+    if (embeddingRequests.length > maximumRecordedRequests) embeddingRequests.splice(0, embeddingRequests.length - maximumRecordedRequests);
+    const tokens = inputs.reduce((total, text) => total + embeddingTokenCount(text), 0);
+    sendJson(response, 200, {
+      object: 'list',
+      data: inputs.map((text, index) => {
+        const vector = scriptedEmbedding(text, dimensions);
+        return { object: 'embedding', index, embedding: encodingFormat === 'base64' ? toBase64Float32(vector) : vector };
+      }),
+      model: parsed.data.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = request.method ?? 'GET';
     const path = new URL(request.url ?? '/', 'http://scripted.invalid').pathname;
@@ -619,6 +666,8 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     switch (route) {
       case 'POST /v1/chat/completions':
         return handleChatCompletion(request, response);
+      case 'POST /v1/embeddings':
+        return handleEmbeddings(request, response);
       case 'GET /v1/models': {
         checkApiKey(request);
         const created = Math.floor(Date.now() / 1000);
@@ -674,6 +723,7 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     url,
     port,
     requests,
+    embeddingRequests,
     injectFault: (spec) => {
       queueFault(spec);
     },

@@ -8,6 +8,7 @@
  * Pure: imported by workflow code.
  */
 import { messageText, type MessagePart } from './messages';
+import { citedSourceOfPart, citedSources, sourceDocumentPart } from './sources';
 import type { FinishReason, StreamEvent, TokenUsage } from './stream-events';
 import type { HopResult, RecordedToolResult } from './turn';
 
@@ -58,9 +59,15 @@ export class AnswerBuilder {
     this.built.push({ type: 'step-start' }, { type: 'text', text });
   }
 
-  /** A hop's tool results, in the order of the model's calls. */
+  /**
+   * A hop's tool results, in the order of the model's calls; the document passages a knowledge tool
+   * returned follow its part as `source-document` parts, where the stream puts them.
+   */
   addToolResults(results: readonly RecordedToolResult[]): void {
-    for (const result of results) this.built.push(toolPartOf(result));
+    for (const result of results) {
+      this.built.push(toolPartOf(result));
+      if (!result.isError) this.built.push(...citedSources(result.toolName, result.output).map(sourceDocumentPart));
+    }
   }
 
   /** A notice kept in the answer: the text the user reads, and the data part the stream carried. */
@@ -118,6 +125,9 @@ export function storedAnswerEvents(parts: readonly MessagePart[], finish: { fini
           ? { kind: 'tool-output-error', hop, toolCallId: part.toolCallId, errorText: String(part.errorText ?? '') }
           : { kind: 'tool-output-available', hop, toolCallId: part.toolCallId, output: part.output },
       );
+    } else if (part.type === 'source-document') {
+      const source = citedSourceOfPart(part);
+      if (source) events.push({ kind: 'source-cited', hop: Math.max(hop, 0), source });
     } else if (part.type === 'data-warning') {
       const data = part.data as { text?: string };
       events.push({ kind: 'warning', hop: Math.max(hop, 0), text: String(data?.text ?? '') });

@@ -29,6 +29,15 @@ export const MEMORY_STEP: LocalActivityOptions = {
   retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 3 },
 };
 
+/**
+ * Memory extraction after the answer: one call to the agent's model plus embeddings. A regular
+ * activity (it may take seconds); a few attempts, then the turn goes on without learning.
+ */
+export const MEMORY_EXTRACTION_STEP: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
+};
+
 /** The context guard may call the model to condense older messages. */
 export const CONTEXT_GUARD_STEP: LocalActivityOptions = {
   startToCloseTimeout: '2 minutes',

@@ -6,6 +6,8 @@
  * Pure types and constants: shared by workflow code, activities and the API.
  */
 
+import type { CitedSource } from './sources';
+
 /**
  * Why a turn (or one hop of it) ended, in the project's own words; provider finish reasons are
  * mapped to it once, in the LLM activity, and each client protocol maps it to what it accepts.
@@ -42,6 +44,8 @@ export type StreamEvent =
   | { kind: 'tool-output-available'; hop: number; toolCallId: string; output: unknown }
   | { kind: 'tool-output-error'; hop: number; toolCallId: string; errorText: string }
   | { kind: 'memory-used'; memories: Array<{ id: string; tier: string; text: string }> }
+  /** A document passage a knowledge tool returned (see src/shared/sources.ts). */
+  | { kind: 'source-cited'; hop: number; source: CitedSource }
   | { kind: 'hop-end'; hop: number; attempt: number; finishReason: FinishReason | null }
   | { kind: 'warning'; hop: number; text: string }
   | { kind: 'usage'; hop: number; attempt?: number; usage: TokenUsage }

@@ -25,6 +25,9 @@ export const TOOL_GROUP_PREFIXES: Readonly<Record<ToolGroup, string>> = {
   test: 'test_',
 };
 
+/** Tools of a group whose names do not carry its prefix: the seed names its meaning-based search `semantic_search`. */
+const GROUP_EXTRA_NAMES: Readonly<Partial<Record<ToolGroup, readonly string[]>>> = { search: ['semantic_search'] };
+
 const TOOLS_BY_GROUP: Readonly<Record<ToolGroup, readonly ToolDefinition[]>> = {
   platform: PLATFORM_TOOLS,
   workspace: WORKSPACE_FILE_TOOLS,
@@ -36,7 +39,7 @@ const GROUPS = Object.keys(TOOL_GROUP_PREFIXES) as ToolGroup[];
 
 for (const group of GROUPS) {
   for (const tool of TOOLS_BY_GROUP[group]) {
-    if (!tool.name.startsWith(TOOL_GROUP_PREFIXES[group])) {
+    if (!tool.name.startsWith(TOOL_GROUP_PREFIXES[group]) && !GROUP_EXTRA_NAMES[group]?.includes(tool.name)) {
       throw new Error(`Tool ${tool.name} is registered in group ${group} but lacks the prefix ${TOOL_GROUP_PREFIXES[group]}`);
     }
   }
@@ -47,7 +50,7 @@ export const BUILT_IN_TOOLS: readonly ToolDefinition[] = GROUPS.flatMap((group) 
 
 /** The group a tool name routes to, by its prefix. */
 export function toolGroupOf(name: string): ToolGroup | undefined {
-  return GROUPS.find((group) => name.startsWith(TOOL_GROUP_PREFIXES[group]));
+  return GROUPS.find((group) => GROUP_EXTRA_NAMES[group]?.includes(name)) ?? GROUPS.find((group) => name.startsWith(TOOL_GROUP_PREFIXES[group]));
 }
 
 /** The built-in tool of that name, or undefined for a name no tool has. */

@@ -8,6 +8,7 @@
 import type { FunctionParameters } from 'openai/resources/shared';
 import type { PoolClient } from 'pg';
 import { z } from 'zod';
+import type { EmbedderProvider } from '../embeddings/embedder';
 import type { WorkspaceFiles } from './workspace-files';
 
 /**
@@ -22,6 +23,8 @@ export interface ToolContext {
   /** `<turnId>:<hop>:<toolCallId>`: the same across activity retries and workflow replays. */
   idempotencyKey: string;
   workspaceFiles: WorkspaceFiles;
+  /** For the `search_*` tools: embeddings of the query (absent → full-text search only). */
+  knowledge?: { embedders: EmbedderProvider; minimumSimilarity: number };
 }
 
 export interface ToolDefinition {

@@ -8,6 +8,9 @@
 
 const TEST_PREFIX = 'test_';
 
+/** Tools in a prefix's group without its prefix: the seed's `semantic_search` is a search tool. */
+const PREFIX_MEMBERS: Readonly<Record<string, readonly string[]>> = { search_: ['semantic_search'] };
+
 /** Letters, digits and `_`, optionally ending in one `*`; at most 128 characters. */
 const TOOL_PATTERN = /^[A-Za-z0-9_]{0,127}\*?$/;
 
@@ -21,7 +24,7 @@ export function matchesToolPattern(name: string, pattern: string): boolean {
   if (!pattern.endsWith('*')) return pattern === name;
   const prefix = pattern.slice(0, -1);
   if (name.startsWith(TEST_PREFIX) && !prefix.startsWith(TEST_PREFIX)) return false;
-  return name.startsWith(prefix);
+  return name.startsWith(prefix) || (PREFIX_MEMBERS[prefix]?.includes(name) ?? false);
 }
 
 /** Whether the tool name matches any of the patterns. */

@@ -17,6 +17,7 @@ import {
   CancellationScope,
   CancelledFailure,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -28,7 +29,7 @@ import type { HopUsageRecord } from '../activities/store';
 import { AnswerBuilder } from '../shared/answer';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
-import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
+import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
 import { capReachedText, capWarningText, SpendMeter } from '../shared/spend-caps';
@@ -79,6 +80,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const memorySteps = proxyLocalActivities<Activities>(MEMORY_STEP);
   const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
   const toolCalls = proxyActivities<Activities>(TOOL_CALL);
+  const memoryExtraction = proxyActivities<Activities>(MEMORY_EXTRACTION_STEP);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
   // publishing; the hop then returns what it streamed, which becomes the partial answer.
   const llmHopOptions = {
@@ -208,7 +210,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     const memories = useMemory
       ? (
           await memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
-            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, query: userText, widgetMode: input.widgetMode ?? false },
+            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userId: input.userId, query: userText, widgetMode: input.widgetMode ?? false },
           ])
         ).memories
       : [];
@@ -298,9 +300,25 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
     if (useMemory) {
-      await storeSteps.rememberExchange.executeWithOptions({ ...STORE_STEP, summary: 'remember exchange' }, [
-        { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answer.text },
-      ]);
+      const exchange = { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answer.text };
+      // Extraction asks the agent's model: a regular activity with its own timeout and retries. The
+      // answer is stored and streamed already, so a failed extraction is logged, not a failed turn.
+      try {
+        await memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [
+          // The model that answered: when the agent's model failed over, its fallback learns too.
+          {
+            ...exchange,
+            userId: input.userId,
+            model: state.model ?? agent.model,
+            agentId: agent.agentId,
+            ...(agent.connection ? { connection: agent.connection } : {}),
+            widgetMode: input.widgetMode ?? false,
+          },
+        ]);
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        log.warn('memory extraction failed; the answer stands', { turnId: input.turnId, error: failureMessage(error) });
+      }
     }
     return { messageId: input.messageId, finishReason, text: answer.text, hops: hopsRun, usage };
   } catch (error) {

@@ -1,2 +1,4 @@
 /** The workflows this worker runs. Deterministic code only: see the lint fence in eslint.config.mjs. */
 export { chatTurn, turnStateQuery } from './chat-turn';
+export { ingestDocument } from './document-ingestion';
+export { embedWorkspaceMemories, memoriesChangedSignal } from './memory-embedding';

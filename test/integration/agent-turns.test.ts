@@ -44,15 +44,20 @@ async function created(answer: Promise<{ status: number; body: Record<string, Re
 /** One turn through `POST /api/chat` with a key of the test's workspace, read to its end. */
 async function turn(apiKey: string, text: string, extra: Record<string, unknown> = {}, chatId = `chat-${randomUUID()}`) {
   const run = await runTurn(stack, chatId, text, { apiKey, extra });
-  return { ...run, turnId: stack.turnId(chatId, run.requestId, workspace.workspaceId) };
+  const turnId = stack.turnId(chatId, run.requestId, workspace.workspaceId);
+  // The memory extraction (usage hop −2) runs after the stream: wait for the whole turn.
+  await stack.temporal.workflow.getHandle(turnId).result().catch(() => undefined);
+  return { ...run, turnId };
 }
 
+/** The answer's chat completions (not the memory extraction after the turn, which quotes the message too). */
 function requestsWith(llm: ScriptedLlm, marker: string) {
-  return llm.requests.filter((request) => JSON.stringify(request.messages).includes(marker));
+  return llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(marker));
 }
 
+/** Usage of the answer's hops (hop −2, the memory extraction, runs after the stream and may still be going). */
 async function usageRows(turnId: string) {
-  return (await stack.pool.query('SELECT hop, model, byok, provider, connection_id, cost_usd FROM llm_usage WHERE turn_id = $1 ORDER BY hop', [turnId])).rows;
+  return (await stack.pool.query('SELECT hop, model, byok, provider, connection_id, cost_usd FROM llm_usage WHERE turn_id = $1 AND hop >= 0 ORDER BY hop', [turnId])).rows;
 }
 
 describe('agents on their own connections', () => {
@@ -114,8 +119,9 @@ describe('agents on their own connections', () => {
     const answer = await admin.get('/usage?groupBy=provider');
     expect(answer.status).toBe(200);
     const byProvider = Object.fromEntries(answer.body.rows.map((row: { provider: string; byokHops: number; hops: number }) => [row.provider, [row.hops, row.byokHops]]));
-    expect(byProvider.alpha).toEqual([1, 1]);
-    expect(byProvider.beta).toEqual([1, 1]);
+    // Each turn: its answer hop and the memory extraction after it, both on the agent's own connection.
+    expect(byProvider.alpha).toEqual([2, 2]);
+    expect(byProvider.beta).toEqual([2, 2]);
     expect(byProvider.scripted[1]).toBe(0);
   });
 

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { createToolActivities, type ExecuteToolInput } from '../../src/activities/tools';
+import { chunkText } from '../../src/documents/chunking';
+import { DocumentRepository } from '../../src/documents/document-repository';
 import { createLogger } from '../../src/logger';
 import { toolCallKey } from '../../src/shared/ids';
 
@@ -187,50 +189,51 @@ describe('workspace files', () => {
 });
 
 describe('search_knowledge', () => {
-  it('finds documents and memories of the workspace by their words, best first', async () => {
+  it('finds document passages and the memories the user may recall by their words, best first', async () => {
     const workspace = await createWorkspace();
     const other = await createWorkspace();
-    await pool.query('INSERT INTO documents (id, workspace_id, title, body) VALUES ($1, $2, $3, $4), ($5, $2, $6, $7), ($8, $9, $3, $4)', [
-      `${workspace.workspaceId}-refunds`,
-      workspace.workspaceId,
-      'Refund policy',
-      'Customers on annual plans can request a refund within 30 days of renewal. Monthly plans are not refunded.',
-      `${workspace.workspaceId}-holidays`,
-      'Holiday calendar',
-      'The office closes between Christmas and New Year.',
-      `${other.workspaceId}-refunds`,
-      other.workspaceId,
-    ]);
+    const documents = new DocumentRepository(pool);
+    const addDocument = async (workspaceId: string, title: string, text: string) => {
+      const document = await documents.createDocument({ workspaceId, userId: `${workspaceId}-user`, title, mediaType: 'text/plain', source: Buffer.from(text) });
+      await documents.replaceChunks(workspaceId, document.id, text, chunkText(text));
+      return document.id;
+    };
+    const refunds = await addDocument(workspace.workspaceId, 'Refund policy', 'Customers on annual plans can request a refund within 30 days of renewal. Monthly plans are not refunded.');
+    await addDocument(workspace.workspaceId, 'Holiday calendar', 'The office closes between Christmas and New Year.');
+    const foreign = await addDocument(other.workspaceId, 'Refund policy', 'Customers on annual plans can request a refund within 30 days of renewal.');
+    const userId = `${workspace.workspaceId}-user`;
     await pool.query(
-      `INSERT INTO memories (id, workspace_id, conversation_id, tier, content) VALUES
-         ($1, $2, NULL, 'workspace', 'The finance team approves every refund above 500 euros.'),
-         ($3, $2, $4, 'session', 'The user asked about a refund for invoice 1234.'),
-         ($5, $2, NULL, 'session', 'Someone else discussed a refund in another conversation.')`,
-      [`${workspace.workspaceId}-m1`, workspace.workspaceId, `${workspace.workspaceId}-m2`, workspace.conversationId, `${workspace.workspaceId}-m3`],
+      `INSERT INTO memories (id, workspace_id, user_id, shared, conversation_id, tier, content) VALUES
+         ($1, $2, $6, false, NULL, 'workspace', 'The finance team approves every refund above 500 euros.'),
+         ($3, $2, $6, false, $4, 'session', 'The user asked about a refund for invoice 1234.'),
+         ($5, $2, NULL, false, NULL, 'workspace', 'Someone else keeps a private note about a refund.')`,
+      [`${workspace.workspaceId}-m1`, workspace.workspaceId, `${workspace.workspaceId}-m2`, workspace.conversationId, `${workspace.workspaceId}-m3`, userId],
     );
 
     const result = await executeTool(callInput(workspace, 'search_knowledge', { query: 'refunds for annual plans' }));
     expect(result.isError).toBe(false);
-    const hits = result.output as Array<{ source: string; id: string; title?: string; snippet: string }>;
+    const hits = result.output as Array<{ source: string; id: string; documentId?: string; chunkIndex?: number; title?: string; snippet: string }>;
     expect(hits[0]).toEqual({
       source: 'document',
-      id: `${workspace.workspaceId}-refunds`,
+      id: `${refunds}#0`,
+      documentId: refunds,
+      chunkIndex: 0,
       title: 'Refund policy',
-      snippet: expect.stringContaining('**refund**'),
+      mediaType: 'text/plain',
+      snippet: 'Customers on annual plans can request a refund within 30 days of renewal. Monthly plans are not refunded.',
+      score: expect.any(Number),
     });
     expect(JSON.parse(result.content)).toEqual(hits);
 
     const memoryHits = (await executeTool(callInput(workspace, 'search_knowledge', { query: 'refund' }))).output as typeof hits;
-    expect(memoryHits.map((hit) => hit.id).sort()).toEqual(
-      [`${workspace.workspaceId}-refunds`, `${workspace.workspaceId}-m1`, `${workspace.workspaceId}-m2`].sort(),
-    );
+    expect(memoryHits.map((hit) => hit.id).sort()).toEqual([`${refunds}#0`, `${workspace.workspaceId}-m1`, `${workspace.workspaceId}-m2`].sort());
     expect(memoryHits.find((hit) => hit.source === 'memory')).not.toHaveProperty('title');
 
     // A question whose words do not all occur still finds the texts that match most of them.
     const question = (await executeTool(callInput(workspace, 'search_knowledge', { query: 'what are the refund rules for annual customers?' })))
       .output as typeof hits;
-    expect(question[0]).toMatchObject({ source: 'document', id: `${workspace.workspaceId}-refunds` });
-    expect(question.map((hit) => hit.id)).not.toContain(`${other.workspaceId}-refunds`);
+    expect(question[0]).toMatchObject({ source: 'document', documentId: refunds });
+    expect(question.map((hit) => hit.documentId)).not.toContain(foreign);
 
     const nothing = await executeTool(callInput(workspace, 'search_knowledge', { query: 'kubernetes' }));
     expect(nothing).toEqual({ isError: false, content: '[]', output: [] });

@@ -19,16 +19,19 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The chat completions of the answer (not the memory extraction after it, which quotes the message too). */
 function requestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+  return stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(fragment));
 }
 
 function answers(events: StoredEvent[]) {
   return events.filter((event) => event.type === 'message' && event.role === 'assistant');
 }
 
+/** The usage rows of the answer's hops (hop −2, the memory extraction, may still be running). */
 async function usageOf(chatId: string, messageId: string) {
-  return (await new UsageRepository(stack.pool).listForTurn(stack.turnId(chatId, messageId))) as Array<{
+  const rows = (await new UsageRepository(stack.pool).listForTurn(stack.turnId(chatId, messageId))) as Array<{ hop: number }>;
+  return rows.filter((row) => row.hop >= 0) as Array<{
     hop: number;
     attempt: number;
     model: string;

@@ -28,8 +28,9 @@ async function events(chatId: string) {
   return storedEvents(stack, chatId);
 }
 
+/** The chat completions whose messages contain `fragment` (not the memory extraction after a turn, which quotes it too). */
 function llmRequestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+  return stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(fragment));
 }
 
 describe('tool hops', () => {

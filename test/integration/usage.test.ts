@@ -55,7 +55,10 @@ async function turn(workspace: { workspaceId: string; apiKey: string }, text: st
   const finish = chunksOf(await readSse(response)).at(-1);
   expect(finish).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'stop' } });
   const { usage } = finish!.messageMetadata as { usage: { inputTokens: number; outputTokens: number } };
-  return { turnId: stack.turnId(chatId, requestId, workspace.workspaceId), usage };
+  const turnId = stack.turnId(chatId, requestId, workspace.workspaceId);
+  // The memory extraction (usage hop −2) runs after the stream has ended: wait for the whole turn.
+  await stack.temporal.workflow.getHandle(turnId).result();
+  return { turnId, usage };
 }
 
 interface UsageRowOfTurn {
@@ -95,17 +98,24 @@ describe('usage of streamed turns', () => {
   });
 
   it('records a priced row per hop whose totals match the usage of the finish chunk', async () => {
+    // Hop −2 is the memory extraction after the answer, by the agent's model.
     const echoRows = await usageRowsOf(echoTurn.turnId);
-    expect(echoRows.map((row) => [row.hop, row.model, row.agent_id])).toEqual([[0, 'scripted-1', `${workspace.workspaceId}-assistant`]]);
+    expect(echoRows.map((row) => [row.hop, row.model, row.agent_id])).toEqual([
+      [-2, 'scripted-1', `${workspace.workspaceId}-assistant`],
+      [0, 'scripted-1', `${workspace.workspaceId}-assistant`],
+    ]);
     const toolRows = await usageRowsOf(toolTurn.turnId);
     expect(toolRows.map((row) => [row.hop, row.model, row.agent_id])).toEqual([
+      [-2, 'scripted-mini', toolAgentId],
       [0, 'scripted-mini', toolAgentId],
       [1, 'scripted-mini', toolAgentId],
       [2, 'scripted-mini', toolAgentId],
     ]);
 
     for (const [finished, rows] of [[echoTurn, echoRows], [toolTurn, toolRows]] as const) {
-      expect(finished.usage).toEqual({ inputTokens: sum(rows, (row) => row.input_tokens), outputTokens: sum(rows, (row) => row.output_tokens) });
+      // The finish chunk reports the answer's hops; the extraction comes after it.
+      const answerRows = rows.filter((row) => row.hop >= 0);
+      expect(finished.usage).toEqual({ inputTokens: sum(answerRows, (row) => row.input_tokens), outputTokens: sum(answerRows, (row) => row.output_tokens) });
       for (const row of rows) {
         expect(row.input_tokens).toBeGreaterThan(0);
         expect(row.output_tokens).toBeGreaterThan(0);
@@ -148,8 +158,8 @@ describe('usage of streamed turns', () => {
     const byDay = await (await getUsage(workspace.apiKey, '?groupBy=day,model')).json();
     expect(byDay.groupBy).toEqual(['day', 'model']);
     expect(byDay.rows.map((row: { day: string; model: string; turns: number; hops: number }) => [row.day, row.model, row.turns, row.hops])).toEqual([
-      [today, 'scripted-1', 1, 1],
-      [today, 'scripted-mini', 1, 3],
+      [today, 'scripted-1', 1, 2],
+      [today, 'scripted-mini', 1, 4],
     ]);
     expect(byDay.rows[0]).not.toHaveProperty('agentId');
 

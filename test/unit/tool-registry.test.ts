@@ -1,4 +1,3 @@
-import { broadenQuery } from '../../src/tools/search-knowledge';
 import { BUILT_IN_TOOLS, findTool, isToolAllowed, toolGroupOf, toolsForAgent } from '../../src/tools/registry';
 
 function namesFor(allowedTools: string[]): string[] {
@@ -66,7 +65,10 @@ describe('tool registry', () => {
     expect(findTool('workspace_write_file')!.schema.safeParse({ path: 'a.md' }).success).toBe(false);
   });
 
-  it('broadens a search query to any of its words when all of them find nothing', () => {
-    expect(broadenQuery('refund "annual plan" -monthly OR pricing')).toBe('refund or annual or plan or pricing');
+  it('counts semantic_search in the search group, so search_* allows it', () => {
+    expect(toolGroupOf('semantic_search')).toBe('search');
+    expect(isToolAllowed('semantic_search', ['search_*'])).toBe(true);
+    expect(isToolAllowed('semantic_search', ['search_knowledge'])).toBe(false);
+    expect(isToolAllowed('semantic_search', ['workspace_*'])).toBe(false);
   });
 });

@@ -32,12 +32,13 @@ describe('selectTools', () => {
     ['a hint for a tool the agent may not use is ignored', { allowedTools: ['workspace_*'], hints: ['platform_list_agents'], message: 'read notes' }, ['workspace_read_file']],
     ['a tool the message names outright comes before search results', { message: 'use test_fail and show the agents', allowedTools: ['*', 'test_*'] }, ['test_fail', 'platform_list_agents']],
     ['the search matches name words ("files" meets "file")', { message: 'Which files do I have?' }, ['workspace_list_files', 'workspace_read_file', 'workspace_write_file']],
-    ['synonyms: "find" searches, "docs" are documents', { message: 'find the docs about refunds' }, ['search_knowledge']],
+    ['synonyms: "find" searches, "docs" are documents', { message: 'find the docs about refunds' }, ['semantic_search', 'search_knowledge']],
     ['a strong match drops the weak ones (at most half the best score)', { message: 'read the file notes.md' }, ['workspace_read_file']],
     ['extra candidates compose with built-ins', { message: 'open the github issue 42' }, ['APP_GITHUB_GET_ISSUE', 'APP_GITHUB_CREATE_ISSUE']],
     ['equal scores keep catalogue order', { message: 'about a file or an issue' }, ['workspace_list_files', 'workspace_read_file', 'workspace_write_file', 'APP_GITHUB_GET_ISSUE', 'APP_GITHUB_CREATE_ISSUE']],
-    ['nothing matched: the allowed tools in catalogue order', { allowedTools: ['platform_*', 'search_*'], message: 'tell me a joke' }, ['platform_list_agents', 'platform_workspace_info', 'search_knowledge']],
-    ['test tools stay hidden from *', { message: 'use test_fail now' }, ['platform_list_agents', 'platform_workspace_info', 'workspace_list_files', 'workspace_read_file', 'workspace_write_file', 'search_knowledge', 'APP_GITHUB_GET_ISSUE', 'APP_GITHUB_CREATE_ISSUE']],
+    ['nothing matched: the allowed tools in catalogue order', { allowedTools: ['platform_*', 'search_*'], message: 'tell me a joke' }, ['platform_list_agents', 'platform_workspace_info', 'search_knowledge', 'semantic_search']],
+    // The cap (8) keeps the first eight of the catalogue.
+    ['test tools stay hidden from *', { message: 'use test_fail now' }, ['platform_list_agents', 'platform_workspace_info', 'workspace_list_files', 'workspace_read_file', 'workspace_write_file', 'search_knowledge', 'semantic_search', 'APP_GITHUB_GET_ISSUE']],
     ['no allowed tools, nothing offered', { allowedTools: [], hints: ['search_knowledge'], message: 'search the knowledge base' }, []],
   ])('%s', (_case, overrides, expected) => {
     expect(names(overrides)).toEqual(expected);

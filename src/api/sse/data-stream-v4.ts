@@ -20,6 +20,8 @@
  * turn and is always the last line.
  *
  * Tool calls use `b:` (streaming start), `c:` (argument deltas), `9:` (complete call) and `a:` (result);
+ * cited document passages use `h:` (a source; v4 knows URL sources only, so the URL is the passage's
+ * API path, `/api/documents/:id/chunks/:index`);
  * `8:[…]` carries message annotations (per-hop usage, and our own finish reason and usage at the end).
  * The lines are exactly what `formatDataStreamPart` from `@ai-sdk/ui-utils` writes (up to key order);
  * the project cannot depend on that package (its zod 3 peer conflicts with our zod 4), so the lines
@@ -49,6 +51,11 @@ const V4_FINISH_REASONS: ReadonlySet<string> = new Set<V4FinishReason>(['stop', 
 export function toV4FinishReason(reason: FinishReason | null | undefined): V4FinishReason {
   if (reason === null || reason === undefined) return 'unknown';
   return V4_FINISH_REASONS.has(reason) ? (reason as V4FinishReason) : 'other';
+}
+
+/** Where a cited passage can be read: `GET /api/documents/:id/chunks/:index`. */
+export function citationPath(source: { documentId: string; chunkIndex: number }): string {
+  return `/api/documents/${encodeURIComponent(source.documentId)}/chunks/${source.chunkIndex}`;
 }
 
 function v4Usage(usage: TokenUsage): { promptTokens: number; completionTokens: number } {
@@ -137,6 +144,11 @@ export class DataStreamV4Encoder {
         break;
       case 'memory-used':
         lines.push(line('2', [{ type: 'memory', memories: event.memories }]));
+        break;
+      case 'source-cited':
+        // v4 sources are URLs only: the passage's API address, resolvable with the same API key.
+        this.ensureStep(lines);
+        lines.push(line('h', { sourceType: 'url', id: event.source.sourceId, url: citationPath(event.source), title: event.source.title }));
         break;
       case 'warning':
         lines.push(line('2', [{ type: 'warning', hop: event.hop, text: event.text }]));

@@ -9,6 +9,7 @@
  * older schemas reject chunk types they do not know, so the client must declare itself.
  */
 import type { UIMessageChunk } from 'ai' with { 'resolution-mode': 'import' };
+import { sourceDocumentPart } from '../../shared/sources';
 import type { FinishReason, StreamEvent } from '../../shared/stream-events';
 
 /** A chunk of the UI message stream, as the `ai` package (7.x) defines it. */
@@ -101,6 +102,10 @@ export class UiMessageStreamEncoder {
         break;
       case 'memory-used':
         chunks.push({ type: 'data-memory', data: { memories: event.memories } });
+        break;
+      case 'source-cited':
+        // The same part the stored answer holds (ai 5, 6 and 7 all accept `source-document`).
+        chunks.push(sourceDocumentPart(event.source) as UiMessageChunk);
         break;
       case 'warning':
         chunks.push({ type: 'data-warning', data: { hop: event.hop, text: event.text } });
