@@ -6,6 +6,7 @@ import type OpenAI from 'openai';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { ChatRepository } from '../db/chat-repository';
+import { ConversationRepository } from '../db/conversation-repository';
 import { UsageRepository } from '../db/usage-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
@@ -16,6 +17,7 @@ import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
 import { createStoreActivities } from './store';
+import { createTitleActivities } from './title';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -53,6 +55,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
+    ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), openai: dependencies.openai, logger: dependencies.logger }),
     ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false, deltaPersistence: dependencies.deltaPersistence }),
   };
 }

@@ -9,11 +9,13 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Configuration } from '../config';
 import { ChatRepository } from '../db/chat-repository';
+import { ConversationRepository } from '../db/conversation-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
 import { requireApiKey } from './auth';
+import { corsForApi } from './cors';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
@@ -21,6 +23,9 @@ import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
+import { createConversationRouter } from './routes/conversations';
+import { createAgentListRouter } from './routes/agent-list';
+import { createWebAppRouter } from './web-app';
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -57,6 +62,7 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
   const chats = new ChatRepository(pool);
+  const conversations = new ConversationRepository(pool);
   const workspaces = new WorkspaceRepository(pool);
   const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
   const hub = new SubscriberHub(subscriber);
@@ -94,6 +100,7 @@ export function createApp(dependencies: ApiDependencies) {
   }
 
   const api = express.Router();
+  api.use(corsForApi(configuration.api.corsOrigins));
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(requireApiKey(workspaces));
   api.use((request, response, next) => {
@@ -112,6 +119,7 @@ export function createApp(dependencies: ApiDependencies) {
       configuration,
       temporal,
       chats,
+      conversations,
       workspaces,
       eventLog,
       logger,
@@ -129,7 +137,10 @@ export function createApp(dependencies: ApiDependencies) {
   );
   api.use(createMemoryRouter({ pool, logger }));
   api.use(createUsageRouter({ pool }));
+  api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
+  api.use(createAgentListRouter({ pool }));
   app.use('/api', api);
+  app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);
   return { app, openStreams, hub, eventLog, metrics };

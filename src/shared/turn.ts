@@ -25,6 +25,8 @@ export interface ChatTurnInput {
   widgetMode?: boolean;
   userMessage: StoredMessage;
   options: TurnOptions;
+  /** The conversation still has the title it was created with: name it after this answer. */
+  titleNeeded?: boolean;
 }
 
 /** What a turn needs of its agent. Credentials never appear here: activities resolve them. */

@@ -14,12 +14,17 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { CONVERSATION_TITLE_PATCH, conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText, type MessagePart } from '../shared/messages';
 import { TURN_STATUS } from '../shared/search-attributes';
@@ -27,6 +32,7 @@ import type { FinishReason, TokenUsage } from '../shared/stream-events';
 import { ToolExecutionTracker, type ToolOutcome } from '../shared/tool-tracker';
 import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
 import type { AgentConfiguration, ChatTurnInput, ChatTurnResult, RecordedToolResult, ToolCall, TurnMessage, TurnState } from '../shared/turn';
+import { conversationTitle } from './conversation-title';
 
 /** Live state of a running turn, for operators (`temporal workflow query --type state`). */
 export const turnStateQuery = defineQuery<TurnState>('state');
@@ -64,6 +70,24 @@ function parsedInput(call: ToolCall): unknown {
   }
 }
 
+/**
+ * Names the conversation in the background after an answer, while it still has the title it was
+ * created with: an abandoned child workflow, so the turn never waits for the model's title and a
+ * title problem never fails the turn (it is logged).
+ */
+async function startConversationTitle(input: ChatTurnInput, model: string): Promise<void> {
+  try {
+    await startChild(conversationTitle, {
+      workflowId: conversationTitleWorkflowId(input.conversationId),
+      args: [{ conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId }],
+      parentClosePolicy: 'ABANDON',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  } catch (error) {
+    log.warn('conversation title not started', { conversationId: input.conversationId, error: failureMessage(error) });
+  }
+}
+
 /** Runs one chat turn; see the module comment for its guarantees. */
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   // Short Postgres/Redis steps run as local activities: they execute inside the workflow task on
@@ -85,7 +109,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     heartbeatTimeout: input.options.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-  };
+  } satisfies ActivityOptions;
   const llm = proxyActivities<Activities>(llmOptions);
 
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -242,6 +266,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await finish(finishReason);
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
+    if (input.titleNeeded && patched(CONVERSATION_TITLE_PATCH)) await startConversationTitle(input, agent.model);
     if (useMemory) {
       await store.rememberExchange.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'remember exchange' }, [
         { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answerText() },

@@ -6,6 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Configuration } from '../../config';
 import type { ChatRepository } from '../../db/chat-repository';
+import type { ConversationRepository } from '../../db/conversation-repository';
 import type { WorkspaceRepository } from '../../db/workspace-repository';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
@@ -25,6 +26,7 @@ export interface ChatRouteDependencies {
   configuration: Configuration;
   temporal: Client;
   chats: ChatRepository;
+  conversations: ConversationRepository;
   workspaces: WorkspaceRepository;
   eventLog: EventLog;
   logger: Logger;
@@ -80,6 +82,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
     const access = await chats.claimConversation(chat.conversationId, principal.workspaceId, principal.userId, messageText(chat.userMessage.parts));
     if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    const titleNeeded = await dependencies.conversations.hasOriginalTitle(chat.conversationId);
 
     const turnId = turnWorkflowId(chat.conversationId, chat.requestId);
     const messageId = assistantMessageId(chat.requestId);
@@ -93,6 +96,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       agentId: agent.id,
       ...(chat.useSystemLlm !== undefined ? { useSystemLlm: chat.useSystemLlm } : {}),
       userMessage: chat.userMessage,
+      ...(titleNeeded ? { titleNeeded } : {}),
       options: {
         heartbeatTimeoutMs: configuration.llm.heartbeatTimeoutMs,
         llmStartToCloseTimeoutMs: configuration.llm.startToCloseTimeoutMs,

@@ -1,0 +1,162 @@
+/**
+ * Conversation routes, what the chat app's sidebar and message view need:
+ * - `GET /api/conversations` the caller's conversations, most recent activity first, paged;
+ * - `GET /api/conversations/:id` one conversation and its messages as AI SDK `UIMessage`s, ready to
+ *   be `useChat`'s initial messages, plus whether a turn is still answering (then resume the stream);
+ * - `PATCH /api/conversations/:id` rename;
+ * - `DELETE /api/conversations/:id` delete, with its events and session memories.
+ *
+ * Conversations are the caller's own: another user's or another workspace's answers 404, exactly
+ * like one that never existed.
+ */
+import { Router, type Request, type Response } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { decodeCursor, TITLE_MAX_CHARACTERS, type ConversationRepository, type ConversationSummary } from '../../db/conversation-repository';
+import type { Logger } from '../../logger';
+import type { EventLog } from '../../stream/event-log';
+import { principalOf } from '../auth';
+import { sendError } from '../errors';
+
+export interface ConversationRouteDependencies {
+  conversations: ConversationRepository;
+  eventLog: EventLog;
+  temporal: Client;
+  logger: Logger;
+  /** How long a delete waits for a running turn to stop before it answers 409. */
+  stopTimeoutMs?: number;
+}
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+  cursor: z
+    .string()
+    .max(1000)
+    .transform((value, context) => {
+      const cursor = decodeCursor(value);
+      if (!cursor) context.addIssue({ code: 'custom', message: 'is not a cursor this API returned' });
+      return cursor ?? z.NEVER;
+    })
+    .optional(),
+});
+
+const renameSchema = z.object({
+  title: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(TITLE_MAX_CHARACTERS, `must be at most ${TITLE_MAX_CHARACTERS} characters`),
+});
+
+/** The chat id rule of `POST /api/chat`: anything else cannot name a conversation. */
+const conversationIdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/);
+
+function describeIssue(error: z.ZodError, fallbackField: string): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  const field = issue.path.join('.') || fallbackField;
+  return { field, message: `${field}: ${issue.message}` };
+}
+
+function toWire(conversation: ConversationSummary) {
+  return {
+    id: conversation.id,
+    title: conversation.title,
+    titleSource: conversation.titleSource,
+    agentId: conversation.agentId,
+    createdAt: conversation.createdAt.toISOString(),
+    lastActivityAt: conversation.updatedAt.toISOString(),
+  };
+}
+
+function sleep(milliseconds: number) {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+export function createConversationRouter(dependencies: ConversationRouteDependencies): Router {
+  const { conversations, eventLog, temporal, logger } = dependencies;
+  const stopTimeoutMs = dependencies.stopTimeoutMs ?? 15_000;
+  const router = Router();
+
+  /** The workflow status of the conversation's latest turn, or undefined when there is none. */
+  async function latestTurnStatus(conversationId: string): Promise<{ turnId: string; running: boolean } | undefined> {
+    const turnId = await eventLog.latestTurn(conversationId);
+    if (!turnId) return undefined;
+    try {
+      const description = await temporal.workflow.getHandle(turnId).describe();
+      return { turnId, running: description.status.name === 'RUNNING' };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The caller's conversations, most recent activity first. `limit` (1–100, default 30) sets the
+   * page size; `cursor` (the previous page's `nextCursor`) continues after it. Read-only.
+   */
+  router.get('/conversations', async (request: Request, response: Response) => {
+    const parsed = listQuerySchema.safeParse(request.query);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error, 'query');
+      return sendError(response, 400, 'invalid_request', message, field);
+    }
+    const page = await conversations.list(principalOf(request), { limit: parsed.data.limit, ...(parsed.data.cursor ? { cursor: parsed.data.cursor } : {}) });
+    response.json({ conversations: page.conversations.map(toWire), nextCursor: page.nextCursor });
+  });
+
+  /**
+   * One conversation with its messages in the `UIMessage` format. `running` says a turn is still
+   * answering the last user message: a client then resumes its stream (`GET /api/chat/:id/stream`)
+   * instead of showing the question unanswered. Read-only.
+   */
+  router.get('/conversations/:id', async (request: Request<{ id: string }>, response: Response) => {
+    const id = request.params.id;
+    const owner = principalOf(request);
+    const conversation = conversationIdSchema.safeParse(id).success ? await conversations.find(owner, id) : undefined;
+    if (!conversation) return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
+    const messages = (await conversations.messages(owner, id)) ?? [];
+    response.json({ conversation: toWire(conversation), messages, running: messages.at(-1)?.role === 'user' });
+  });
+
+  /** Renames the conversation; a generated title never replaces a chosen one. Idempotent. */
+  router.patch('/conversations/:id', async (request: Request<{ id: string }>, response: Response) => {
+    const parsed = renameSchema.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error, 'body');
+      return sendError(response, 400, 'invalid_request', message, field);
+    }
+    const id = request.params.id;
+    const renamed = conversationIdSchema.safeParse(id).success ? await conversations.rename(principalOf(request), id, parsed.data.title) : undefined;
+    if (!renamed) return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
+    response.json({ conversation: toWire(renamed) });
+  });
+
+  /**
+   * Deletes the conversation with its chat events and session memories: 204, or 404 when the caller
+   * has no such conversation. A turn still answering is cancelled first (its answer would otherwise
+   * be written into a conversation that no longer exists); when it does not stop within the stop
+   * timeout the answer is 409 and nothing is deleted.
+   */
+  router.delete('/conversations/:id', async (request: Request<{ id: string }>, response: Response) => {
+    const id = request.params.id;
+    const owner = principalOf(request);
+    if (!conversationIdSchema.safeParse(id).success || !(await conversations.find(owner, id))) {
+      return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
+    }
+    const turn = await latestTurnStatus(id);
+    if (turn?.running) {
+      await temporal.workflow.getHandle(turn.turnId).cancel();
+      const deadline = Date.now() + stopTimeoutMs;
+      while ((await latestTurnStatus(id))?.running) {
+        if (Date.now() > deadline) return sendError(response, 409, 'turn_running', 'A turn of this conversation is still running; stop it and try again.');
+        await sleep(100);
+      }
+    }
+    const deleted = await conversations.delete(owner, id);
+    if (!deleted) return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
+    logger.info({ workspaceId: owner.workspaceId, conversationId: id }, 'conversation deleted');
+    response.status(204).end();
+  });
+
+  return router;
+}
