@@ -16,7 +16,7 @@ const APP_PATHS = ['/', '/c/:chatId'];
 export function createWebAppRouter(directory: string = WEB_APP_DIRECTORY): Router {
   const router = Router();
   const index = path.join(directory, 'index.html');
-  router.use('/assets', express.static(path.join(directory, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  router.use('/assets', express.static(path.join(directory, 'assets'), { immutable: true, maxAge: '365d', index: false }));
   router.get(APP_PATHS, (_request, response: Response) => {
     if (!existsSync(index)) {
       response

@@ -47,7 +47,9 @@ export interface FirstExchange {
   assistantText: string;
 }
 
-const SUMMARY_COLUMNS = 'id, title, title_source, agent_id, created_at, updated_at, updated_at::text AS cursor_time';
+/** `activity_us`: the exact `updated_at` in microseconds since the epoch (a JavaScript Date keeps only milliseconds). */
+const SUMMARY_COLUMNS = `id, title, title_source, agent_id, created_at, updated_at,
+  (extract(epoch FROM updated_at) * 1000000)::bigint::text AS activity_us`;
 
 function toSummary(row: Record<string, unknown>): ConversationSummary {
   return {
@@ -60,22 +62,25 @@ function toSummary(row: Record<string, unknown>): ConversationSummary {
   };
 }
 
-/**
- * The cursor is the last row's exact `updated_at` (as Postgres prints it, so no microsecond is lost
- * to a JavaScript Date) and id, base64url-encoded JSON. It is opaque to clients.
- */
+/** Where a page ends: the last row's exact last activity (microseconds since the epoch) and id. */
+export interface ConversationCursor {
+  activityMicroseconds: string;
+  id: string;
+}
+
+/** The cursor is the last row's {@link ConversationCursor} as base64url JSON; opaque to clients. */
 function encodeCursor(row: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify([row.cursor_time, row.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([row.activity_us, row.id])).toString('base64url');
 }
 
 /** The decoded cursor, or undefined when it is not one this repository made. */
-export function decodeCursor(cursor: string): { time: string; id: string } | undefined {
+export function decodeCursor(cursor: string): ConversationCursor | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [time, id] = value;
-    if (typeof time !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(time.replace(' ', 'T')))) return undefined;
-    return { time, id };
+    const [activityMicroseconds, id] = value;
+    if (typeof activityMicroseconds !== 'string' || !/^\d{1,16}$/.test(activityMicroseconds) || typeof id !== 'string') return undefined;
+    return { activityMicroseconds, id };
   } catch {
     return undefined;
   }
@@ -88,12 +93,13 @@ export class ConversationRepository {
   constructor(private readonly pool: Pool) {}
 
   /** One page of the owner's conversations, the most recently active first. */
-  async list(owner: ConversationOwner, page: { limit: number; cursor?: { time: string; id: string } }): Promise<ConversationPage> {
+  async list(owner: ConversationOwner, page: { limit: number; cursor?: ConversationCursor }): Promise<ConversationPage> {
     const parameters: unknown[] = [owner.workspaceId, owner.userId, page.limit + 1];
     let after = '';
     if (page.cursor) {
-      parameters.push(page.cursor.time, page.cursor.id);
-      after = 'AND (updated_at, id) < ($4::timestamptz, $5)';
+      parameters.push(page.cursor.activityMicroseconds, page.cursor.id);
+      // Exact: the product of an interval and an integer below 2^53 loses no microsecond.
+      after = "AND (updated_at, id) < (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5)";
     }
     const result = await this.pool.query(
       `SELECT ${SUMMARY_COLUMNS} FROM conversations
