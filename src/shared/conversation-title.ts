@@ -47,7 +47,8 @@ export function cleanTitle(answer: string): string {
   let title = line
     .replace(/^#+\s*/, '')
     .replace(/^title\s*:\s*/i, '')
-    .replace(/[*_`]+/g, '')
+    .replace(/[*`]+/g, '')
+    .replace(/(^|\s)_+|_+(?=\s|$)/g, '$1')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/^["'“”‘’«»]+|["'“”‘’«»]+$/g, '')

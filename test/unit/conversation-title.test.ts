@@ -9,6 +9,7 @@ describe('cleanTitle', () => {
     ['**Trip to Lisbon**\n\nThis conversation is about…', 'Trip to Lisbon'],
     ['# Trip   to\tLisbon!', 'Trip to Lisbon'],
     ['\n\n  “Refund policy questions”  \n', 'Refund policy questions'],
+    ['_Refunds_ and search_knowledge', 'Refunds and search_knowledge'],
     ['   ', ''],
   ])('turns %j into %j', (answer, title) => {
     expect(cleanTitle(answer)).toBe(title);

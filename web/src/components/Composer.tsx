@@ -1,4 +1,5 @@
 import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { PaperclipIcon } from './Icons';
 
 interface ComposerProps {
   busy: boolean;
@@ -43,14 +44,14 @@ export function Composer({ busy, stopping, onSend, onStop, onSteer }: ComposerPr
         <div className="attachment-chips">
           {Array.from(files).map((file) => (
             <span key={file.name} className="chip">
-              📎 {file.name}
+              <PaperclipIcon /> {file.name}
             </span>
           ))}
         </div>
       )}
       <div className="composer-row">
         <button type="button" className="icon attach" title="Attach files" aria-label="Attach files" onClick={() => fileInput.current?.click()} disabled={busy}>
-          📎
+          <PaperclipIcon />
         </button>
         <input ref={fileInput} type="file" multiple hidden onChange={(event) => setFiles(event.target.files ?? undefined)} />
         <textarea

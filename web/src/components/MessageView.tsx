@@ -6,6 +6,7 @@
 import { getToolName, isToolUIPart, type UIMessagePart } from 'ai';
 import { Streamdown } from 'streamdown';
 import type { AnswerMetadata, ChatMessage } from '../api';
+import { MemoryIcon, PaperclipIcon, WarningIcon } from './Icons';
 import { ToolCall } from './ToolCall';
 
 type Part = ChatMessage['parts'][number];
@@ -67,7 +68,7 @@ function FilePart({ part }: { part: LoosePart }) {
   }
   return (
     <a className="chip attachment" href={url} target="_blank" rel="noreferrer" download={part.filename ? String(part.filename) : undefined}>
-      📎 {name}
+      <PaperclipIcon /> {name}
     </a>
   );
 }
@@ -78,7 +79,7 @@ function MemoryPart({ part }: { part: LoosePart }) {
   return (
     <details className="memories">
       <summary>
-        🧠 {memories.length} {memories.length === 1 ? 'memory' : 'memories'} used
+        <MemoryIcon /> {memories.length} {memories.length === 1 ? 'memory' : 'memories'} used
       </summary>
       <ul>
         {memories.map((memory) => (
@@ -178,7 +179,7 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
           case 'data-warning':
             return (
               <div key={index} className="warning" role="note">
-                ⚠ {String(dataOf(generic).text ?? '')}
+                <WarningIcon /> {String(dataOf(generic).text ?? '')}
               </div>
             );
           case 'data-tool-execution':

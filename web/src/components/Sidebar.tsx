@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { Conversation } from '../api';
+import { PencilIcon, TrashIcon } from './Icons';
 
 interface SidebarProps {
   conversations: Conversation[];
@@ -78,7 +79,7 @@ export function Sidebar(props: SidebarProps) {
                       setEditing(conversation.id);
                     }}
                   >
-                    ✎
+                    <PencilIcon />
                   </button>
                   <button
                     type="button"
@@ -89,7 +90,7 @@ export function Sidebar(props: SidebarProps) {
                       if (window.confirm(`Delete “${conversation.title}” with its messages and memories?`)) void props.onDelete(conversation.id);
                     }}
                   >
-                    🗑
+                    <TrashIcon />
                   </button>
                 </span>
               </>

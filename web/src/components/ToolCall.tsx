@@ -1,4 +1,5 @@
 import { getToolName } from 'ai';
+import { ToolIcon } from './Icons';
 
 type ToolPart = Parameters<typeof getToolName>[0];
 
@@ -25,8 +26,8 @@ export function ToolCall({ part, onApproval }: { part: ToolPart; onApproval(appr
   return (
     <details className={`tool-call tool-${part.state}`} open data-tool-name={name} data-state={part.state}>
       <summary>
-        <span className="tool-icon" aria-hidden="true">
-          ⚙
+        <span className="tool-icon">
+          <ToolIcon />
         </span>
         <span className="tool-name">{name}</span>
         <span className="badge">{STATE_LABELS[part.state] ?? part.state}</span>
