@@ -59,8 +59,8 @@ function sleep(milliseconds: number) {
 
 const EXAMPLES = [
   'Tell me something long about durable execution',
-  'Write a **Markdown** table of three planets and their moons',
-  'use search_knowledge for our refund policy',
+  'Write a Markdown table of three planets and their moons',
+  'What can you do for me?',
 ];
 
 function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; running: boolean }) {

@@ -10,6 +10,11 @@ import { MemoryIcon, PaperclipIcon, WarningIcon } from './Icons';
 import { ToolCall } from './ToolCall';
 
 type Part = ChatMessage['parts'][number];
+
+/** Copy buttons only: the other controls open dialogs and menus styled for Tailwind, which this app does not use. */
+const MARKDOWN_CONTROLS = { table: { copy: true, download: false, fullscreen: false }, code: { copy: true, download: false } } as const;
+/** Links open in a new tab directly (the library still sanitises their URLs). */
+const LINK_SAFETY = { enabled: false } as const;
 type LoosePart = { type: string; [field: string]: unknown };
 
 interface MessageViewProps {
@@ -144,79 +149,84 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
     );
   }
 
+  const content = parts.map((part, index) => {
+    const generic = part as unknown as LoosePart;
+    if (isToolUIPart(part as UIMessagePart<never, never>)) {
+      const tool = part as Parameters<typeof getToolName>[0];
+      return <ToolCall key={tool.toolCallId} part={tool} onApproval={onApproval} />;
+    }
+    switch (generic.type) {
+      case 'text': {
+        const text = String(generic.text ?? '');
+        // The hop-limit warning arrives as text and as a data-warning part: show it once, as a warning.
+        if (!text || warnings.has(text)) return null;
+        return (
+          <div key={index} className="answer-text">
+            <Streamdown parseIncompleteMarkdown isAnimating={streaming && index === lastTextIndex} className="markdown" controls={MARKDOWN_CONTROLS} linkSafety={LINK_SAFETY}>
+              {text}
+            </Streamdown>
+          </div>
+        );
+      }
+      case 'reasoning':
+        return (
+          <details key={index} className="reasoning">
+            <summary>Reasoning</summary>
+            <p>{String(generic.text ?? '')}</p>
+          </details>
+        );
+      case 'file':
+        return <FilePart key={index} part={generic} />;
+      case 'data-memory':
+        return <MemoryPart key={index} part={generic} />;
+      case 'data-warning':
+        return (
+          <div key={index} className="warning" role="note">
+            <WarningIcon /> {String(dataOf(generic).text ?? '')}
+          </div>
+        );
+      case 'data-tool-execution':
+        return streaming ? (
+          <div key={index} className="muted small notice">
+            {String(dataOf(generic).text ?? 'Running tools…')}
+          </div>
+        ) : null;
+      case 'data-hop-restart':
+        return streaming ? (
+          <div key={index} className="muted small notice">
+            Retrying after an interruption…
+          </div>
+        ) : null;
+      case 'steering-message':
+      case 'data-steering':
+        return (
+          <div key={index} className="steering">
+            ↳ You added: {generic.type === 'steering-message' ? textOfSteering(generic) : String(dataOf(generic).text ?? '')}
+          </div>
+        );
+      case 'step-start':
+      case 'source-url':
+      case 'source-document':
+        return null;
+      default:
+        if (generic.type.startsWith('data-')) {
+          return (
+            <details key={index} className="data-part">
+              <summary>{generic.type.slice('data-'.length)}</summary>
+              <pre>{JSON.stringify(generic.data, null, 2)}</pre>
+            </details>
+          );
+        }
+        return null;
+    }
+  });
+  // An answer that failed before it said anything is only the error banner below the messages.
+  const metadata = message.metadata;
+  if (!streaming && !content.some(Boolean) && sources.length === 0 && !metadata?.error && !metadata?.finishReason) return null;
+
   return (
     <div className="message assistant" data-message-id={message.id} data-streaming={streaming ? 'true' : 'false'}>
-      {parts.map((part, index) => {
-        const generic = part as unknown as LoosePart;
-        if (isToolUIPart(part as UIMessagePart<never, never>)) {
-          const tool = part as Parameters<typeof getToolName>[0];
-          return <ToolCall key={tool.toolCallId} part={tool} onApproval={onApproval} />;
-        }
-        switch (generic.type) {
-          case 'text': {
-            const text = String(generic.text ?? '');
-            // The hop-limit warning arrives as text and as a data-warning part: show it once, as a warning.
-            if (!text || warnings.has(text)) return null;
-            return (
-              <div key={index} className="answer-text">
-                <Streamdown parseIncompleteMarkdown isAnimating={streaming && index === lastTextIndex} className="markdown">
-                  {text}
-                </Streamdown>
-              </div>
-            );
-          }
-          case 'reasoning':
-            return (
-              <details key={index} className="reasoning">
-                <summary>Reasoning</summary>
-                <p>{String(generic.text ?? '')}</p>
-              </details>
-            );
-          case 'file':
-            return <FilePart key={index} part={generic} />;
-          case 'data-memory':
-            return <MemoryPart key={index} part={generic} />;
-          case 'data-warning':
-            return (
-              <div key={index} className="warning" role="note">
-                <WarningIcon /> {String(dataOf(generic).text ?? '')}
-              </div>
-            );
-          case 'data-tool-execution':
-            return streaming ? (
-              <div key={index} className="muted small notice">
-                {String(dataOf(generic).text ?? 'Running tools…')}
-              </div>
-            ) : null;
-          case 'data-hop-restart':
-            return streaming ? (
-              <div key={index} className="muted small notice">
-                Retrying after an interruption…
-              </div>
-            ) : null;
-          case 'steering-message':
-          case 'data-steering':
-            return (
-              <div key={index} className="steering">
-                ↳ You added: {generic.type === 'steering-message' ? textOfSteering(generic) : String(dataOf(generic).text ?? '')}
-              </div>
-            );
-          case 'step-start':
-          case 'source-url':
-          case 'source-document':
-            return null;
-          default:
-            if (generic.type.startsWith('data-')) {
-              return (
-                <details key={index} className="data-part">
-                  <summary>{generic.type.slice('data-'.length)}</summary>
-                  <pre>{JSON.stringify(generic.data, null, 2)}</pre>
-                </details>
-              );
-            }
-            return null;
-        }
-      })}
+      {content}
       <Sources parts={sources} />
       {message.metadata?.error && !streaming && (
         <div className="answer-error" role="alert">
