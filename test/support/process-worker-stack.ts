@@ -5,18 +5,16 @@
  * task queue and Redis prefix. (`startTestStack` always runs an in-process worker on its queue, which
  * a test cannot kill.)
  */
-import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { connectTemporalClient } from '../../src/clients';
-import { loadConfiguration, type Configuration } from '../../src/config';
+import type { Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
+import { testConfiguration } from './stack';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
 /** Temporal's `PENDING_ACTIVITY_STATE_STARTED`. */
@@ -42,28 +40,9 @@ export interface ProcessWorkerStack {
   stop(): Promise<void>;
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through jest (npm test), whose global setup sets it.`);
-  return value;
-}
-
 export async function startProcessWorkerStack(options: { workers?: number; environment?: Record<string, string> } = {}): Promise<ProcessWorkerStack> {
-  const unique = randomUUID().slice(0, 8);
-  const filesRoot = path.join(os.tmpdir(), `durable-chat-files-${unique}`);
-  const configuration = loadConfiguration({
-    ...process.env,
-    DATABASE_URL: required('TEST_DATABASE_URL'),
-    TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-    TEMPORAL_TASK_QUEUE: `processes-${unique}`,
-    REDIS_KEY_PREFIX: `dc-processes-${unique}:`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    LLM_HEARTBEAT_TIMEOUT_MS: '2000',
-    SSE_KEEPALIVE_MS: '2000',
-    PORT: '0',
-    WORKSPACE_FILES_ROOT: filesRoot,
-    ...options.environment,
-  });
+  const configuration = testConfiguration('processes', { heartbeatTimeoutMs: 2000, ...options });
+  const filesRoot = configuration.workspaceFilesRoot;
   const llm = await startScriptedLlm();
   const live: WorkerProcess[] = [];
   const everyWorker: WorkerProcess[] = [];
@@ -96,7 +75,7 @@ export async function startProcessWorkerStack(options: { workers?: number; envir
     { configuration, pool, redis: apiRedis, subscriber: apiSubscriber, temporal, logger: createLogger(configuration.logLevel, 'process-stack-api') },
     0,
   );
-  const workspaceId = `ws-${unique}`;
+  const workspaceId = `ws-${configuration.temporal.taskQueue}`;
   const apiKey = generateApiKey();
   await new WorkspaceRepository(pool).seedWorkspace({ workspaceId, workspaceName: 'Browser tests', userId: `${workspaceId}-user`, userName: 'Tester', apiKey });
   await Promise.all(starting);

@@ -41,14 +41,18 @@ function required(name: string): string {
   return value;
 }
 
-export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Promise<TestStack> {
+/**
+ * The configuration of one test file's stack: the run's database and Temporal server, its own task
+ * queue, Redis prefix and workspace-files directory (named `<name>-<unique>`), a free API port.
+ */
+export function testConfiguration(name: string, options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Configuration {
   const unique = randomUUID().slice(0, 8);
-  const configuration = loadConfiguration({
+  return loadConfiguration({
     ...process.env,
     DATABASE_URL: required('TEST_DATABASE_URL'),
     TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-    TEMPORAL_TASK_QUEUE: `test-${unique}`,
-    REDIS_KEY_PREFIX: `dc-test-${unique}:`,
+    TEMPORAL_TASK_QUEUE: `${name}-${unique}`,
+    REDIS_KEY_PREFIX: `dc-${name}-${unique}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     LLM_HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs ?? 5000),
     SSE_KEEPALIVE_MS: '2000',
@@ -56,6 +60,10 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
     ...options.environment,
   });
+}
+
+export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Promise<TestStack> {
+  const configuration = testConfiguration('test', options);
   const logger = createLogger(configuration.logLevel, 'test');
   const llm = await startScriptedLlm();
   const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
