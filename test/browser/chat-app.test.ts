@@ -18,6 +18,7 @@ import { startProcessWorkerStack, type ProcessWorkerStack } from '../support/pro
 
 const SCREENSHOT = path.resolve(__dirname, '../../docs/chat-app.png');
 const RESEARCH_AGENT = 'Research agent';
+const LIMITED_AGENT = 'One-hop agent';
 
 let stack: ProcessWorkerStack;
 let browser: Browser;
@@ -30,6 +31,12 @@ beforeAll(async () => {
     `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, memory_enabled, is_default)
      VALUES ($1, $2, $3, 'You answer from the knowledge base.', $4, 4, false, false)`,
     [`${stack.workspaceId}-research`, stack.workspaceId, RESEARCH_AGENT, ['search_*']],
+  );
+  // One tool round at most, and memory on: its answers carry memories used and the hop-limit warning.
+  await stack.pool.query(
+    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, memory_enabled, is_default)
+     VALUES ($1, $2, $3, 'You answer in one tool round.', $4, 1, true, false)`,
+    [`${stack.workspaceId}-limited`, stack.workspaceId, LIMITED_AGENT, ['search_*']],
   );
   const memory = await fetch(`${stack.apiUrl}/api/memories`, {
     method: 'POST',
@@ -125,7 +132,7 @@ describe('the chat app in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await composer().waitFor();
     const agentNames = await page.locator('select[aria-label="Agent"] option').allInnerTexts();
-    expect(agentNames.map((name) => name.split(' · ')[0])).toEqual(['Assistant', RESEARCH_AGENT]);
+    expect(agentNames.map((name) => name.split(' · ')[0])).toEqual(['Assistant', LIMITED_AGENT, RESEARCH_AGENT]);
     expect(await page.evaluate(() => sessionStorage.getItem('durable-chat.apiKey'))).toBe(stack.apiKey);
   });
 
@@ -172,6 +179,23 @@ describe('the chat app in Chromium', () => {
     await page.reload();
     await tool.and(page.locator('[data-state="output-available"]')).waitFor();
     expect(await tool.locator('.tool-output').innerText()).toContain('accepted within 30 days of purchase');
+  });
+
+  it('shows the memories an answer used and the warning at the hop limit', async () => {
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: LIMITED_AGENT });
+    await send('use search_knowledge for the refund policy of purchases [[hops=2]]');
+    await waitForFinishedAnswer();
+    const answer = lastAnswer();
+    expect(await answer.locator('.memories summary').innerText()).toMatch(/^\d+ (memory|memories) used$/);
+    await answer.locator('.memories summary').click();
+    expect(await answer.locator('.memories li').allInnerTexts()).toContainEqual(expect.stringContaining('refunds are accepted within 30 days'));
+    const warning = normalize(await answer.locator('.warning').innerText());
+    expect(warning).toBe('I stopped after 1 tool rounds, the limit for this agent. Ask me to continue if you need more.');
+    expect(await answer.locator('[data-finish-reason="hop-limit"] .badge-hop-limit').innerText()).toBe('hop limit');
+    // Shown once: as the warning, not a second time in the answer's text.
+    expect(await visibleText()).not.toContain(warning);
+    expect(normalize((await storedAnswer(currentChatId())).text)).toContain(warning);
   });
 
   it('lists a second conversation with the title the model generated for it', async () => {

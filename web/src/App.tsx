@@ -179,10 +179,8 @@ function ChatApp({ apiKey, onSignOut }: { apiKey: string; onSignOut(reason?: str
           client={client}
           agentId={agentId}
           onFailure={onFailure}
-          onFirstMessage={() => {
-            navigate(chatId, { replace: true });
-            void refreshConversations();
-          }}
+          onFirstMessage={() => navigate(chatId, { replace: true })}
+          onTurnStarted={() => void refreshConversations()}
           onTurnFinished={() => void onTurnFinished(chatId)}
         />
       </main>

@@ -110,10 +110,19 @@ export class ApiClient {
     return this.request<void>('DELETE', `/api/conversations/${encodeURIComponent(chatId)}`);
   }
 
-  /** The workspace's agents; the answer of issue 11's management route and of the minimal list route alike. */
+  /**
+   * The workspace's agents for the picker. Reads both shapes of `GET /api/agents`: the management
+   * API's pages (`{data, nextCursor}`, followed to the end) and the minimal list (`{agents}`).
+   */
   async listAgents(): Promise<Agent[]> {
-    const answer = await this.request<{ agents?: Agent[]; data?: Agent[] } | Agent[]>('GET', '/api/agents');
-    const agents = Array.isArray(answer) ? answer : (answer.agents ?? answer.data ?? []);
+    const agents: Agent[] = [];
+    let cursor: string | null | undefined;
+    for (let page = 0; page < 20; page++) {
+      const answer = await this.request<{ agents?: Agent[]; data?: Agent[]; nextCursor?: string | null }>('GET', `/api/agents${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+      agents.push(...(answer.agents ?? answer.data ?? []));
+      cursor = answer.nextCursor;
+      if (!cursor) break;
+    }
     return agents.filter((agent) => typeof agent.id === 'string').map((agent) => ({ ...agent, name: agent.name || agent.id }));
   }
 

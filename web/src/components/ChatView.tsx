@@ -17,6 +17,8 @@ interface ChatViewProps {
   agentId?: string;
   onFailure(error: unknown): string;
   onFirstMessage(): void;
+  /** The answer started streaming: the conversation exists on the server now. */
+  onTurnStarted(): void;
   onTurnFinished(): void;
 }
 
@@ -101,6 +103,9 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   const statusRef = useRef(status);
   statusRef.current = status;
   const busy = status === 'submitted' || status === 'streaming';
+  useEffect(() => {
+    if (status === 'streaming') callbacks.current.onTurnStarted();
+  }, [status]);
 
   /** Cost is computed from the turn's usage rows once the answer is stored: merged into the message's metadata. */
   const loadCost = useCallback(
