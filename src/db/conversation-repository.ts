@@ -125,14 +125,18 @@ export class ConversationRepository {
   /**
    * The conversation's user and assistant messages in order, including those before a fresh start
    * (the user still sees them; only the model stops seeing them). An assistant message carries its
-   * finish reason, token usage, model and cost (the sum of its turn's `llm_usage` rows) as metadata.
+   * finish reason, token usage, model, cost (the sum of its turn's `llm_usage` rows) and the agent
+   * that answered as metadata.
    */
   async messages(owner: ConversationOwner, conversationId: string): Promise<ConversationMessage[] | undefined> {
     if (!(await this.find(owner, conversationId))) return undefined;
     const result = await this.pool.query(
       `SELECT e.role, e.message_id, e.content, e.extra, e.created_at,
-              (SELECT sum(u.cost_usd) FROM llm_usage u WHERE u.turn_id = e.turn_id) AS cost_usd
+              usage.cost_usd, usage.agent_id
        FROM chat_events e
+       LEFT JOIN LATERAL (
+         SELECT sum(u.cost_usd) AS cost_usd, max(u.agent_id) AS agent_id FROM llm_usage u WHERE u.turn_id = e.turn_id AND e.role = 'assistant'
+       ) usage ON true
        WHERE e.conversation_id = $1 AND e.type = 'message' AND e.role IN ('user', 'assistant')
        ORDER BY e.seq`,
       [conversationId],
@@ -143,6 +147,7 @@ export class ConversationRepository {
       if (row.role === 'assistant') {
         for (const key of ['finishReason', 'usage', 'model', 'error'] as const) if (extra[key] !== undefined) metadata[key] = extra[key];
         if (row.cost_usd !== null) metadata.costUsd = Number(row.cost_usd);
+        if (row.agent_id !== null) metadata.agentId = row.agent_id;
       }
       return {
         id: row.message_id as string,

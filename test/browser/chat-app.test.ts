@@ -285,6 +285,8 @@ describe('the chat app in Chromium', () => {
     await toolChat.locator('.conversation-link').click();
     await page.locator('.tool-call[data-state="output-available"]').waitFor();
     await waitForFinishedAnswer();
+    // Opening a conversation picks the agent that answered it.
+    expect(await page.locator('select[aria-label="Agent"]').inputValue()).toBe(`${stack.workspaceId}-research`);
     await page.mouse.move(900, 700);
     await page.screenshot({ path: SCREENSHOT });
   });

@@ -126,8 +126,8 @@ describe('the conversation list', () => {
 });
 
 describe('one conversation', () => {
-  it('reads back its messages as UIMessages, with the answer finish reason, usage and cost', async () => {
-    const { apiKey } = await stack.addWorkspace();
+  it('reads back its messages as UIMessages, with the answer finish reason, usage, cost and agent', async () => {
+    const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `read-${randomUUID()}`;
     const chunks = await chat(apiKey, id, 'Please tell me something long');
     const streamed = textOf(chunks);
@@ -145,7 +145,7 @@ describe('one conversation', () => {
     expect(replyText).toBe(streamed);
     const usageRows = await stack.pool.query('SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, sum(cost_usd) AS cost FROM llm_usage WHERE conversation_id = $1', [id]);
     const usage = usageRows.rows[0];
-    expect(reply.metadata).toMatchObject({ finishReason: 'stop', model: 'scripted-1', usage: { inputTokens: usage.input, outputTokens: usage.output } });
+    expect(reply.metadata).toMatchObject({ finishReason: 'stop', model: 'scripted-1', usage: { inputTokens: usage.input, outputTokens: usage.output }, agentId: `${workspaceId}-assistant` });
     expect(reply.metadata.costUsd).toBeCloseTo(Number(usage.cost), 10);
     expect(reply.metadata.costUsd).toBeGreaterThan(0);
   });

@@ -181,6 +181,7 @@ function ChatApp({ apiKey, onSignOut }: { apiKey: string; onSignOut(reason?: str
           onFailure={onFailure}
           onFirstMessage={() => navigate(chatId, { replace: true })}
           onTurnStarted={() => void refreshConversations()}
+          onAgentOfConversation={(answeredBy) => setAgentId((current) => (agents.length === 0 || agents.some((agent) => agent.id === answeredBy) ? answeredBy : current))}
           onTurnFinished={() => void onTurnFinished(chatId)}
         />
       </main>

@@ -13,6 +13,8 @@ export interface AnswerMetadata {
   hopUsage?: { hop: number; inputTokens: number; outputTokens: number };
   model?: string;
   costUsd?: number;
+  /** The agent that answered (stored answers). */
+  agentId?: string;
   cached?: boolean;
   error?: string;
 }

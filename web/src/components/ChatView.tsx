@@ -20,6 +20,8 @@ interface ChatViewProps {
   /** The answer started streaming: the conversation exists on the server now. */
   onTurnStarted(): void;
   onTurnFinished(): void;
+  /** A stored conversation opened: the agent that answered it last, to continue with it. */
+  onAgentOfConversation(agentId: string): void;
 }
 
 type LoadState = { status: 'loading' } | { status: 'ready'; messages: ChatMessage[]; running: boolean } | { status: 'failed'; message: string };
@@ -32,7 +34,12 @@ export function ChatView(props: ChatViewProps) {
     if (isDraft) return;
     let cancelled = false;
     client.getConversation(chatId).then(
-      (answer) => !cancelled && setState({ status: 'ready', messages: answer.messages, running: answer.running }),
+      (answer) => {
+        if (cancelled) return;
+        const agentId = [...answer.messages].reverse().find((message) => message.metadata?.agentId)?.metadata?.agentId;
+        if (agentId) props.onAgentOfConversation(agentId);
+        setState({ status: 'ready', messages: answer.messages, running: answer.running });
+      },
       (error) => {
         if (cancelled) return;
         if (error instanceof ApiError && error.status === 404) setState({ status: 'ready', messages: [], running: false });
