@@ -131,6 +131,7 @@ describe('the chat app in Chromium', () => {
     await page.getByLabel('API key').fill(stack.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await composer().waitFor();
+    await page.locator('select[aria-label="Agent"] option', { hasText: RESEARCH_AGENT }).waitFor({ state: 'attached' });
     const agentNames = await page.locator('select[aria-label="Agent"] option').allInnerTexts();
     expect(agentNames.map((name) => name.split(' · ')[0])).toEqual(['Assistant', LIMITED_AGENT, RESEARCH_AGENT]);
     expect(await page.evaluate(() => sessionStorage.getItem('durable-chat.apiKey'))).toBe(stack.apiKey);
@@ -196,6 +197,24 @@ describe('the chat app in Chromium', () => {
     // Shown once: as the warning, not a second time in the answer's text.
     expect(await visibleText()).not.toContain(warning);
     expect(normalize((await storedAnswer(currentChatId())).text)).toContain(warning);
+  });
+
+  it('sends an attachment and shows it in the question, also after a reload', async () => {
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: 'Assistant' });
+    // A 1×1 PNG, made here: the smallest image a browser renders.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('input[type="file"]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
+    await page.locator('.attachment-chips', { hasText: 'dot.png' }).waitFor();
+    await send('What is in this picture?');
+    await waitForFinishedAnswer();
+    const image = page.locator('.message.user img[alt="dot.png"]');
+    expect(await image.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBe(1);
+    const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [currentChatId()]);
+    expect(stored.rows[0].content.parts).toContainEqual(expect.objectContaining({ type: 'file', mediaType: 'image/png', filename: 'dot.png' }));
+    await page.reload();
+    await waitForFinishedAnswer();
+    expect(await page.locator('.message.user img[alt="dot.png"]').evaluate((element: HTMLImageElement) => element.complete && element.naturalWidth)).toBe(1);
   });
 
   it('lists a second conversation with the title the model generated for it', async () => {

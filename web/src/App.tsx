@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiClient, ApiError, readableError, type Agent, type Conversation } from './api';
 import { ChatView } from './components/ChatView';
+import { ApiClientContext } from './context';
 import { Sidebar } from './components/Sidebar';
 import { SignIn } from './components/SignIn';
 import { newChatId, useChatRoute } from './route';
@@ -66,11 +67,12 @@ function ChatApp({ apiKey, onSignOut }: { apiKey: string; onSignOut(reason?: str
   const refreshConversations = useCallback(async () => {
     try {
       const page = await client.listConversations();
-      // Keep the pages loaded beyond the first one, updated where they overlap.
       setConversations((current) => {
+        if (!page.nextCursor) return page.conversations; // the first page is all there is
+        // Keep the older pages already loaded: everything past the end of the fresh first page.
         const fresh = new Set(page.conversations.map((conversation) => conversation.id));
-        const older = current.filter((conversation) => !fresh.has(conversation.id));
-        return [...page.conversations, ...(page.nextCursor ? older.filter((conversation) => conversation.lastActivityAt < page.conversations.at(-1)!.lastActivityAt) : [])];
+        const boundary = page.conversations.at(-1)!.lastActivityAt;
+        return [...page.conversations, ...current.filter((conversation) => !fresh.has(conversation.id) && conversation.lastActivityAt < boundary)];
       });
       setNextCursor((current) => current ?? page.nextCursor);
       setListError(undefined);
@@ -126,65 +128,67 @@ function ChatApp({ apiKey, onSignOut }: { apiKey: string; onSignOut(reason?: str
   const current = conversations.find((conversation) => conversation.id === chatId);
 
   return (
-    <div className="app">
-      <Sidebar
-        conversations={conversations}
-        activeChatId={chatId}
-        hasMore={nextCursor !== null}
-        error={listError}
-        onSelect={(id) => navigate(id)}
-        onNewChat={startNewChat}
-        onLoadMore={loadMore}
-        onRename={async (id, title) => {
-          try {
-            const { conversation } = await client.renameConversation(id, title);
-            setConversations((list) => list.map((known) => (known.id === id ? conversation : known)));
-          } catch (error) {
-            setListError(onFailure(error));
-          }
-        }}
-        onDelete={async (id) => {
-          try {
-            await client.deleteConversation(id);
-            setConversations((list) => list.filter((known) => known.id !== id));
-            if (id === chatId) startNewChat();
-          } catch (error) {
-            setListError(onFailure(error));
-          }
-        }}
-        onSignOut={() => onSignOut()}
-      />
-      <main className="main">
-        <header className="chat-header">
-          <h1 className="chat-title" title={current?.title}>
-            {current?.title ?? 'New chat'}
-          </h1>
-          <label className="agent-picker">
-            <span>Agent</span>
-            <select aria-label="Agent" value={agentId ?? ''} onChange={(event) => setAgentId(event.target.value || undefined)} disabled={agents.length === 0}>
-              {agents.length === 0 && <option value="">Workspace default</option>}
-              {agents.map((agent) => (
-                <option key={agent.id} value={agent.id}>
-                  {agent.name}
-                  {agent.model ? ` · ${agent.model}` : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-        </header>
-        <ChatView
-          key={chatId}
-          chatId={chatId}
-          isDraft={routeChatId === undefined}
-          client={client}
-          agentId={agentId}
-          onFailure={onFailure}
-          onFirstMessage={() => navigate(chatId, { replace: true })}
-          onTurnStarted={() => void refreshConversations()}
-          onAgentOfConversation={(answeredBy) => setAgentId((current) => (agents.length === 0 || agents.some((agent) => agent.id === answeredBy) ? answeredBy : current))}
-          onTurnFinished={() => void onTurnFinished(chatId)}
+    <ApiClientContext.Provider value={client}>
+      <div className="app">
+        <Sidebar
+          conversations={conversations}
+          activeChatId={chatId}
+          hasMore={nextCursor !== null}
+          error={listError}
+          onSelect={(id) => navigate(id)}
+          onNewChat={startNewChat}
+          onLoadMore={loadMore}
+          onRename={async (id, title) => {
+            try {
+              const { conversation } = await client.renameConversation(id, title);
+              setConversations((list) => list.map((known) => (known.id === id ? conversation : known)));
+            } catch (error) {
+              setListError(onFailure(error));
+            }
+          }}
+          onDelete={async (id) => {
+            try {
+              await client.deleteConversation(id);
+              setConversations((list) => list.filter((known) => known.id !== id));
+              if (id === chatId) startNewChat();
+            } catch (error) {
+              setListError(onFailure(error));
+            }
+          }}
+          onSignOut={() => onSignOut()}
         />
-      </main>
-    </div>
+        <main className="main">
+          <header className="chat-header">
+            <h1 className="chat-title" title={current?.title}>
+              {current?.title ?? 'New chat'}
+            </h1>
+            <label className="agent-picker">
+              <span>Agent</span>
+              <select aria-label="Agent" value={agentId ?? ''} onChange={(event) => setAgentId(event.target.value || undefined)} disabled={agents.length === 0}>
+                {agents.length === 0 && <option value="">Workspace default</option>}
+                {agents.map((agent) => (
+                  <option key={agent.id} value={agent.id}>
+                    {agent.name}
+                    {agent.model ? ` · ${agent.model}` : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </header>
+          <ChatView
+            key={chatId}
+            chatId={chatId}
+            isDraft={routeChatId === undefined}
+            client={client}
+            agentId={agentId}
+            onFailure={onFailure}
+            onFirstMessage={() => navigate(chatId, { replace: true })}
+            onTurnStarted={() => void refreshConversations()}
+            onAgentOfConversation={(answeredBy) => setAgentId((current) => (agents.length === 0 || agents.some((agent) => agent.id === answeredBy) ? answeredBy : current))}
+            onTurnFinished={() => void onTurnFinished(chatId)}
+          />
+        </main>
+      </div>
+    </ApiClientContext.Provider>
   );
 }

@@ -146,6 +146,13 @@ export class ApiClient {
     return this.request<unknown>('POST', `/api/chat/${encodeURIComponent(chatId)}/steer`, { text });
   }
 
+  /** A stored file (attachment, generated image) by its API path, fetched with the key. */
+  async fetchFile(path: string): Promise<Blob> {
+    const response = await fetch(path, { headers: authHeaders(this.apiKey) });
+    if (!response.ok) throw new ApiError(response.status, 'file_unavailable', `The file could not be loaded (${response.status}).`);
+    return response.blob();
+  }
+
   /** Checks the key: any authenticated read does. */
   async verify(): Promise<void> {
     await this.listConversations();

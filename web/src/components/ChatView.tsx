@@ -3,7 +3,7 @@
  * answering is resumed (`resume: true` replays its stream from the start, then follows it live).
  */
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport } from 'ai';
+import { DefaultChatTransport, type FileUIPart } from 'ai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, authHeaders, readableError, type ApiClient, type ChatMessage } from '../api';
 import { Composer } from './Composer';
@@ -60,6 +60,16 @@ export function ChatView(props: ChatViewProps) {
       </div>
     );
   return <Conversation {...props} initialMessages={state.messages} running={state.running} />;
+}
+
+/** A file as the `file` part of a message: its bytes as a data URL (the server may store them elsewhere). */
+function toFilePart(file: File): Promise<FileUIPart> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve({ type: 'file', mediaType: file.type || 'application/octet-stream', filename: file.name, url: String(reader.result) });
+    reader.onerror = () => reject(reader.error ?? new Error(`${file.name} could not be read`));
+    reader.readAsDataURL(file);
+  });
 }
 
 function sleep(milliseconds: number) {
@@ -173,10 +183,11 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   );
 
   const send = useCallback(
-    async (text: string, files: FileList | undefined) => {
+    async (text: string, files: File[]) => {
       setNotice(undefined);
+      const parts = await Promise.all(files.map(toFilePart));
       if (messages.length === 0) callbacks.current.onFirstMessage();
-      await sendMessage({ text, ...(files && files.length > 0 ? { files } : {}) });
+      await sendMessage({ text, ...(parts.length > 0 ? { files: parts } : {}) });
     },
     [messages.length, sendMessage],
   );
@@ -206,7 +217,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
             <p className="muted">Answers stream token by token and survive reloads, stops and worker crashes.</p>
             <div className="examples">
               {EXAMPLES.map((example) => (
-                <button key={example} type="button" className="example" onClick={() => void send(example, undefined)}>
+                <button key={example} type="button" className="example" onClick={() => void send(example, [])}>
                   {example}
                 </button>
               ))}

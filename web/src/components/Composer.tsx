@@ -4,7 +4,7 @@ import { PaperclipIcon } from './Icons';
 interface ComposerProps {
   busy: boolean;
   stopping: boolean;
-  onSend(text: string, files: FileList | undefined): Promise<void>;
+  onSend(text: string, files: File[]): Promise<void>;
   onStop(): Promise<void>;
   /** Sends text to the running answer; resolves false when the server did not take it. */
   onSteer(text: string): Promise<boolean>;
@@ -13,7 +13,8 @@ interface ComposerProps {
 /** The message box: Enter sends (Shift+Enter for a new line); while an answer runs, Stop and Steer. */
 export function Composer({ busy, stopping, onSend, onStop, onSteer }: ComposerProps) {
   const [text, setText] = useState('');
-  const [files, setFiles] = useState<FileList>();
+  // Copied out of the input: a FileList belongs to its input and empties when the input is reset.
+  const [files, setFiles] = useState<File[]>([]);
   const fileInput = useRef<HTMLInputElement>(null);
 
   async function submit(event?: FormEvent) {
@@ -26,7 +27,7 @@ export function Composer({ busy, stopping, onSend, onStop, onSteer }: ComposerPr
     }
     setText('');
     const attached = files;
-    setFiles(undefined);
+    setFiles([]);
     if (fileInput.current) fileInput.current.value = '';
     await onSend(message, attached);
   }
@@ -40,9 +41,9 @@ export function Composer({ busy, stopping, onSend, onStop, onSteer }: ComposerPr
 
   return (
     <form className="composer" onSubmit={submit} aria-label="Message">
-      {files && files.length > 0 && (
+      {files.length > 0 && (
         <div className="attachment-chips">
-          {Array.from(files).map((file) => (
+          {files.map((file) => (
             <span key={file.name} className="chip">
               <PaperclipIcon /> {file.name}
             </span>
@@ -53,7 +54,7 @@ export function Composer({ busy, stopping, onSend, onStop, onSteer }: ComposerPr
         <button type="button" className="icon attach" title="Attach files" aria-label="Attach files" onClick={() => fileInput.current?.click()} disabled={busy}>
           <PaperclipIcon />
         </button>
-        <input ref={fileInput} type="file" multiple hidden onChange={(event) => setFiles(event.target.files ?? undefined)} />
+        <input ref={fileInput} type="file" multiple hidden onChange={(event) => setFiles(Array.from(event.target.files ?? []))} />
         <textarea
           aria-label="Message"
           placeholder={busy ? 'Add a correction to the running answer…' : 'Send a message'}

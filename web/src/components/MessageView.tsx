@@ -7,6 +7,7 @@ import { getToolName, isToolUIPart, type UIMessagePart } from 'ai';
 import { Streamdown } from 'streamdown';
 import type { AnswerMetadata, ChatMessage } from '../api';
 import { MemoryIcon, PaperclipIcon, WarningIcon } from './Icons';
+import { MarkdownImage, StoredFileLink, StoredImage } from './StoredFile';
 import { ToolCall } from './ToolCall';
 
 type Part = ChatMessage['parts'][number];
@@ -15,6 +16,8 @@ type Part = ChatMessage['parts'][number];
 const MARKDOWN_CONTROLS = { table: { copy: true, download: false, fullscreen: false }, code: { copy: true, download: false } } as const;
 /** Links open in a new tab directly (the library still sanitises their URLs). */
 const LINK_SAFETY = { enabled: false } as const;
+/** Images in answers may live behind the API (generated images): fetched with the key. */
+const MARKDOWN_COMPONENTS = { img: MarkdownImage };
 type LoosePart = { type: string; [field: string]: unknown };
 
 interface MessageViewProps {
@@ -66,15 +69,15 @@ function FilePart({ part }: { part: LoosePart }) {
   const name = String(part.filename ?? (mediaType || 'attachment'));
   if (mediaType.startsWith('image/')) {
     return (
-      <a className="image-part" href={url} target="_blank" rel="noreferrer">
-        <img src={url} alt={name} loading="lazy" />
-      </a>
+      <span className="image-part">
+        <StoredImage src={url} alt={name} />
+      </span>
     );
   }
   return (
-    <a className="chip attachment" href={url} target="_blank" rel="noreferrer" download={part.filename ? String(part.filename) : undefined}>
+    <StoredFileLink className="chip attachment" url={url} name={name}>
       <PaperclipIcon /> {name}
-    </a>
+    </StoredFileLink>
   );
 }
 
@@ -162,7 +165,7 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
         if (!text || warnings.has(text)) return null;
         return (
           <div key={index} className="answer-text">
-            <Streamdown parseIncompleteMarkdown isAnimating={streaming && index === lastTextIndex} className="markdown" controls={MARKDOWN_CONTROLS} linkSafety={LINK_SAFETY}>
+            <Streamdown parseIncompleteMarkdown isAnimating={streaming && index === lastTextIndex} className="markdown" controls={MARKDOWN_CONTROLS} linkSafety={LINK_SAFETY} components={MARKDOWN_COMPONENTS}>
               {text}
             </Streamdown>
           </div>
