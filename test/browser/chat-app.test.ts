@@ -299,6 +299,23 @@ describe('the chat app in Chromium', () => {
     expect(final).toBe(normalize(`(attempt 2) ${longAnswer}`));
   }, 120_000);
 
+  it('renames and deletes a conversation from the list', async () => {
+    const item = page.locator('.conversation-item', { hasText: 'What is in this picture' });
+    const chatId = (await item.getAttribute('data-chat-id'))!;
+    await item.hover();
+    await item.getByRole('button', { name: /^Rename/ }).click();
+    await page.getByLabel('New title').fill('The dot picture');
+    await page.getByLabel('New title').press('Enter');
+    await page.locator(`.conversation-item[data-chat-id="${chatId}"][data-title-source="user"]`, { hasText: 'The dot picture' }).waitFor();
+    expect((await stack.pool.query('SELECT title, title_source FROM conversations WHERE id = $1', [chatId])).rows[0]).toEqual({ title: 'The dot picture', title_source: 'user' });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).hover();
+    await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).getByRole('button', { name: /^Delete/ }).click();
+    await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).waitFor({ state: 'detached' });
+    expect((await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [chatId])).rows[0].n).toBe(0);
+  });
+
   it('takes the screenshot the README shows', async () => {
     const toolChat = page.locator('.conversation-item', { hasText: 'Use search_knowledge for our refund' });
     await toolChat.locator('.conversation-link').click();
