@@ -8,6 +8,7 @@ import { activityDependenciesFrom } from './src/activities';
 import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
+import { StopSignals } from './src/stream/stop-signals';
 import { createLogger, type Logger } from './src/logger';
 import { createChatWorker, installTemporalRuntime, type CreateWorkerOptions } from './src/worker/create-worker';
 
@@ -27,26 +28,29 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const pool = createPool(configuration.databaseUrl);
   const redis = await connectRedis(configuration.redis.url, 'durable-chat-worker');
+  const subscriber = await connectRedis(configuration.redis.url, 'durable-chat-worker-stop');
   const connection = await connectTemporalWorker(configuration, temporalAddress);
+  const close = async () => {
+    await connection.close();
+    redis.disconnect();
+    subscriber.disconnect();
+    await pool.end();
+  };
   try {
+    const stopSignals = new StopSignals(subscriber, configuration.redis.keyPrefix);
+    await stopSignals.start();
     const worker = await createChatWorker({
       connection,
       namespace: configuration.temporal.namespace,
       taskQueue: configuration.temporal.taskQueue,
       encryptionKeys: configuration.encryption.keys,
-      dependencies: activityDependenciesFrom(configuration, { pool, redis, openai: createOpenAiClient(llm.baseUrl, llm.apiKey), logger }),
+      dependencies: activityDependenciesFrom(configuration, { pool, redis, openai: createOpenAiClient(llm.baseUrl, llm.apiKey), logger, stopSignals }),
       ...options,
     });
-    const done = worker.run().finally(async () => {
-      await connection.close();
-      redis.disconnect();
-      await pool.end();
-    });
+    const done = worker.run().finally(close);
     return { worker, done };
   } catch (error) {
-    await connection.close();
-    redis.disconnect();
-    await pool.end();
+    await close();
     throw error;
   }
 }

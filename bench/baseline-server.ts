@@ -20,6 +20,7 @@ import type OpenAI from 'openai';
 import { z } from 'zod';
 import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from '../src/api/sse/ui-message-stream';
 import { createOpenAiClient } from '../src/clients';
+import { finishReasonOf } from '../src/llm/finish-reason';
 import type { FinishReason } from '../src/shared/stream-events';
 
 const chatBodySchema = z.looseObject({
@@ -32,11 +33,6 @@ function writeChunks(response: Response, chunks: UiMessageChunk[], id?: string):
     const idLine = id && index === chunks.length - 1 ? `id: ${id}\n` : '';
     response.write(`${idLine}data: ${JSON.stringify(chunks[index])}\n\n`);
   }
-}
-
-function mapFinishReason(reason: string | null): FinishReason {
-  if (reason === 'stop' || reason === 'length') return reason;
-  return reason === 'tool_calls' ? 'tool-calls' : 'other';
 }
 
 export function createBaselineApp(openai: OpenAI, model: string) {
@@ -71,7 +67,7 @@ export function createBaselineApp(openai: OpenAI, model: string) {
         { signal: controller.signal },
       );
       writeChunks(response, encoder.encode({ kind: 'hop-start', hop: 0, attempt: 1 }), eventId());
-      let finishReason: string | null = null;
+      let finishReason: FinishReason = 'other';
       const usage = { inputTokens: 0, outputTokens: 0 };
       for await (const chunk of stream) {
         if (chunk.usage) {
@@ -81,10 +77,10 @@ export function createBaselineApp(openai: OpenAI, model: string) {
         const choice = chunk.choices[0];
         if (!choice) continue;
         if (choice.delta?.content) writeChunks(response, encoder.encode({ kind: 'text-delta', hop: 0, attempt: 1, delta: choice.delta.content }), eventId());
-        if (choice.finish_reason) finishReason = choice.finish_reason;
+        if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
       }
       writeChunks(response, encoder.encode({ kind: 'hop-end', hop: 0, attempt: 1, finishReason }), eventId());
-      writeChunks(response, encoder.encode({ kind: 'turn-finish', finishReason: mapFinishReason(finishReason), usage }), eventId());
+      writeChunks(response, encoder.encode({ kind: 'turn-finish', finishReason, usage }), eventId());
       response.end('data: [DONE]\n\n');
     } catch (error) {
       if (controller.signal.aborted) return;

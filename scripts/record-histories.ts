@@ -20,10 +20,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { activityTypes, describeEvent, eventCount, fetchWorkflowHistory, writeHistoryFile, type History, type HistoryEvent } from '../src/replay/workflow-history';
-import { turnWorkflowId } from '../src/shared/ids';
+import { assistantMessageId } from '../src/shared/ids';
 import type { ChatTurnResult } from '../src/shared/turn';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
+import { createAgent, postChat } from '../test/support/chat';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../test/support/sse';
 import { startTestStack, type TestStack } from '../test/support/stack';
 
@@ -59,20 +60,13 @@ function completedResult(history: History): ChatTurnResult {
   return defaultPayloadConverter.fromPayload<ChatTurnResult>(payload);
 }
 
-async function createAgent(stack: TestStack, fields: { allowedTools: string[]; maxHops: number }): Promise<string> {
-  const id = `agent-${randomUUID().slice(0, 8)}`;
-  await stack.pool.query(
-    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [id, stack.workspaceId, id, 'You are a test agent.', fields.allowedTools, fields.maxHops],
-  );
-  return id;
-}
-
 interface TurnRequest {
   chatId?: string;
   requestId?: string;
   text: string;
   agentId?: string;
+  /** Extra body fields (`trigger`, `messageId`). */
+  extra?: Record<string, unknown>;
   onEvent?: (event: SseEvent, chatId: string) => void;
 }
 
@@ -80,14 +74,21 @@ interface TurnRequest {
 async function sendTurn(stack: TestStack, request: TurnRequest) {
   const chatId = request.chatId ?? `chat-${randomUUID()}`;
   const requestId = request.requestId ?? `msg-${randomUUID()}`;
-  const response = await fetch(`${stack.apiUrl}/api/chat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
-    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, request.text)], ...(request.agentId ? { agentId: request.agentId } : {}) }),
-  });
+  const response = await postChat(
+    stack,
+    { id: chatId, messages: [userMessage(requestId, request.text)], ...(request.agentId ? { agentId: request.agentId } : {}), ...request.extra },
+    { headers: { 'x-ai-sdk-version': '7' } },
+  );
   if (response.status !== 200) throw new Error(`POST /api/chat answered ${response.status}: ${await response.text()}`);
   const chunks = chunksOf(await readSse(response, (event) => request.onEvent?.(event, chatId)));
-  return { chatId, requestId, workflowId: turnWorkflowId(chatId, requestId), chunks, text: textOf(chunks) };
+  const workflowId = chunks.length > 0 ? stack.turnId(chatId, turnKeyOf(chunks)) : stack.turnId(chatId, requestId);
+  return { chatId, requestId, workflowId, chunks, text: textOf(chunks) };
+}
+
+/** The turn key a stream announces: its `start` chunk names the answer `assistantMessageId(turnKey)`. */
+function turnKeyOf(chunks: Array<{ type: string; [key: string]: unknown }>): string {
+  const messageId = String(chunks.find((chunk) => chunk.type === 'start')?.messageId ?? '');
+  return messageId.slice(0, -assistantMessageId('').length);
 }
 
 const scenarios: Scenario[] = [
@@ -123,8 +124,9 @@ const scenarios: Scenario[] = [
     },
     check(history) {
       const activities = scheduledActivities(history);
-      ensure(count(activities, 'streamCompletion') === 2 && count(activities, 'executeTool') === 2, `expected exactly 2 hops: ${activities.join(', ')}`);
-      ensure(completedResult(history).finishReason === 'hop-limit', 'expected finish reason hop-limit');
+      // Two tool rounds ran; the third request for tools met the limit and ran nothing.
+      ensure(count(activities, 'streamCompletion') === 3 && count(activities, 'executeTool') === 2, `expected 3 hops and 2 tool runs: ${activities.join(', ')}`);
+      ensure(completedResult(history).finishReason === 'tool-limit-reached', 'expected finish reason tool-limit-reached');
     },
   },
   {
@@ -159,11 +161,40 @@ const scenarios: Scenario[] = [
     },
     check(history) {
       ensure(closingEvent(history).workflowExecutionCanceledEventAttributes != null, `expected a cancelled turn, last event ${describeEvent(closingEvent(history))}`);
-      // The hop is asked to cancel. It ends as ActivityTaskCompleted today (the openai stream ends
-      // quietly when its request is aborted, so streamCompletion returns the partial hop); either
-      // ending replays the same way, and the workflow closes as cancelled.
-      ensure((history.events ?? []).some((event) => event.activityTaskCancelRequestedEventAttributes != null), 'expected the streaming activity asked to cancel');
+      // The hop stops at once over Redis, then ends as cancelled, carrying its partial text.
+      ensure((history.events ?? []).some((event) => event.activityTaskCanceledEventAttributes != null), 'expected the streaming activity to end cancelled');
       ensure(count(scheduledActivities(history), 'finalizeTurn') === 1, 'expected the partial answer finalized');
+    },
+  },
+  {
+    name: 'fallback-model',
+    async run(stack) {
+      const agentId = await createAgent(stack, { model: 'scripted-1', fallbackModels: ['scripted-mini'], llmMaxAttempts: 1 });
+      const tag = randomUUID().slice(0, 8);
+      stack.llm.injectFault({ match: tag, fault: '400', times: 1 });
+      return (await sendTurn(stack, { text: `Answer with the fallback model ${tag}`, agentId })).workflowId;
+    },
+    check(history) {
+      ensure(count(scheduledActivities(history), 'streamCompletion') === 2, 'expected the hop on the model, then on its fallback');
+      ensure(completedResult(history).finishReason === 'stop', 'expected the fallback model to answer');
+    },
+  },
+  {
+    name: 'regenerated-answer',
+    async run(stack) {
+      const chatId = `chat-${randomUUID()}`;
+      const requestId = `msg-${randomUUID()}`;
+      const text = `Answer this twice ${requestId}`;
+      const first = await sendTurn(stack, { chatId, requestId, text });
+      await stack.temporal.workflow.getHandle(first.workflowId).result();
+      const replaced = String(first.chunks.find((chunk) => chunk.type === 'start')?.messageId);
+      const second = await sendTurn(stack, { chatId, requestId, text, extra: { trigger: 'regenerate-message', messageId: replaced } });
+      ensure(second.workflowId !== first.workflowId, 'expected the regenerated answer to run as a turn of its own');
+      return second.workflowId;
+    },
+    check(history) {
+      ensure(count(scheduledActivities(history), 'streamCompletion') === 1, 'expected a single hop');
+      completedResult(history);
     },
   },
   {

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEncryptionKeys, type EncryptionKey } from './codec/encryption-codec';
+import { providerOf } from './llm/provider';
 
 /** `*`, or an origin exactly as browsers send it: `scheme://host[:port]`, no path, no trailing slash. */
 function isCorsOrigin(value: string): boolean {
@@ -38,6 +39,7 @@ const environmentSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
   DEFAULT_MODEL: z.string().default('scripted-1'),
+  LLM_PROVIDER: z.string().min(1).optional(),
   DEMO_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   STREAM_RETENTION_SECONDS: integer(3600),
   STREAM_MAX_EVENTS: integer(20000),
@@ -88,6 +90,8 @@ export interface Configuration {
     baseUrl?: string;
     apiKey?: string;
     defaultModel: string;
+    /** Who serves the deployment's model, for usage rows: `LLM_PROVIDER`, or derived from the base URL. */
+    provider: string;
     heartbeatTimeoutMs: number;
     startToCloseTimeoutMs: number;
     deltaPersistence: { enabled: boolean; intervalMs: number; minChars: number };
@@ -149,6 +153,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       baseUrl: value.OPENAI_BASE_URL,
       apiKey: value.OPENAI_API_KEY,
       defaultModel: value.DEFAULT_MODEL,
+      provider: value.LLM_PROVIDER ?? providerOf(value.OPENAI_BASE_URL),
       heartbeatTimeoutMs: value.LLM_HEARTBEAT_TIMEOUT_MS,
       startToCloseTimeoutMs: value.LLM_START_TO_CLOSE_TIMEOUT_MS,
       deltaPersistence: { enabled: value.PERSIST_DELTAS === 'true', intervalMs: value.PERSIST_DELTAS_INTERVAL_MS, minChars: value.PERSIST_DELTAS_MIN_CHARS },

@@ -13,6 +13,7 @@ import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
+import type { StopSignals } from '../stream/stop-signals';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
 import { createToolActivities } from './tools';
@@ -26,7 +27,10 @@ export interface ActivityDependencies {
   logger: Logger;
   eventLogOptions: EventLogOptions;
   defaultModel: string;
-  byok?: boolean;
+  /** Who serves the deployment's model (`LLM_PROVIDER`, or derived from its base URL). */
+  provider: string;
+  /** Stop messages over Redis (one pattern subscription per worker process). */
+  stopSignals?: StopSignals;
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
@@ -35,11 +39,12 @@ export interface ActivityDependencies {
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
 export function activityDependenciesFrom(
   configuration: Configuration,
-  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger'>,
+  clients: Pick<ActivityDependencies, 'pool' | 'redis' | 'openai' | 'logger' | 'stopSignals'>,
 ): ActivityDependencies {
   return {
     ...clients,
     defaultModel: configuration.llm.defaultModel,
+    provider: configuration.llm.provider,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
@@ -52,11 +57,20 @@ export function createActivities(dependencies: ActivityDependencies) {
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
   return {
-    ...createStoreActivities({ chats, workspaces, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel }),
+    ...createStoreActivities({ chats, workspaces, usage, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
     ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), openai: dependencies.openai, logger: dependencies.logger }),
-    ...createLlmActivities({ openai: dependencies.openai, chats, usage, eventLog, logger: dependencies.logger, byok: dependencies.byok ?? false, deltaPersistence: dependencies.deltaPersistence }),
+    ...createLlmActivities({
+      openai: dependencies.openai,
+      provider: dependencies.provider,
+      chats,
+      usage,
+      eventLog,
+      logger: dependencies.logger,
+      deltaPersistence: dependencies.deltaPersistence,
+      stopSignals: dependencies.stopSignals,
+    }),
   };
 }
 

@@ -1,19 +1,28 @@
 /**
  * The streaming LLM activity: one hop of the turn. It streams the completion through the `openai`
  * client, publishes every delta to the turn's Redis log, heartbeats while it streams, and returns the
- * whole message so the workflow can decide what comes next.
+ * whole message, in the project's own types, so the workflow can decide what comes next.
  *
- * Retry semantics: a retried attempt (attempt > 1) publishes `hop-restart` before its first delta, so
- * clients drop the failed attempt's text; the workflow only keeps what the last attempt returns.
- * Cancellation arrives through the heartbeat and aborts the HTTP request to the model.
+ * Retry semantics: a retried attempt (attempt > 1, or a fallback model) publishes `hop-restart`
+ * before its first delta, so clients drop the failed attempt's text; the workflow only keeps what the
+ * last attempt returns. Only the provider call and its stream are classified as LLM errors; a store
+ * or Redis error keeps its own type. Nothing the hop writes to Postgres can fail it: usage is
+ * recorded by the workflow (and, for failed attempts, best effort here), so a store failure never
+ * re-runs (and re-bills) the model call.
+ *
+ * Stop: the user's stop reaches the hop over Redis within milliseconds (and through Temporal's
+ * cancellation on the heartbeat); the hop aborts the model request and returns what it streamed.
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { countTokens } from 'gpt-tokenizer';
 import type { ChatRepository } from '../db/chat-repository';
-import type { UsageRepository } from '../db/usage-repository';
+import type { AttemptUsage, UsageRepository } from '../db/usage-repository';
 import { classifyLlmError } from '../llm/classify-error';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
+import { finishReasonOf } from '../llm/finish-reason';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { toolsForAgent } from '../tools/registry';
@@ -21,30 +30,47 @@ import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions 
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
-import type { StreamEvent } from '../shared/stream-events';
+import type { StopSignals } from '../stream/stop-signals';
+import { INTERRUPTED_TOOL_CALL_TEXT } from '../shared/answer';
 import { messageText } from '../shared/messages';
-import type { AgentConfiguration, HopResult, TurnMemory, TurnMessage } from '../shared/turn';
+import { requestIds } from '../shared/ids';
+import type { StreamEvent } from '../shared/stream-events';
+import { parseToolArguments } from '../shared/tool-tracker';
+import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, type TurnMemory, type TurnMessage } from '../shared/turn';
+
+/** How many heartbeat timeouts a hop stopped over Redis waits for Temporal's cancellation to arrive. */
+const STOP_CANCELLATION_WAIT_FACTOR = 2;
 
 /** The minimal prompt of the fast path: trivial queries get no persona, memory or tools. */
 export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
 export interface LlmDependencies {
+  /** The deployment's own OpenAI-compatible client. */
   openai: OpenAI;
+  /** Who serves the deployment's model (for usage rows). */
+  provider: string;
   chats: ChatRepository;
   usage: UsageRepository;
   eventLog: EventLog;
   logger: Logger;
-  /** Whether the deployment's key belongs to the customer (bring your own key). */
-  byok: boolean;
   deltaPersistence?: DeltaPersistenceOptions;
+  /** Redis stop messages; without them a stop arrives through Temporal's cancellation only. */
+  stopSignals?: StopSignals;
 }
 
 export interface StreamCompletionInput {
   turnId: string;
   conversationId: string;
   workspaceId: string;
+  /** The turn key; with `userMessageId`, what the model's context ends with. */
+  requestId?: string;
+  userMessageId?: string;
   hop: number;
   agent: AgentConfiguration;
+  /** The model of this call: the agent's, or one of its fallback models. */
+  model?: string;
+  /** 0 for the agent's model, n for its n-th fallback model. */
+  fallbackIndex?: number;
   turnMessages: TurnMessage[];
   /** Trivial query: minimal prompt, no tools. */
   fastPath?: boolean;
@@ -55,66 +81,175 @@ export interface StreamCompletionInput {
 export interface GuardContextInput {
   turnId: string;
   conversationId: string;
+  requestId?: string;
+  userMessageId?: string;
   agent: AgentConfiguration;
+}
+
+/** What a hop's heartbeats carry: enough for the next attempt to account for this one if it dies. */
+interface HopProgress {
+  hop: number;
+  attempt: number;
+  model: string;
+  promptTokens: number;
+  outputTokens: number;
 }
 
 export function createLlmActivities(dependencies: LlmDependencies) {
   const { openai, chats, usage, eventLog, logger } = dependencies;
 
-  /** Streams one hop; see the module comment for retry and cancellation semantics. */
+  /**
+   * Records an attempt's usage without ever failing the hop: a store failure must not re-run (and
+   * re-bill) the model call. The workflow records completed and stopped attempts again at finalize.
+   */
+  async function recordAttemptBestEffort(row: AttemptUsage): Promise<void> {
+    try {
+      await usage.recordAttempt(row);
+    } catch (error) {
+      logger.error({ turnId: row.turnId, hop: row.hop, attempt: row.attempt, error: String(error) }, 'usage of a failed attempt not recorded');
+    }
+  }
+
+  /** Streams one hop; see the module comment for retry, stop and error semantics. */
   async function streamCompletion(input: StreamCompletionInput): Promise<HopResult> {
     const context = Context.current();
-    const attempt = context.info.attempt;
+    const fallbackIndex = input.fallbackIndex ?? 0;
+    const attempt = streamAttempt(fallbackIndex, context.info.attempt);
+    const model = input.model ?? input.agent.model;
+    const provider = input.agent.provider ?? dependencies.provider;
+    const byok = input.agent.byok ?? false;
     const { turnId, hop } = input;
-    let lastEventId = '';
-    const publish = async (event: StreamEvent) => {
-      lastEventId = await eventLog.append(turnId, event);
+    const usageRow = (row: Pick<AttemptUsage, 'attempt' | 'model' | 'inputTokens' | 'outputTokens' | 'latencyMs' | 'timeToFirstTokenMs' | 'estimated' | 'outcome'>): AttemptUsage => ({
+      turnId,
+      hop,
+      conversationId: input.conversationId,
+      workspaceId: input.workspaceId,
+      agentId: input.agent.agentId,
+      provider,
+      byok,
+      ...row,
+    });
+
+    // An earlier attempt of this hop died with its worker: its last heartbeat says what it used.
+    const lost = context.info.heartbeatDetails as HopProgress | undefined;
+    if (lost && typeof lost.attempt === 'number' && lost.hop === hop) {
+      await recordAttemptBestEffort(usageRow({ attempt: lost.attempt, model: lost.model, inputTokens: lost.promptTokens, outputTokens: lost.outputTokens, latencyMs: 0, estimated: true, outcome: 'lost' }));
+    }
+
+    const stop = dependencies.stopSignals?.watch(turnId);
+    const signal = stop ? AbortSignal.any([context.cancellationSignal, stop.signal]) : context.cancellationSignal;
+    const publish = (event: StreamEvent) => eventLog.append(turnId, event);
+    let messages: ChatCompletionMessageParam[] = [];
+    let content = '';
+    let toolArgumentsText = '';
+    let promptTokens = 0;
+    const progress = (): HopProgress => {
+      promptTokens ||= messages.length > 0 ? countMessageTokens(messages) : 0;
+      return { hop, attempt, model, promptTokens, outputTokens: countTokens(content + toolArgumentsText) };
     };
     // Heartbeats go out on a timer, not per delta: the SDK serialises details on every call, which
     // costs CPU on the hottest path, and Temporal only needs one per heartbeat interval.
     const heartbeatEvery = Math.max(200, Math.floor((context.info.heartbeatTimeoutMs ?? 10_000) / 3));
-    const heartbeatTimer = setInterval(() => context.heartbeat({ lastEventId, hop, attempt }), heartbeatEvery);
+    const heartbeatTimer = setInterval(() => context.heartbeat(progress()), heartbeatEvery);
     const started = performance.now();
     let firstTokenAt: number | undefined;
+    const toolCalls = new ToolCallAccumulator();
+
+    /** Ends a hop stopped by the user in the stream: unfinished tool calls as errors, then the step. */
+    const endStoppedHop = async (): Promise<HopResult> => {
+      const interrupted = toolCalls.startedCalls().map((call) => ({ id: call.id, name: call.name, input: call.arguments }));
+      for (const call of interrupted) {
+        await publish({ kind: 'tool-input-error', hop, toolCallId: call.id, toolName: call.name, input: call.input, errorText: INTERRUPTED_TOOL_CALL_TEXT });
+      }
+      await publish({ kind: 'hop-end', hop, attempt, finishReason: 'cancelled' });
+      const estimate = progress();
+      logger.info({ turnId, hop, attempt, characters: content.length }, 'hop stopped');
+      return {
+        hop,
+        attempt,
+        model,
+        content,
+        toolCalls: [],
+        finishReason: 'cancelled',
+        usage: { inputTokens: estimate.promptTokens, outputTokens: estimate.outputTokens },
+        usageEstimated: true,
+        stopped: true,
+        ...(interrupted.length > 0 ? { interruptedToolCalls: interrupted } : {}),
+        latencyMs: Math.round(performance.now() - started),
+        ...(firstTokenAt !== undefined ? { timeToFirstTokenMs: Math.round(firstTokenAt - started) } : {}),
+      };
+    };
+
+    /**
+     * The hop stopped by the user. It ends as cancelled in Temporal, carrying what it streamed (the
+     * partial answer) in the cancellation's details. A stop that arrived over Redis waits for
+     * Temporal's cancellation, which the API sends right after; if none comes, the stopped result is
+     * returned and the workflow ends the turn the same way.
+     */
+    const stoppedResult = async (): Promise<HopResult> => {
+      const partial = await endStoppedHop();
+      if (!context.cancellationSignal.aborted) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CANCELLATION_WAIT_FACTOR * (context.info.heartbeatTimeoutMs ?? 5000))));
+        await Promise.race([context.cancelled.catch(() => undefined), bound]);
+        clearTimeout(timer);
+      }
+      if (context.cancellationDetails?.cancelRequested) throw new CancelledFailure('Stopped by the user', [partial]);
+      return partial;
+    };
+
+    // A worker shutting down cancels its activities too: that hop must be retried elsewhere, not stopped.
+    const wasStopped = () => signal.aborted && !context.cancellationDetails?.workerShutdown;
+
     try {
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
-      const conversation = await chats.loadContext(input.conversationId);
-      const systemPrompt = input.fastPath
-        ? FAST_PATH_PROMPT
-        : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
-      const messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages);
+      const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
+      const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
+      messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, conversation.toolResults);
       const tools = input.fastPath ? [] : toolsForAgent(input.agent.allowedTools);
-      const stream = await openai.chat.completions.create(
-        {
-          model: input.agent.model,
-          messages,
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(tools.length > 0 ? { tools } : {}),
-          ...(input.agent.temperature !== undefined ? { temperature: input.agent.temperature } : {}),
-        },
-        { signal: context.cancellationSignal },
-      );
-      // Off by default: then nothing is added to the per-delta path.
-      const deltaPersistence = dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS;
-      const deltaBatcher = new DeltaBatcher(chats, deltaPersistence, {
+      const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, logger, {
         conversationId: input.conversationId,
         turnId,
+        requestIdOf: (batch) => requestIds.deltaBatch(input.requestId ?? turnId, hop, attempt, batch),
         hop,
         attempt,
       });
-      let content = '';
-      let finishReason: string | null = null;
-      let inputTokens = 0;
-      let outputTokens = 0;
-      const toolCalls = new ToolCallAccumulator();
-      for await (const chunk of stream) {
-        if (chunk.usage) {
-          inputTokens = chunk.usage.prompt_tokens;
-          outputTokens = chunk.usage.completion_tokens;
+
+      // The error boundary: only the provider request and reading its stream are classified.
+      let stream: AsyncIterator<OpenAI.Chat.Completions.ChatCompletionChunk>;
+      try {
+        const response = await openai.chat.completions.create(
+          {
+            model,
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(tools.length > 0 ? { tools } : {}),
+            ...(input.agent.temperature !== undefined ? { temperature: input.agent.temperature } : {}),
+          },
+          { signal },
+        );
+        stream = response[Symbol.asyncIterator]();
+      } catch (error) {
+        if (wasStopped()) return await stoppedResult();
+        throw classifyLlmError(error, { partialText: content });
+      }
+
+      let providerFinishReason: string | null = null;
+      let providerUsage: { inputTokens: number; outputTokens: number } | undefined;
+      for (;;) {
+        let next: IteratorResult<OpenAI.Chat.Completions.ChatCompletionChunk>;
+        try {
+          next = await stream.next();
+        } catch (error) {
+          if (wasStopped()) return await stoppedResult();
+          throw classifyLlmError(error, { partialText: content });
         }
+        if (next.done) break;
+        const chunk = next.value;
+        if (chunk.usage) providerUsage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
         const choice = chunk.choices[0];
         if (!choice) continue;
         const delta = choice.delta;
@@ -122,83 +257,86 @@ export function createLlmActivities(dependencies: LlmDependencies) {
           firstTokenAt ??= performance.now();
           content += delta.content;
           await publish({ kind: 'text-delta', hop, attempt, delta: delta.content });
-          if (deltaPersistence.enabled) await deltaBatcher.add(delta.content);
+          if (deltaBatcher.enabled) await deltaBatcher.add(delta.content);
         }
-        for (const toolDelta of delta?.tool_calls ?? []) {
-          const { started: callStarted, call } = toolCalls.add(toolDelta);
-          if (callStarted && call.id && call.name) {
-            await publish({ kind: 'tool-input-start', hop, attempt, toolCallId: call.id, toolName: call.name });
-          }
-          if (toolDelta.function?.arguments && call.id && call.name) {
-            await publish({ kind: 'tool-input-delta', hop, attempt, toolCallId: call.id, delta: toolDelta.function.arguments });
+        for (const fragment of delta?.tool_calls ?? []) {
+          if (fragment.function?.arguments) toolArgumentsText += fragment.function.arguments;
+          for (const change of toolCalls.add(fragment)) {
+            if (change.kind === 'start') {
+              await publish({ kind: 'tool-input-start', hop, attempt, toolCallId: change.id, toolName: change.name });
+              if (change.arguments) await publish({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.arguments });
+            } else {
+              await publish({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.delta });
+            }
           }
         }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
+        if (choice.finish_reason) providerFinishReason = choice.finish_reason;
       }
       await deltaBatcher.flush();
-      // An aborted request can end the openai stream quietly: a stopped hop must still end as cancelled.
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? new CancelledFailure('hop cancelled');
-      const latencyMs = Math.round(performance.now() - started);
-      const result: HopResult = {
-        hop,
-        attempt,
-        content,
-        toolCalls: toolCalls.complete(),
-        finishReason,
-        usage: { inputTokens, outputTokens },
-      };
-      for (const call of result.toolCalls) {
-        let parsed: unknown = call.arguments;
-        try {
-          parsed = JSON.parse(call.arguments || '{}');
-        } catch {
-          // Invalid JSON stays a string: the loop guard turns it into a tool message for the model.
-        }
-        await publish({ kind: 'tool-input-available', hop, toolCallId: call.id, toolName: call.name, input: parsed });
+      // An aborted request can end the openai stream quietly: a stopped hop must still end as stopped.
+      if (wasStopped()) return await stoppedResult();
+      if (signal.aborted) throw signal.reason ?? new Error('hop aborted');
+
+      const calls: ToolCall[] = toolCalls.complete().map((call) => ({ ...call, input: parseToolArguments(call.arguments) }));
+      const estimated = providerUsage === undefined;
+      const hopUsage = providerUsage ?? { inputTokens: progress().promptTokens, outputTokens: progress().outputTokens };
+      for (const call of calls) {
+        await publish({ kind: 'tool-input-available', hop, attempt, toolCallId: call.id, toolName: call.name, input: call.input.ok ? call.input.value : call.arguments });
       }
-      if (result.toolCalls.length > 0) {
-        const count = result.toolCalls.length;
-        await publish({ kind: 'tool-execution-notice', hop, toolCount: count, text: `Executing ${count} tool${count === 1 ? '' : 's'}…` });
+      if (calls.length > 0) {
+        await publish({ kind: 'tool-execution-notice', hop, attempt, toolCount: calls.length, text: `Executing ${calls.length} tool${calls.length === 1 ? '' : 's'}…` });
       }
-      await publish({ kind: 'usage', hop, usage: result.usage });
+      const finishReason = finishReasonOf(providerFinishReason);
+      await publish({ kind: 'usage', hop, attempt, usage: hopUsage });
       await publish({ kind: 'hop-end', hop, attempt, finishReason });
-      await usage.recordHop({
-        turnId,
+      const latencyMs = Math.round(performance.now() - started);
+      const timeToFirstTokenMs = firstTokenAt === undefined ? undefined : Math.round(firstTokenAt - started);
+      // Visible in usage right away; the workflow records it again at finalize (idempotently) should
+      // this write not have made it.
+      await recordAttemptBestEffort(
+        usageRow({ attempt, model, inputTokens: hopUsage.inputTokens, outputTokens: hopUsage.outputTokens, latencyMs, estimated, outcome: 'completed', ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}) }),
+      );
+      logger.info({ turnId, hop, attempt, model, latencyMs, outputTokens: hopUsage.outputTokens, finishReason }, 'hop streamed');
+      return {
         hop,
         attempt,
-        conversationId: input.conversationId,
-        workspaceId: input.workspaceId,
-        agentId: input.agent.agentId,
-        model: input.agent.model,
-        inputTokens,
-        outputTokens,
+        model,
+        content,
+        toolCalls: calls,
+        finishReason,
+        usage: hopUsage,
+        ...(estimated ? { usageEstimated: true } : {}),
         latencyMs,
-        timeToFirstTokenMs: firstTokenAt === undefined ? undefined : Math.round(firstTokenAt - started),
-        byok: dependencies.byok,
-      });
-      logger.info({ turnId, hop, attempt, latencyMs, outputTokens, finishReason }, 'hop streamed');
-      return result;
+        ...(timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs } : {}),
+      };
     } catch (error) {
-      if (context.cancellationSignal.aborted) {
-        logger.info({ turnId, hop, attempt }, 'hop cancelled');
-        throw context.cancellationSignal.reason ?? error;
+      if (wasStopped()) return await stoppedResult();
+      // Every attempt is paid for: a failed one is recorded with its estimated tokens.
+      if (messages.length > 0) {
+        const estimate = progress();
+        await recordAttemptBestEffort(
+          usageRow({ attempt, model, inputTokens: estimate.promptTokens, outputTokens: estimate.outputTokens, latencyMs: Math.round(performance.now() - started), estimated: true, outcome: 'failed' }),
+        );
       }
-      const failure = classifyLlmError(error);
-      logger.warn({ turnId, hop, attempt, type: failure.type, error: failure.message }, 'hop failed');
-      throw failure;
+      logger.warn({ turnId, hop, attempt, model, type: (error as { type?: string }).type, error: error instanceof Error ? error.message : String(error) }, 'hop failed');
+      throw error;
     } finally {
       clearInterval(heartbeatTimer);
+      stop?.dispose();
     }
   }
 
   /**
    * The context guard: when the prompt would exceed 85% of the agent's context window, condense the
    * older messages with the model (keeping the last few verbatim) and persist the result, which this
-   * and later turns use instead. Idempotent per turn (the condensed event is keyed by the turn id).
+   * and later turns use instead. Idempotent per turn (the condensed event is keyed by the turn).
    */
   async function guardContext(input: GuardContextInput): Promise<{ tokens: number; condensed: boolean }> {
-    const context = await chats.loadContext(input.conversationId);
-    const messages = toModelMessages(composeSystemPrompt(input.agent.systemPrompt, context.condensed, ''), context.messages, []);
+    const summaryRequestId = requestIds.summary(input.requestId ?? input.turnId);
+    // A retry after the summary was stored must not call (and pay for) the model again.
+    if (await chats.findEventByRequestId(input.conversationId, summaryRequestId)) return { tokens: 0, condensed: true };
+    const context = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
+    const messages = toModelMessages(composeSystemPrompt(input.agent.systemPrompt, context.condensed, ''), context.messages, [], context.toolResults);
     const tokens = countMessageTokens(messages);
     if (!exceedsContextGuard(tokens, input.agent.contextWindow) || context.messages.length <= RECENT_MESSAGES_KEPT) return { tokens, condensed: false };
     const older = context.messages.slice(0, -RECENT_MESSAGES_KEPT);
@@ -225,12 +363,12 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       conversationId: input.conversationId,
       type: 'summary',
       role: 'system',
-      requestId: `summary:${input.turnId}`,
+      requestId: summaryRequestId,
       turnId: input.turnId,
       content: { text: condensedText },
       extra: { coversThroughSeq: older.at(-1)!.seq, tokensBefore: tokens },
     });
-    await usage.recordHop({
+    await recordAttemptBestEffort({
       turnId: input.turnId,
       hop: -1,
       attempt: Context.current().info.attempt,
@@ -238,10 +376,13 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       workspaceId: input.agent.workspaceId,
       agentId: input.agent.agentId,
       model: input.agent.model,
+      provider: input.agent.provider ?? dependencies.provider,
+      byok: input.agent.byok ?? false,
       inputTokens: completion.usage?.prompt_tokens ?? 0,
       outputTokens: completion.usage?.completion_tokens ?? 0,
       latencyMs: Math.round(performance.now() - started),
-      byok: dependencies.byok,
+      estimated: completion.usage === undefined,
+      outcome: 'completed',
     });
     logger.info({ turnId: input.turnId, tokens, condensedMessages: older.length }, 'context condensed');
     return { tokens, condensed: true };

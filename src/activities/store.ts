@@ -1,23 +1,30 @@
 /**
- * Activities that read and write Postgres (and publish the closing events of a turn).
+ * Activities that read and write Postgres (and publish the closing events of a turn). They run as
+ * local activities with the bounded retry policy `STORE_STEP`.
  *
- * Every write is idempotent on a request id, so a retried activity writes nothing twice.
+ * Every write is idempotent on a request id (namespaced by `requestIds`), so a retried activity
+ * writes nothing twice.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { ChatRepository } from '../db/chat-repository';
+import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
-import type { MessagePart, StoredMessage } from '../shared/messages';
+import { requestIds } from '../shared/ids';
+import { messageText, type MessagePart, type StoredMessage } from '../shared/messages';
 import type { FinishReason, StreamEvent, TokenUsage } from '../shared/stream-events';
-import type { AgentConfiguration, RecordedToolResult } from '../shared/turn';
-import { ApplicationFailure } from '@temporalio/common';
+import { CACHED_ANSWER_ATTEMPT, type AgentConfiguration, type RecordedToolResult } from '../shared/turn';
 
 export interface StoreDependencies {
   chats: ChatRepository;
   workspaces: WorkspaceRepository;
+  usage: UsageRepository;
   eventLog: EventLog;
   logger: Logger;
   defaultModel: string;
+  /** Who serves the deployment's model, for agents on the deployment's connection. */
+  provider: string;
 }
 
 export interface PersistUserMessageInput {
@@ -33,25 +40,43 @@ export interface ActivateAgentInput {
   useSystemLlm?: boolean;
 }
 
+/** One attempt's usage as the workflow collected it from the hops it ran. */
+export interface HopUsageRecord {
+  hop: number;
+  attempt: number;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  timeToFirstTokenMs?: number;
+  estimated: boolean;
+  outcome: 'completed' | 'cancelled';
+}
+
 export interface FinalizeTurnInput {
   turnId: string;
   conversationId: string;
+  /** The turn key. */
   requestId: string;
   messageId: string;
+  /** The user message this answer answers. */
+  userMessageId?: string;
+  workspaceId?: string;
+  agentId?: string;
+  provider?: string;
+  byok?: boolean;
   model: string;
-  /** The answer's parts as the workflow assembled them (steps, text, tool calls). */
+  /** The answer's parts as the workflow's `AnswerBuilder` assembled them. */
   parts: MessagePart[];
   finishReason: FinishReason;
   usage: TokenUsage;
+  /** Every attempt the workflow saw complete or stop; recorded here, idempotently. */
+  hopUsages?: HopUsageRecord[];
   errorText?: string;
-  /**
-   * The hop that was streaming when the turn stopped: its text never reached the workflow, so the
-   * partial answer is rebuilt from the replay log (the last attempt's deltas of that hop).
-   */
-  partialHop?: number;
-  /** The hop-limit warning: already in `parts`, still to be streamed to the client. */
-  warningText?: string;
-  warningHop?: number;
+  /** The tool-round limit's notice: already in `parts`, still to be streamed. */
+  warning?: { hop: number; text: string };
+  /** The answer came from an earlier turn's stored answer (every model failed). */
+  cached?: boolean;
 }
 
 export interface RecordToolResultsInput {
@@ -62,23 +87,16 @@ export interface RecordToolResultsInput {
   results: RecordedToolResult[];
 }
 
-/** The text the last attempt of `hop` streamed, as recorded in the replay log. */
-export function partialHopText(events: readonly { event: StreamEvent }[], hop: number): string {
-  let attempt = 0;
-  let text = '';
-  for (const { event } of events) {
-    if ((event.kind === 'hop-start' || event.kind === 'hop-restart') && event.hop === hop && event.attempt > attempt) {
-      attempt = event.attempt;
-      text = '';
-    } else if (event.kind === 'text-delta' && event.hop === hop && event.attempt === attempt) {
-      text += event.delta;
-    }
-  }
-  return text;
+export interface AnswerFromCacheInput {
+  turnId: string;
+  conversationId: string;
+  userMessageId: string;
+  /** The hop that failed: the cached answer is streamed in its place. */
+  hop: number;
 }
 
 export function createStoreActivities(dependencies: StoreDependencies) {
-  const { chats, workspaces, eventLog, logger } = dependencies;
+  const { chats, workspaces, usage, eventLog, logger } = dependencies;
 
   /** Persists the user's message; idempotent on the request id (a retry finds the first row). */
   async function persistUserMessage(input: PersistUserMessageInput): Promise<{ seq: number; created: boolean }> {
@@ -86,7 +104,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       conversationId: input.conversationId,
       type: 'message',
       role: 'user',
-      requestId: input.requestId,
+      requestId: requestIds.userMessage(input.message.id),
       messageId: input.message.id,
       turnId: input.turnId,
       content: { parts: input.message.parts },
@@ -96,19 +114,21 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   }
 
   /**
-   * Loads the agent's configuration for this turn: model, persona, tools, limits. No secret is
-   * returned: the LLM activity resolves credentials itself, so none lands in workflow history.
+   * Loads the agent's configuration for this turn: model and fallbacks, persona, tools, limits. No
+   * secret is returned: the LLM activity resolves credentials itself, so none lands in workflow history.
    */
   async function activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration> {
     const agent = await workspaces.findAgent(input.workspaceId, input.agentId);
-    if (!agent) {
-      throw ApplicationFailure.nonRetryable(`Agent ${input.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
-    }
+    if (!agent) throw ApplicationFailure.nonRetryable(`Agent ${input.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
+    const useDeploymentModel = input.useSystemLlm || !agent.model;
     return {
       agentId: agent.id,
       workspaceId: agent.workspaceId,
       name: agent.name,
-      model: input.useSystemLlm || !agent.model ? dependencies.defaultModel : agent.model,
+      model: useDeploymentModel ? dependencies.defaultModel : agent.model!,
+      fallbackModels: useDeploymentModel ? [] : agent.fallbackModels,
+      provider: dependencies.provider,
+      byok: false,
       systemPrompt: agent.systemPrompt,
       ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
       maxHops: agent.maxHops,
@@ -120,34 +140,46 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   }
 
   /**
-   * Persists the final assistant message and publishes the turn's closing events. Idempotent: the
-   * message is keyed by the request id; a repeated `turn-finish` is harmless because the bridge
-   * ends the stream at the first one.
+   * Persists the final assistant message and the usage of every attempt, then publishes the turn's
+   * closing events. Idempotent: the message is keyed by the turn, usage rows by (turn, hop, attempt);
+   * a repeated `turn-finish` is harmless because the bridge ends the stream at the first one.
    */
   async function finalizeTurn(input: FinalizeTurnInput): Promise<{ seq: number }> {
-    const parts: MessagePart[] = [...input.parts];
-    if (input.partialHop !== undefined) {
-      const partial = partialHopText(await eventLog.readAfter(input.turnId), input.partialHop);
-      if (partial) parts.push({ type: 'step-start' }, { type: 'text', text: partial });
-    }
     const { row } = await chats.appendEvent({
       conversationId: input.conversationId,
       type: 'message',
       role: 'assistant',
-      requestId: `${input.requestId}:assistant`,
+      requestId: requestIds.answer(input.requestId),
       messageId: input.messageId,
       turnId: input.turnId,
-      content: { parts },
-      extra: { finishReason: input.finishReason, usage: input.usage, model: input.model, ...(input.errorText ? { error: input.errorText } : {}) },
+      content: { parts: input.parts },
+      extra: {
+        finishReason: input.finishReason,
+        usage: input.usage,
+        model: input.model,
+        ...(input.userMessageId ? { userMessageId: input.userMessageId } : {}),
+        ...(input.errorText ? { error: input.errorText } : {}),
+        ...(input.cached ? { cached: true } : {}),
+      },
     });
+    for (const attempt of input.hopUsages ?? []) {
+      await usage.recordAttempt({
+        turnId: input.turnId,
+        conversationId: input.conversationId,
+        workspaceId: input.workspaceId ?? '',
+        ...(input.agentId ? { agentId: input.agentId } : {}),
+        provider: input.provider ?? dependencies.provider,
+        byok: input.byok ?? false,
+        ...attempt,
+      });
+    }
     await chats.deleteDeltaEvents(input.conversationId, input.turnId);
-    if (input.warningText !== undefined) {
-      const hop = input.warningHop ?? 0;
-      await eventLog.append(input.turnId, { kind: 'text-delta', hop, attempt: 0, delta: input.warningText });
-      await eventLog.append(input.turnId, { kind: 'warning', hop, text: input.warningText });
+    if (input.warning) {
+      await eventLog.append(input.turnId, { kind: 'text-delta', hop: input.warning.hop, attempt: 0, delta: input.warning.text });
+      await eventLog.append(input.turnId, { kind: 'warning', hop: input.warning.hop, text: input.warning.text });
     }
     if (input.errorText) await eventLog.append(input.turnId, { kind: 'error', errorText: input.errorText });
-    await eventLog.append(input.turnId, { kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage });
+    await eventLog.append(input.turnId, { kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
@@ -161,15 +193,16 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       conversationId: input.conversationId,
       type: 'context-reset',
       role: 'system',
-      requestId: `reset:${input.requestId}`,
+      requestId: requestIds.contextReset(input.requestId),
       turnId: input.turnId,
       content: {},
     });
   }
 
   /**
-   * Persists a hop's tool results (each under its own request id) and streams them to the client.
-   * Idempotent: a retry finds the rows it wrote; a repeated output event only sets the same output.
+   * Persists a round's tool results, each under the seed's request id `tool:<request>:<hop>:<i>` so
+   * later turns give them to the model, and streams them to the client. Idempotent: a retry finds
+   * the rows it wrote; a repeated output event only sets the same output.
    */
   async function recordToolResults(input: RecordToolResultsInput): Promise<void> {
     for (const [index, result] of input.results.entries()) {
@@ -177,11 +210,19 @@ export function createStoreActivities(dependencies: StoreDependencies) {
         conversationId: input.conversationId,
         type: 'tool-result',
         role: 'tool',
-        requestId: `tool:${input.requestId}:${input.hop}:${index}`,
+        requestId: requestIds.toolResult(input.requestId, input.hop, index),
         turnId: input.turnId,
-        content: { toolCallId: result.toolCallId, toolName: result.toolName, content: result.content, isError: result.isError },
+        content: {
+          toolCallId: result.toolCallId,
+          toolName: result.toolName,
+          content: result.content,
+          isError: result.isError,
+          ...(result.arguments !== undefined ? { arguments: result.arguments } : {}),
+        },
         extra: { decision: result.decision, hop: input.hop },
       });
+    }
+    for (const result of input.results) {
       await eventLog.append(
         input.turnId,
         result.isError
@@ -191,5 +232,24 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     }
   }
 
-  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults };
+  /**
+   * The seed's graceful degradation when every model failed: the answer an earlier turn stored for the
+   * same user message, streamed in place of the failed hop (clients drop the failed attempt's text),
+   * or null when there is none.
+   */
+  async function answerFromCache(input: AnswerFromCacheInput): Promise<{ text: string } | null> {
+    const stored = await chats.latestAnswerTo(input.conversationId, input.userMessageId, input.turnId);
+    const text = stored ? messageText((stored.content.parts ?? []) as MessagePart[]) : '';
+    if (!text) return null;
+    const events: StreamEvent[] = [
+      { kind: 'hop-restart', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT },
+      { kind: 'text-delta', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, delta: text },
+      { kind: 'hop-end', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, finishReason: 'stop' },
+    ];
+    for (const event of events) await eventLog.append(input.turnId, event);
+    logger.warn({ turnId: input.turnId, cachedFrom: stored!.turnId }, 'every model failed: answering with the stored answer');
+    return { text };
+  }
+
+  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults, answerFromCache };
 }

@@ -1,23 +1,26 @@
 /**
  * The body `DefaultChatTransport` sends to `POST /api/chat`, parsed with a schema at the boundary:
  * `{ id, messages, trigger, messageId?, ...extra fields }`. Only the last message, which must be the
- * user's, starts a turn; its id is the request id.
+ * user's, starts a turn. Everything stored later is checked here, so an accepted request can always
+ * be stored: text that `jsonb` rejects (NUL, unpaired surrogates) or absurd nesting answers 400.
  */
 import { z } from 'zod';
+import { CLIENT_ID_PATTERN } from '../shared/ids';
 import { messageText, type StoredMessage } from '../shared/messages';
+import { MAX_MESSAGE_TEXT_CHARACTERS } from '../shared/policy';
+import { findJsonProblem } from './json-safety';
 
-const identifier = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits and _ . : -');
+const identifier = z.string().regex(CLIENT_ID_PATTERN, 'must be 1–200 letters, digits or _ . : -');
 
-const partSchema = z.looseObject({ type: z.string().min(1) });
+/** Ids of earlier messages the client echoes back (assistant ids are ours and contain `~`). */
+const echoedId = z.string().min(1).max(500);
+
+const partSchema = z.looseObject({ type: z.string().min(1).max(100) });
 
 /** ai ≥ 5 sends `parts`; ai 4 sends `content` (and, from 4.2, `parts` too). */
 const messageSchema = z
   .looseObject({
-    id: identifier,
+    id: echoedId,
     role: z.enum(['user', 'assistant', 'system', 'data']),
     parts: z.array(partSchema).max(200).optional(),
     content: z.string().optional(),
@@ -26,19 +29,26 @@ const messageSchema = z
 
 export const chatRequestSchema = z.looseObject({
   id: identifier,
-  messages: z.array(messageSchema).min(1, 'must hold at least one message'),
+  messages: z.array(messageSchema).min(1, 'must hold at least one message').max(10_000),
   trigger: z.enum(['submit-message', 'regenerate-message']).default('submit-message'),
-  messageId: identifier.optional(),
+  /** With `regenerate-message`: the assistant message the new answer replaces. */
+  messageId: echoedId.optional(),
   agentId: identifier.optional(),
   useSystemLlm: z.boolean().optional(),
+  /** An embedded widget: the workspace memory tier is not searched. */
+  widgetMode: z.boolean().optional(),
 });
 
 export interface ChatRequest {
-  conversationId: string;
-  requestId: string;
+  /** The client's chat id (unique within the caller's workspace). */
+  chatId: string;
   userMessage: StoredMessage;
+  trigger: 'submit-message' | 'regenerate-message';
+  /** The answer a regenerate request replaces, when the client named it. */
+  replacesMessageId?: string;
   agentId?: string;
   useSystemLlm?: boolean;
+  widgetMode?: boolean;
 }
 
 export type ParseResult = { ok: true; request: ChatRequest } | { ok: false; message: string; field?: string };
@@ -50,18 +60,29 @@ export function parseChatRequest(body: unknown): ParseResult {
     const field = issue.path.join('.');
     return { ok: false, field, message: `${field || 'body'}: ${issue.message}` };
   }
-  const last = parsed.data.messages.at(-1)!;
+  const lastIndex = parsed.data.messages.length - 1;
+  const last = parsed.data.messages[lastIndex]!;
   if (last.role !== 'user') return { ok: false, field: 'messages', message: 'messages: the last message must be from the user' };
+  if (!CLIENT_ID_PATTERN.test(last.id)) return { ok: false, field: `messages.${lastIndex}.id`, message: `messages.${lastIndex}.id: must be 1–200 letters, digits or _ . : -` };
   const parts = (last.parts ?? [{ type: 'text', text: last.content ?? '' }]) as StoredMessage['parts'];
-  if (!messageText(parts).trim()) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
+  const problem = findJsonProblem(parts, ['messages', lastIndex, 'parts']);
+  if (problem) return { ok: false, field: problem.path, message: `${problem.path}: ${problem.message}` };
+  const text = messageText(parts);
+  if (!text.trim()) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
+  if (text.length > MAX_MESSAGE_TEXT_CHARACTERS) {
+    return { ok: false, field: 'messages', message: `messages: the last message is longer than ${MAX_MESSAGE_TEXT_CHARACTERS} characters` };
+  }
+  const data = parsed.data;
   return {
     ok: true,
     request: {
-      conversationId: parsed.data.id,
-      requestId: last.id,
+      chatId: data.id,
       userMessage: { id: last.id, role: 'user', parts },
-      ...(parsed.data.agentId ? { agentId: parsed.data.agentId } : {}),
-      ...(parsed.data.useSystemLlm !== undefined ? { useSystemLlm: parsed.data.useSystemLlm } : {}),
+      trigger: data.trigger,
+      ...(data.trigger === 'regenerate-message' && data.messageId ? { replacesMessageId: data.messageId } : {}),
+      ...(data.agentId ? { agentId: data.agentId } : {}),
+      ...(data.useSystemLlm !== undefined ? { useSystemLlm: data.useSystemLlm } : {}),
+      ...(data.widgetMode !== undefined ? { widgetMode: data.widgetMode } : {}),
     },
   };
 }

@@ -118,6 +118,7 @@ export function createApp(dependencies: ApiDependencies) {
     createChatRouter({
       configuration,
       temporal,
+      redis,
       chats,
       conversations,
       workspaces,

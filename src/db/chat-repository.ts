@@ -4,6 +4,7 @@
  * activity that writes again gets the row it wrote the first time.
  */
 import type { Pool, PoolClient } from 'pg';
+import { conversationKey } from '../shared/ids';
 import type { MessagePart, StoredMessage } from '../shared/messages';
 
 export type ChatEventType = 'message' | 'tool-result' | 'context-reset' | 'summary' | 'delta';
@@ -35,9 +36,32 @@ export interface ConversationContext {
   messages: Array<StoredMessage & { seq: number }>;
   /** The condensed text of older messages, when the context guard made one. */
   condensed?: string;
+  /** Tool results of the answers in `messages`, by tool call id: what the model was told, and the call's argument text. */
+  toolResults: Map<string, { content: string; arguments?: string }>;
 }
 
-export type ConversationAccess = 'created' | 'owned' | 'foreign';
+/** Whose view of the conversation to load for the model. */
+export interface ContextScope {
+  /**
+   * The user message this turn answers: the context ends with it, and no earlier answer to it is
+   * included (a regenerated answer must not see the one it replaces).
+   */
+  userMessageId?: string;
+}
+
+/** A conversation as the API resolves it from a workspace and the client's chat id. */
+export interface ConversationRow {
+  /** The internal key (`conversation_id` everywhere else). */
+  id: string;
+  chatId: string;
+  workspaceId: string;
+  userId: string;
+}
+
+
+function toConversation(row: Record<string, unknown>): ConversationRow {
+  return { id: row.id as string, chatId: row.chat_id as string, workspaceId: row.workspace_id as string, userId: row.user_id as string };
+}
 
 function toRow(row: Record<string, unknown>): ChatEventRow {
   return {
@@ -72,25 +96,26 @@ export class ChatRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Creates the conversation for this workspace and user when it is new. A conversation id that
-   * belongs to another workspace reports `foreign`, so the API can answer 404 and reveal nothing.
+   * The conversation with this chat id in the workspace, created for the user when it is new.
+   * Chat ids are unique per workspace: another workspace using the same chat id has its own
+   * conversation, and neither can see the other's.
    */
-  async claimConversation(conversationId: string, workspaceId: string, userId: string, title: string): Promise<ConversationAccess> {
+  async claimConversation(workspaceId: string, chatId: string, userId: string, title: string): Promise<ConversationRow & { created: boolean }> {
     const inserted = await this.pool.query(
-      `INSERT INTO conversations (id, workspace_id, user_id, title) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [conversationId, workspaceId, userId, title.slice(0, 200)],
+      `INSERT INTO conversations (id, chat_id, workspace_id, user_id, title) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (workspace_id, chat_id) DO NOTHING RETURNING id, chat_id, workspace_id, user_id`,
+      [conversationKey(workspaceId, chatId), chatId, workspaceId, userId, title.slice(0, 200)],
     );
-    if (inserted.rowCount === 1) return 'created';
-    const existing = await this.pool.query('SELECT workspace_id FROM conversations WHERE id = $1', [conversationId]);
-    return existing.rows[0]?.workspace_id === workspaceId ? 'owned' : 'foreign';
+    if (inserted.rows[0]) return { ...toConversation(inserted.rows[0]), created: true };
+    const existing = await this.findConversation(workspaceId, chatId);
+    if (!existing) throw new Error(`Conversation ${chatId} vanished while it was claimed`);
+    return { ...existing, created: false };
   }
 
-  /** Whether the conversation is missing, the workspace's own, or another workspace's. */
-  async conversationAccess(conversationId: string, workspaceId: string): Promise<'missing' | 'owned' | 'foreign'> {
-    const result = await this.pool.query('SELECT workspace_id FROM conversations WHERE id = $1', [conversationId]);
-    if (result.rowCount === 0) return 'missing';
-    return result.rows[0].workspace_id === workspaceId ? 'owned' : 'foreign';
+  /** The workspace's conversation with this chat id, or undefined. */
+  async findConversation(workspaceId: string, chatId: string): Promise<ConversationRow | undefined> {
+    const result = await this.pool.query('SELECT id, chat_id, workspace_id, user_id FROM conversations WHERE workspace_id = $1 AND chat_id = $2', [workspaceId, chatId]);
+    return result.rows[0] ? toConversation(result.rows[0]) : undefined;
   }
 
   /**
@@ -133,30 +158,75 @@ export class ChatRepository {
   }
 
   /**
-   * What the model sees of the conversation: the messages after the last context reset and, when a
-   * condensed version of older messages exists, that text plus only the messages it does not cover.
+   * What the model sees of the conversation: the messages after the last context reset (when a
+   * condensed version of older messages exists, that text plus only the messages it does not cover),
+   * each user message with its latest answer only, and the tool results of those answers.
+   * With `scope.userMessageId`, the context ends with that message and leaves out its earlier answers.
    */
-  async loadContext(conversationId: string): Promise<ConversationContext> {
+  async loadContext(conversationId: string, scope: ContextScope = {}): Promise<ConversationContext> {
     const result = await this.pool.query(
       `SELECT seq, type, role, message_id, content, extra FROM chat_events
-       WHERE conversation_id = $1 AND type IN ('message', 'context-reset', 'summary')
+       WHERE conversation_id = $1 AND type IN ('message', 'summary', 'tool-result')
          AND seq > COALESCE((SELECT max(seq) FROM chat_events WHERE conversation_id = $1 AND type = 'context-reset'), 0)
        ORDER BY seq`,
       [conversationId],
     );
+    const rows = result.rows as Array<{ seq: number; type: string; role: string; message_id: string; content: Record<string, unknown>; extra: Record<string, unknown> }>;
     let condensed: { text: string; coversThroughSeq: number } | undefined;
-    for (const row of result.rows) {
+    const toolResults = new Map<string, { content: string; arguments?: string }>();
+    for (const row of rows) {
       if (row.type === 'summary') condensed = { text: String(row.content.text ?? ''), coversThroughSeq: Number(row.extra.coversThroughSeq ?? 0) };
+      if (row.type === 'tool-result' && typeof row.content.toolCallId === 'string') {
+        toolResults.set(row.content.toolCallId, {
+          content: String(row.content.content ?? ''),
+          ...(typeof row.content.arguments === 'string' ? { arguments: row.content.arguments } : {}),
+        });
+      }
     }
-    const messages = result.rows
-      .filter((row) => row.type === 'message' && (!condensed || row.seq > condensed.coversThroughSeq))
+    const endSeq = scope.userMessageId === undefined ? undefined : rows.find((row) => row.type === 'message' && row.role === 'user' && row.message_id === scope.userMessageId)?.seq;
+    const latestAnswer = new Map<string, number>();
+    for (const row of rows) {
+      const answers = row.extra.userMessageId;
+      if (row.type === 'message' && row.role === 'assistant' && typeof answers === 'string') latestAnswer.set(answers, row.seq);
+    }
+    const messages = rows
+      .filter((row) => row.type === 'message' && (!condensed || row.seq > condensed.coversThroughSeq) && (endSeq === undefined || row.seq <= endSeq))
+      .filter((row) => {
+        const answers = row.extra.userMessageId;
+        if (row.role !== 'assistant' || typeof answers !== 'string') return true;
+        return answers !== scope.userMessageId && latestAnswer.get(answers) === row.seq;
+      })
       .map((row) => ({
-        seq: row.seq as number,
-        id: row.message_id as string,
+        seq: row.seq,
+        id: row.message_id,
         role: row.role as StoredMessage['role'],
         parts: ((row.content as { parts?: MessagePart[] }).parts ?? []) as MessagePart[],
       }));
-    return { messages, ...(condensed ? { condensed: condensed.text } : {}) };
+    return { messages, toolResults, ...(condensed ? { condensed: condensed.text } : {}) };
+  }
+
+  /** The message id of the latest stored answer to a user message (for a regenerate), or undefined. */
+  async latestAnswerMessageId(conversationId: string, userMessageId: string): Promise<string | undefined> {
+    const result = await this.pool.query(
+      `SELECT message_id FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant' AND extra->>'userMessageId' = $2
+       ORDER BY seq DESC LIMIT 1`,
+      [conversationId, userMessageId],
+    );
+    return result.rows[0]?.message_id ?? undefined;
+  }
+
+  /**
+   * The latest complete answer another turn stored for the same user message (the cached answer
+   * a turn falls back to when every model failed), or undefined.
+   */
+  async latestAnswerTo(conversationId: string, userMessageId: string, exceptTurnId: string): Promise<ChatEventRow | undefined> {
+    const result = await this.pool.query(
+      `SELECT * FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant'
+         AND extra->>'userMessageId' = $2 AND turn_id IS DISTINCT FROM $3 AND extra->>'finishReason' = 'stop'
+       ORDER BY seq DESC LIMIT 1`,
+      [conversationId, userMessageId, exceptTurnId],
+    );
+    return result.rows[0] ? toRow(result.rows[0]) : undefined;
   }
 
   /** Compaction: removes a turn's batched delta events once its final message is stored. */

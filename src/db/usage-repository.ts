@@ -1,22 +1,28 @@
 /**
- * Per-hop LLM usage rows: tokens, cost, latency, time to first token, BYOK. One row per (turn, hop);
- * the context guard's condensation call is recorded as hop -1.
+ * LLM usage rows: one per attempt of every model call (completed, failed, stopped, or lost with a
+ * dead worker), so spend is never under-reported. Tokens the provider did not report (a stopped or
+ * broken stream) are counted with the tokenizer and marked `estimated`. The context guard's
+ * condensation call is recorded as hop -1.
  */
 import type { Pool } from 'pg';
 
-export interface HopUsage {
+export interface AttemptUsage {
   turnId: string;
   hop: number;
+  /** The stream attempt (unique per hop across fallback models). */
   attempt: number;
   conversationId: string;
   workspaceId: string;
   agentId?: string;
   model: string;
+  provider: string;
+  byok: boolean;
   inputTokens: number;
   outputTokens: number;
   latencyMs: number;
   timeToFirstTokenMs?: number;
-  byok: boolean;
+  estimated: boolean;
+  outcome: 'completed' | 'failed' | 'cancelled' | 'lost';
 }
 
 /** The dimensions usage can be grouped by; `day` is the UTC calendar day the hop was recorded. */
@@ -40,7 +46,7 @@ export interface UsageAggregateRow {
   /** `YYYY-MM-DD`, UTC. */
   day?: string;
   turns: number;
-  /** Model calls recorded, the context guard's condensation calls included. */
+  /** Model calls recorded: every attempt (failed, stopped and retried ones too) and the context guard's condensation calls. */
   hops: number;
   inputTokens: number;
   outputTokens: number;
@@ -62,20 +68,18 @@ export class UsageRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Records a hop's usage; the last attempt of a hop replaces an earlier one. The cost is computed
-   * here, in the same statement, from the model's current `model_pricing` row (0 for an unpriced
-   * model), so a row keeps the price it was recorded at.
+   * Records one attempt's usage; idempotent on (turn, hop, attempt): a retried write changes nothing.
+   * The cost is computed in the same statement from the model's current `model_pricing` row (0 for
+   * an unpriced model), so a row keeps the price it was recorded at.
    */
-  async recordHop(usage: HopUsage): Promise<void> {
+  async recordAttempt(usage: AttemptUsage): Promise<void> {
     await this.pool.query(
       `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, agent_id, model, input_tokens, output_tokens,
-                              latency_ms, time_to_first_token_ms, byok, cost_usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8::integer, $9::integer, $10, $11, $12,
+                              latency_ms, time_to_first_token_ms, byok, provider, estimated, outcome, cost_usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8::integer, $9::integer, $10, $11, $12, $13, $14, $15,
                COALESCE((SELECT ($8::integer * input_usd_per_million + $9::integer * output_usd_per_million) / 1000000
                          FROM model_pricing WHERE model = $7::text), 0))
-       ON CONFLICT (turn_id, hop) DO UPDATE SET attempt = EXCLUDED.attempt, input_tokens = EXCLUDED.input_tokens,
-         output_tokens = EXCLUDED.output_tokens, cost_usd = EXCLUDED.cost_usd, latency_ms = EXCLUDED.latency_ms,
-         time_to_first_token_ms = EXCLUDED.time_to_first_token_ms, created_at = now()`,
+       ON CONFLICT (turn_id, hop, attempt) DO NOTHING`,
       [
         usage.turnId,
         usage.hop,
@@ -89,12 +93,15 @@ export class UsageRepository {
         usage.latencyMs,
         usage.timeToFirstTokenMs ?? null,
         usage.byok,
+        usage.provider,
+        usage.estimated,
+        usage.outcome,
       ],
     );
   }
 
   async listForTurn(turnId: string) {
-    const result = await this.pool.query('SELECT * FROM llm_usage WHERE turn_id = $1 ORDER BY hop', [turnId]);
+    const result = await this.pool.query('SELECT * FROM llm_usage WHERE turn_id = $1 ORDER BY hop, attempt', [turnId]);
     return result.rows;
   }
 

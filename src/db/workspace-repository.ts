@@ -24,6 +24,7 @@ export interface AgentRow {
   workspaceId: string;
   name: string;
   model: string | null;
+  fallbackModels: string[];
   systemPrompt: string;
   temperature: number | null;
   allowedTools: string[];
@@ -82,6 +83,7 @@ export class WorkspaceRepository {
       workspaceId: row.workspace_id,
       name: row.name,
       model: row.model,
+      fallbackModels: row.fallback_models ?? [],
       systemPrompt: row.system_prompt,
       temperature: row.temperature,
       allowedTools: row.allowed_tools,

@@ -15,7 +15,8 @@ export function countMessageTokens(messages: readonly ChatCompletionMessageParam
   let total = 0;
   for (const message of messages) {
     const content = typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '');
-    total += countTokens(content) + PER_MESSAGE_OVERHEAD;
+    const toolCalls = 'tool_calls' in message && message.tool_calls ? JSON.stringify(message.tool_calls) : '';
+    total += countTokens(content) + (toolCalls ? countTokens(toolCalls) : 0) + PER_MESSAGE_OVERHEAD;
   }
   return total;
 }

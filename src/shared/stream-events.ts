@@ -6,7 +6,22 @@
  * Pure types and constants: shared by workflow code, activities and the API.
  */
 
-export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'error' | 'cancelled' | 'hop-limit' | 'other';
+/**
+ * Why a turn (or one hop of it) ended, in the project's own words; provider finish reasons are
+ * mapped to it once, in the LLM activity, and each client protocol maps it to what it accepts.
+ * `tool-limit-reached` is the seed's `tool_limit_reached`; `hop-limit` is its name in turns recorded
+ * before this version and is read as the same thing.
+ */
+export type FinishReason =
+  | 'stop'
+  | 'length'
+  | 'tool-calls'
+  | 'content-filter'
+  | 'error'
+  | 'cancelled'
+  | 'tool-limit-reached'
+  | 'hop-limit'
+  | 'other';
 
 export interface TokenUsage {
   inputTokens: number;
@@ -14,20 +29,21 @@ export interface TokenUsage {
 }
 
 export type StreamEvent =
-  | { kind: 'turn-start'; turnId: string; messageId: string }
   | { kind: 'hop-start'; hop: number; attempt: number }
   | { kind: 'hop-restart'; hop: number; attempt: number }
   | { kind: 'text-delta'; hop: number; attempt: number; delta: string }
   | { kind: 'tool-input-start'; hop: number; attempt: number; toolCallId: string; toolName: string }
   | { kind: 'tool-input-delta'; hop: number; attempt: number; toolCallId: string; delta: string }
-  | { kind: 'tool-input-available'; hop: number; toolCallId: string; toolName: string; input: unknown }
-  | { kind: 'tool-execution-notice'; hop: number; toolCount: number; text: string }
+  | { kind: 'tool-input-available'; hop: number; attempt?: number; toolCallId: string; toolName: string; input: unknown }
+  /** A tool call whose input was still streaming when the hop stopped: it ends as an error, as it is stored. */
+  | { kind: 'tool-input-error'; hop: number; toolCallId: string; toolName: string; input: unknown; errorText: string }
+  | { kind: 'tool-execution-notice'; hop: number; attempt?: number; toolCount: number; text: string }
   | { kind: 'tool-output-available'; hop: number; toolCallId: string; output: unknown }
   | { kind: 'tool-output-error'; hop: number; toolCallId: string; errorText: string }
   | { kind: 'memory-used'; memories: Array<{ id: string; tier: string; text: string }> }
-  | { kind: 'hop-end'; hop: number; attempt: number; finishReason: string | null }
+  | { kind: 'hop-end'; hop: number; attempt: number; finishReason: FinishReason | null }
   | { kind: 'warning'; hop: number; text: string }
-  | { kind: 'usage'; hop: number; usage: TokenUsage }
+  | { kind: 'usage'; hop: number; attempt?: number; usage: TokenUsage }
   | { kind: 'error'; errorText: string }
   | {
       kind: 'turn-finish';

@@ -10,12 +10,15 @@
  * Python service this project reproduces.
  */
 import { SequenceMatcher } from 'difflib';
+import type { ToolArguments } from './turn';
 
 export interface TrackedToolCall {
   id: string;
   name: string;
   /** The arguments as the model sent them: raw JSON text, not yet trusted. */
   arguments: string;
+  /** The arguments already parsed with {@link parseToolArguments}; parsed here when absent. */
+  input?: ParsedArguments;
 }
 
 export type ToolDecision =
@@ -91,7 +94,7 @@ export function isSearchTool(name: string): boolean {
   return name.startsWith('search_') || SEARCH_TOOLS.has(name);
 }
 
-type ParsedArguments = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
+export type ParsedArguments = ToolArguments;
 
 function describeJsonValue(value: unknown): string {
   if (value === null) return 'null';
@@ -104,7 +107,7 @@ function describeJsonValue(value: unknown): string {
  * send `""` for a call without parameters. The reason never quotes the engine's parse error, whose
  * wording differs between Node versions, so a replay on another version decides the same text.
  */
-function parseArguments(text: string): ParsedArguments {
+export function parseToolArguments(text: string): ParsedArguments {
   if (text.trim() === '') return { ok: true, value: {} };
   let value: unknown;
   try {
@@ -197,7 +200,7 @@ export class ToolExecutionTracker {
     const known = this.outcomes.has(call.id);
     this.outcomes.set(call.id, outcome);
     if (known) return;
-    const parsed = parseArguments(call.arguments);
+    const parsed = call.input ?? parseToolArguments(call.arguments);
     addExecution(
       this.state,
       parsed.ok ? toExecutedCall(call, parsed.value) : { id: call.id, name: call.name, canonicalArguments: call.arguments },
@@ -215,7 +218,7 @@ export class ToolExecutionTracker {
   }
 
   private decideAgainst(call: TrackedToolCall, state: TrackerState): ToolDecision {
-    const parsed = parseArguments(call.arguments);
+    const parsed = call.input ?? parseToolArguments(call.arguments);
     if (!parsed.ok) return { action: 'skip', reason: parsed.reason };
     const candidate = toExecutedCall(call, parsed.value);
 

@@ -1,6 +1,8 @@
 /**
  * The shapes that cross the workflow boundary for a chat turn. Kept small: ids, decisions and this
  * turn's new messages go through history; conversation history and memories load in activities.
+ * Provider shapes (OpenAI chunks, finish reasons, argument text) stop at the LLM activity: what
+ * comes back is the project's own types below.
  */
 import type { StoredMessage } from './messages';
 import type { FinishReason, TokenUsage } from './stream-events';
@@ -12,8 +14,11 @@ export interface TurnOptions {
 }
 
 export interface ChatTurnInput {
+  /** The workflow id (`turnWorkflowId`). */
   turnId: string;
+  /** The conversation key (`conversationKey(workspaceId, chatId)`): unique across workspaces. */
   conversationId: string;
+  /** The turn key (`turnKey`): the user message id, or a regenerated answer's own key. */
   requestId: string;
   /** The persisted assistant message id, announced in the stream's `start` chunk. */
   messageId: string;
@@ -24,6 +29,8 @@ export interface ChatTurnInput {
   /** An embedded widget: the workspace memory tier is skipped so nothing leaks across users. */
   widgetMode?: boolean;
   userMessage: StoredMessage;
+  /** Set when this turn regenerates an earlier answer to the same user message (kept in history). */
+  regenerates?: string;
   options: TurnOptions;
   /** The conversation still has the title it was created with: name it after this answer. */
   titleNeeded?: boolean;
@@ -35,8 +42,15 @@ export interface AgentConfiguration {
   workspaceId: string;
   name: string;
   model: string;
+  /** Models tried in order when `model` fails for good (non-retryable, or out of retries). */
+  fallbackModels?: string[];
+  /** Who serves the model (`openai`, a host name, …), for usage rows. */
+  provider?: string;
+  /** The workspace's own credentials pay for the calls (bring your own key). */
+  byok?: boolean;
   systemPrompt: string;
   temperature?: number;
+  /** Tool rounds allowed per turn (the seed's tool iterations). */
   maxHops: number;
   allowedTools: string[];
   contextWindow: number;
@@ -45,24 +59,43 @@ export interface AgentConfiguration {
   llmRetry?: { maximumAttempts: number; initialIntervalMs: number };
 }
 
+/** The model's tool-call arguments, parsed once where they arrive: a JSON object, or why not. */
+export type ToolArguments = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
+
+/** One tool call of the model, complete (id, name and arguments all arrived). */
 export interface ToolCall {
   id: string;
   name: string;
+  /** The arguments as the model sent them (raw JSON text), for the model's own context. */
   arguments: string;
+  /** The same arguments parsed once, in the LLM activity. */
+  input: ToolArguments;
 }
 
 /** A message this turn added to the model's context after the user message (tool hops). */
 export type TurnMessage =
-  | { role: 'assistant'; content: string; toolCalls: ToolCall[] }
+  | { role: 'assistant'; content: string; toolCalls: Array<Pick<ToolCall, 'id' | 'name' | 'arguments'>> }
   | { role: 'tool'; toolCallId: string; content: string };
 
+/** What one hop of the LLM returned: the whole message, in the project's own types. */
 export interface HopResult {
   hop: number;
+  /** The stream attempt whose text this is (see `streamAttempt`). */
   attempt: number;
+  /** The model that answered (a fallback model when the primary failed). */
+  model?: string;
   content: string;
   toolCalls: ToolCall[];
-  finishReason: string | null;
+  finishReason: FinishReason;
   usage: TokenUsage;
+  /** The user stopped the hop: `content` is what was streamed until then. */
+  stopped?: boolean;
+  /** Tool calls whose input was still streaming when the hop stopped (ended in the stream as errors). */
+  interruptedToolCalls?: Array<{ id: string; name: string; input: unknown }>;
+  latencyMs?: number;
+  timeToFirstTokenMs?: number;
+  /** The provider sent no usage (a stopped hop): the tokens were counted with the tokenizer. */
+  usageEstimated?: boolean;
 }
 
 export interface ChatTurnResult {
@@ -82,6 +115,8 @@ export interface TurnState {
   usage: TokenUsage;
   toolCalls: number;
   lastError?: string;
+  /** The model answering now (changes when a fallback model takes over). */
+  model?: string;
 }
 
 /** A memory injected into this turn's system prompt (and reported to the client). */
@@ -96,8 +131,30 @@ export interface RecordedToolResult {
   toolCallId: string;
   toolName: string;
   input: unknown;
+  /** The raw argument text, so later turns can give the model the call exactly as it made it. */
+  arguments?: string;
   content: string;
   isError: boolean;
   output: unknown;
   decision: 'executed' | 'reused' | 'skipped';
+}
+
+/**
+ * The attempt number events and text part ids carry: unique per hop across fallback models, so a
+ * client told to reset a step never confuses the primary model's text with a fallback's.
+ */
+export function streamAttempt(fallbackIndex: number, activityAttempt: number): number {
+  return fallbackIndex * 100 + activityAttempt;
+}
+
+/** The most attempts an agent may give one LLM hop (keeps `streamAttempt` unique). */
+export const MAX_LLM_ATTEMPTS = 99;
+
+/** The stream attempt of a cached answer streamed in place of a hop that failed on every model. */
+export const CACHED_ANSWER_ATTEMPT = 10_000;
+
+/** The partial text a failed hop carried in its failure details (see `classifyLlmError`). */
+export function partialTextOf(failure: { details?: unknown[] | null } | undefined): string {
+  const detail = failure?.details?.[0] as { partialText?: unknown } | undefined;
+  return typeof detail?.partialText === 'string' ? detail.partialText : '';
 }

@@ -10,7 +10,22 @@ import type { Redis } from 'ioredis';
 import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
+/**
+ * Appends and publishes in one round trip, fenced by attempt: once an attempt of a hop has written,
+ * an older attempt of the same hop (a zombie whose worker lost contact with Temporal while a retry
+ * started elsewhere) can no longer write, so clients never see two attempts interleaved.
+ * ARGV: maxEvents, payload, retentionSeconds, channel, hop, attempt (0 = not an attempt's event).
+ */
 const APPEND_SCRIPT = `
+local attempt = tonumber(ARGV[6])
+if attempt > 0 then
+  local current = tonumber(redis.call('HGET', KEYS[2], ARGV[5]) or '0')
+  if attempt < current then return false end
+  if attempt > current then
+    redis.call('HSET', KEYS[2], ARGV[5], attempt)
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+  end
+end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', ARGV[4], id .. '\\n' .. ARGV[2])
@@ -18,8 +33,21 @@ return id
 `;
 
 type RedisWithAppend = Redis & {
-  appendTurnEvent(log: string, maxEvents: number, payload: string, retentionSeconds: number, channel: string): Promise<string>;
+  appendTurnEvent(log: string, fence: string, maxEvents: number, payload: string, retentionSeconds: number, channel: string, hop: number, attempt: number): Promise<string | null>;
 };
+
+/** An attempt of a hop tried to write after a newer attempt of the same hop started: it must stop. */
+export class SupersededAttemptError extends Error {
+  constructor(turnId: string, hop: number, attempt: number) {
+    super(`Attempt ${attempt} of hop ${hop} of ${turnId} was superseded by a newer attempt`);
+    this.name = 'SupersededAttemptError';
+  }
+}
+
+/** The hop and attempt an event belongs to, for the fence (attempt 0: not fenced). */
+function fenceOf(event: StreamEvent): { hop: number; attempt: number } {
+  return 'attempt' in event && event.attempt !== undefined && 'hop' in event ? { hop: event.hop, attempt: event.attempt } : { hop: 0, attempt: 0 };
+}
 
 export interface EventLogOptions {
   keyPrefix: string;
@@ -54,7 +82,7 @@ export class EventLog {
   private readonly redis: RedisWithAppend;
 
   constructor(redis: Redis, private readonly options: EventLogOptions) {
-    if (!('appendTurnEvent' in redis)) redis.defineCommand('appendTurnEvent', { numberOfKeys: 1, lua: APPEND_SCRIPT });
+    if (!('appendTurnEvent' in redis)) redis.defineCommand('appendTurnEvent', { numberOfKeys: 2, lua: APPEND_SCRIPT });
     this.redis = redis as RedisWithAppend;
   }
 
@@ -62,10 +90,16 @@ export class EventLog {
     return turnStreamKeys(this.options.keyPrefix, turnId);
   }
 
-  /** Appends to the log and publishes live in one round trip; returns the event id. */
+  /**
+   * Appends to the log and publishes live in one round trip; returns the event id. Throws
+   * `SupersededAttemptError` when a newer attempt of the event's hop has written already.
+   */
   async append(turnId: string, event: StreamEvent): Promise<string> {
-    const { log, channel } = this.keys(turnId);
-    return this.redis.appendTurnEvent(log, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel);
+    const { log, channel, fence } = this.keys(turnId);
+    const { hop, attempt } = fenceOf(event);
+    const id = await this.redis.appendTurnEvent(log, fence, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel, hop, attempt);
+    if (id === null) throw new SupersededAttemptError(turnId, hop, attempt);
+    return id;
   }
 
   /** The logged events after `afterId` (exclusive), or from the start, in order. */

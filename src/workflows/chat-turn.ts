@@ -2,17 +2,20 @@
  * The chat turn workflow: one user message in, one streamed and persisted assistant answer out.
  *
  * Deterministic by construction: it orders activities and makes every decision from their results
- * with pure functions (fast path, fresh start, the tool loop guard, the hop limit), so a replay
- * takes exactly the same path. Conversation history and memories load inside activities; history
- * carries ids, this turn's new messages and per-hop results, which keeps a turn far below Temporal's
- * limits. A worker that dies mid-answer costs only the retry of the activity it was running.
+ * with pure functions (fast path, fresh start, the loop guard, the tool-round limit, fallback models),
+ * so a replay takes exactly the same path. Conversation history and memories load inside activities;
+ * history carries ids, this turn's new messages and per-hop results, which keeps a turn far below
+ * Temporal's limits. A worker that dies mid-answer costs only the retry of the activity it was running.
+ *
+ * Every step has a bounded retry policy (`src/shared/policy.ts`) and the hop loop is bounded by the
+ * agent's tool-round limit, so no input can make a turn run forever.
  */
 import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
+  CancelledFailure,
   isCancellation,
   log,
   patched,
@@ -21,52 +24,53 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { HopUsageRecord } from '../activities/store';
+import { AnswerBuilder } from '../shared/answer';
 import { CONVERSATION_TITLE_PATCH, conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
-import { messageText, type MessagePart } from '../shared/messages';
+import { messageText } from '../shared/messages';
+import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
-import { ToolExecutionTracker, type ToolOutcome } from '../shared/tool-tracker';
+import { runToolRound, toolLimitReason, type ToolRunner } from '../shared/tool-hop';
+import { ToolExecutionTracker } from '../shared/tool-tracker';
 import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
-import type { AgentConfiguration, ChatTurnInput, ChatTurnResult, RecordedToolResult, ToolCall, TurnMessage, TurnState } from '../shared/turn';
+import { partialTextOf, type AgentConfiguration, type ChatTurnInput, type ChatTurnResult, type HopResult, type TurnMessage, type TurnState } from '../shared/turn';
+import { chatTurnV1 } from './chat-turn-v1';
 import { conversationTitle } from './conversation-title';
+import { hopLimitWarning, turnStateQuery } from './turn-queries';
 
-/** Live state of a running turn, for operators (`temporal workflow query --type state`). */
-export const turnStateQuery = defineQuery<TurnState>('state');
+export { hopLimitWarning, turnStateQuery };
 
-/** The text streamed and kept in the answer when the model still wants tools at the hop limit. */
-export function hopLimitWarning(maxHops: number): string {
-  return `I stopped after ${maxHops} tool rounds, the limit for this agent. Ask me to continue if you need more.`;
+/** The patch that introduced this version; histories recorded before it replay `chatTurnV1`. */
+export const TURN_CORE_PATCH = 'turn-core-v2';
+
+/** The cause of an activity failure (the error the activity threw), or the error itself. */
+function causeOf(error: unknown): (Error & { details?: unknown[] | null }) | undefined {
+  if (error instanceof ActivityFailure) return error.cause as (Error & { details?: unknown[] | null }) | undefined;
+  return error instanceof Error ? error : undefined;
 }
 
-function mapFinishReason(reason: string | null): FinishReason {
-  switch (reason) {
-    case 'stop':
-      return 'stop';
-    case 'length':
-      return 'length';
-    case 'content_filter':
-      return 'content-filter';
-    case 'tool_calls':
-      return 'tool-calls';
-    default:
-      return 'other';
-  }
+/** The partial hop a hop stopped by the user carried in its cancellation's details, if any. */
+function stoppedHopOf(error: unknown): HopResult | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof CancelledFailure)) return undefined;
+  const details = error.cause.details[0] as HopResult | undefined;
+  return details && typeof details.content === 'string' ? details : undefined;
 }
 
 function failureMessage(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return causeOf(error)?.message ?? String(error);
 }
 
-function parsedInput(call: ToolCall): unknown {
-  try {
-    return JSON.parse(call.arguments || '{}');
-  } catch {
-    return call.arguments;
+/** A hop that failed for good on every model: what it streamed before failing, and why. */
+class HopFailure extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly partialText: string,
+  ) {
+    super(failureMessage(failure));
   }
 }
 
@@ -90,27 +94,21 @@ async function startConversationTitle(input: ChatTurnInput, model: string): Prom
 
 /** Runs one chat turn; see the module comment for its guarantees. */
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
-  // Short Postgres/Redis steps run as local activities: they execute inside the workflow task on
-  // the same worker, with no server round trip per step, so the path to the first token is one
-  // workflow task plus the LLM activity (and each step is one marker event in history, not three).
-  const store = proxyLocalActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    localRetryThreshold: '10 seconds',
-    retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-  });
-  const tools = proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  });
+  if (!patched(TURN_CORE_PATCH)) return chatTurnV1(input);
+
+  const storeSteps = proxyLocalActivities<Activities>(STORE_STEP);
+  const memorySteps = proxyLocalActivities<Activities>(MEMORY_STEP);
+  const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
+  const toolCalls = proxyActivities<Activities>(TOOL_CALL);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
-  // publishing, so the partial answer it persists is exactly what clients saw.
-  const llmOptions = {
+  // publishing; the hop then returns what it streamed, which becomes the partial answer.
+  const llmHopOptions = {
     startToCloseTimeout: input.options.llmStartToCloseTimeoutMs,
     heartbeatTimeout: input.options.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-  } satisfies ActivityOptions;
-  const llm = proxyActivities<Activities>(llmOptions);
+    retry: LLM_HOP_RETRY,
+  };
+  const llmHops = proxyActivities<Activities>(llmHopOptions);
 
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   const state: TurnState = { status: 'starting', hop: 0, usage, toolCalls: 0 };
@@ -118,173 +116,228 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
 
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
-  const parts: MessagePart[] = [];
+  const answer = new AnswerBuilder();
+  const hopUsages: HopUsageRecord[] = [];
   let agent: AgentConfiguration | undefined;
   let hopsRun = 0;
-  let warningText: string | undefined;
-  const answerText = () => messageText(parts);
+  let warning: { hop: number; text: string } | undefined;
 
-  const finish = async (finishReason: FinishReason, errorText?: string, partialHop?: number) => {
+  const finish = async (finishReason: FinishReason, errorText?: string, options: { cached?: boolean } = {}) => {
     state.status = 'finalizing';
-    await store.finalizeTurn.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: `finalize · ${finishReason}` }, [
+    await storeSteps.finalizeTurn.executeWithOptions({ ...STORE_STEP, summary: `finalize · ${finishReason}` }, [
       {
         turnId: input.turnId,
         conversationId: input.conversationId,
         requestId: input.requestId,
         messageId: input.messageId,
-        model: agent?.model ?? '',
-        parts,
+        userMessageId: input.userMessage.id,
+        workspaceId: input.workspaceId,
+        agentId: agent?.agentId,
+        provider: agent?.provider,
+        byok: agent?.byok ?? false,
+        model: state.model ?? agent?.model ?? '',
+        parts: answer.parts,
         finishReason,
         usage,
+        hopUsages,
         ...(errorText ? { errorText } : {}),
-        ...(warningText ? { warningText, warningHop: state.hop } : {}),
-        ...(partialHop !== undefined ? { partialHop } : {}),
+        ...(warning ? { warning } : {}),
+        ...(options.cached ? { cached: true } : {}),
       },
     ]);
   };
 
+  const addUsage = (result: HopResult) => {
+    usage.inputTokens += result.usage.inputTokens;
+    usage.outputTokens += result.usage.outputTokens;
+    hopUsages.push({
+      hop: result.hop,
+      attempt: result.attempt,
+      model: result.model ?? agent!.model,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      latencyMs: result.latencyMs ?? 0,
+      ...(result.timeToFirstTokenMs !== undefined ? { timeToFirstTokenMs: result.timeToFirstTokenMs } : {}),
+      estimated: result.usageEstimated ?? false,
+      outcome: result.stopped ? 'cancelled' : 'completed',
+    });
+  };
+
+  /**
+   * One hop on the agent's model, then on each fallback model in order when it fails for good
+   * (non-retryable, or out of retries). Each model's attempts are numbered apart (`streamAttempt`),
+   * so a client drops a failed model's text before the next one streams.
+   */
+  const streamHop = async (hop: number, turnMessages: TurnMessage[], memories: Awaited<ReturnType<Activities['retrieveMemory']>>['memories']): Promise<HopResult> => {
+    const models = [agent!.model, ...(agent!.fallbackModels ?? [])];
+    const retry = agent!.llmRetry ? { ...LLM_HOP_RETRY, maximumAttempts: agent!.llmRetry.maximumAttempts, initialInterval: agent!.llmRetry.initialIntervalMs } : LLM_HOP_RETRY;
+    let failure: HopFailure | undefined;
+    for (const [fallbackIndex, model] of models.entries()) {
+      state.model = model;
+      try {
+        return await llmHops.streamCompletion.executeWithOptions(
+          { ...llmHopOptions, retry, summary: `LLM hop ${hop} · ${model}${fallbackIndex > 0 ? ' (fallback)' : ''}` },
+          [
+            {
+              turnId: input.turnId,
+              conversationId: input.conversationId,
+              workspaceId: input.workspaceId,
+              requestId: input.requestId,
+              userMessageId: input.userMessage.id,
+              hop,
+              model,
+              fallbackIndex,
+              agent: agent!,
+              turnMessages,
+              fastPath,
+              memories: hop === 0 ? memories : [],
+            },
+          ],
+        );
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        failure = new HopFailure(error, partialTextOf(causeOf(error)));
+        state.lastError = failure.message;
+      }
+    }
+    throw failure!;
+  };
+
   try {
     if (isFreshStart(userText)) {
-      await store.recordContextReset({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId });
+      await storeSteps.recordContextReset.executeWithOptions({ ...STORE_STEP, summary: 'fresh start' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId },
+      ]);
     }
-    await store.persistUserMessage.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'persist user message' }, [
+    await storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
       { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
     ]);
-    agent = await store.activateAgent.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'activate agent' }, [
+    agent = await storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
       { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
     ]);
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
     const memories = useMemory
       ? (
-          await store.retrieveMemory.executeWithOptions({ startToCloseTimeout: '10 seconds', summary: 'memory' }, [
+          await memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
             { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, query: userText, widgetMode: input.widgetMode ?? false },
           ])
         ).memories
       : [];
     if (!fastPath) {
-      await store.guardContext.executeWithOptions({ startToCloseTimeout: '2 minutes', summary: 'context guard' }, [
-        { turnId: input.turnId, conversationId: input.conversationId, agent },
+      await contextSteps.guardContext.executeWithOptions({ ...CONTEXT_GUARD_STEP, summary: 'context guard' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, userMessageId: input.userMessage.id, agent },
       ]);
     }
 
     const tracker = new ToolExecutionTracker();
     const turnMessages: TurnMessage[] = [];
-    let finishReason: FinishReason = 'other';
-    for (let hop = 0; hop < agent.maxHops; hop++) {
-      state.hop = hop;
-      state.status = 'streaming';
-      const retry = agent.llmRetry
-        ? { ...llmOptions.retry, maximumAttempts: agent.llmRetry.maximumAttempts, initialInterval: agent.llmRetry.initialIntervalMs }
-        : llmOptions.retry;
-      const result = await llm.streamCompletion.executeWithOptions({ ...llmOptions, retry, summary: `LLM hop ${hop} · ${agent.model}` }, [
+    const runTool: ToolRunner = (call, parsedArguments) =>
+      toolCalls.executeTool.executeWithOptions({ ...TOOL_CALL, summary: `tool ${call.name}` }, [
         {
           turnId: input.turnId,
-          conversationId: input.conversationId,
+          hop: state.hop,
+          toolCallId: call.id,
+          idempotencyKey: toolCallKey(input.turnId, state.hop, call.id),
           workspaceId: input.workspaceId,
-          hop,
-          agent,
-          turnMessages,
-          fastPath,
-          memories: hop === 0 ? memories : [],
+          conversationId: input.conversationId,
+          name: call.name,
+          arguments: parsedArguments,
+          allowedTools: agent!.allowedTools,
         },
       ]);
+    let finishReason: FinishReason = 'other';
+    let toolRounds = 0;
+    // Bounded: at most one hop per tool round plus the final answer (the limit ends the loop).
+    for (let hop = 0; ; hop++) {
+      state.hop = hop;
+      state.status = 'streaming';
+      const result = await streamHop(hop, turnMessages, memories);
       hopsRun = hop + 1;
-      usage.inputTokens += result.usage.inputTokens;
-      usage.outputTokens += result.usage.outputTokens;
-      parts.push({ type: 'step-start' });
-      if (result.content) parts.push({ type: 'text', text: result.content });
-      finishReason = mapFinishReason(result.finishReason);
+      addUsage(result);
+      answer.addHop(result);
+      if (result.stopped) {
+        await CancellationScope.nonCancellable(() => finish('cancelled'));
+        return await stopped();
+      }
+      finishReason = result.finishReason;
       if (result.toolCalls.length === 0) break;
 
+      // The seed checks the limit before it runs a round: at the limit nothing runs, every call is
+      // answered as skipped, and the turn ends with the warning.
+      const limitReached = toolRounds >= agent.maxHops;
       state.status = 'running-tools';
-      state.toolCalls += result.toolCalls.length;
-      turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
-      // Decide the hop as a whole (a duplicate within the hop reuses its twin), run what must run
-      // in parallel, record it, then answer the reused and skipped calls from the records.
-      const decisions = tracker.decideHop(result.toolCalls);
-      const executed = new Map<string, RecordedToolResult>();
-      await Promise.all(
-        result.toolCalls.map(async (call, index) => {
-          const decision = decisions[index]!;
-          if (decision.action !== 'execute') return;
-          const toolResult = await tools.executeTool.executeWithOptions({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '5 seconds', summary: `tool ${call.name}` }, [
-            {
-              turnId: input.turnId,
-              hop,
-              toolCallId: call.id,
-              idempotencyKey: toolCallKey(input.turnId, hop, call.id),
-              workspaceId: input.workspaceId,
-              conversationId: input.conversationId,
-              name: call.name,
-              arguments: decision.parsedArguments,
-              allowedTools: agent!.allowedTools,
-            },
-          ]);
-          executed.set(call.id, { toolCallId: call.id, toolName: call.name, input: decision.parsedArguments, ...toolResult, decision: 'executed' });
-        }),
-      );
-      for (const call of result.toolCalls) {
-        const done = executed.get(call.id);
-        if (done) tracker.record(call, { content: done.content, isError: done.isError });
-      }
-      const outcomes = result.toolCalls.map((call, index): RecordedToolResult => {
-        const done = executed.get(call.id);
-        if (done) return done;
-        const decision = decisions[index]!;
-        const earlier: ToolOutcome | undefined = decision.action === 'reuse' ? tracker.outcomeOf(decision.previousToolCallId) : undefined;
-        const reason = decision.action === 'execute' ? '' : decision.reason;
-        return {
-          toolCallId: call.id,
-          toolName: call.name,
-          input: parsedInput(call),
-          content: earlier ? `${earlier.content}\n(Not executed again: ${reason})` : `Not executed: ${reason}`,
-          isError: earlier ? earlier.isError : true,
-          output: earlier ? { reused: true, reason } : null,
-          decision: earlier ? 'reused' : 'skipped',
-        };
-      });
-      await store.recordToolResults.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: `tool results · hop ${hop}` }, [
+      const outcomes = await runToolRound(tracker, result.toolCalls, runTool, limitReached ? { limitReachedReason: toolLimitReason(agent.maxHops) } : {});
+      state.toolCalls += outcomes.filter((outcome) => outcome.decision === 'executed').length;
+      await storeSteps.recordToolResults.executeWithOptions({ ...STORE_STEP, summary: `tool results · hop ${hop}` }, [
         { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes },
       ]);
-      for (const outcome of outcomes) {
-        turnMessages.push({ role: 'tool', toolCallId: outcome.toolCallId, content: outcome.content });
-        parts.push({
-          type: `tool-${outcome.toolName}`,
-          toolCallId: outcome.toolCallId,
-          state: outcome.isError ? 'output-error' : 'output-available',
-          input: outcome.input,
-          ...(outcome.isError ? { errorText: outcome.content } : { output: outcome.output }),
-        });
+      answer.addToolResults(outcomes);
+      if (limitReached) {
+        warning = { hop, text: hopLimitWarning(agent.maxHops) };
+        answer.addWarning(hop, warning.text);
+        finishReason = 'tool-limit-reached';
+        break;
       }
-      if (hop + 1 >= agent.maxHops) {
-        warningText = hopLimitWarning(agent.maxHops);
-        parts.push({ type: 'text', text: warningText });
-        finishReason = 'hop-limit';
-      }
+      toolRounds += 1;
+      turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls.map(({ id, name, arguments: text }) => ({ id, name, arguments: text })) });
+      for (const outcome of outcomes) turnMessages.push({ role: 'tool', toolCallId: outcome.toolCallId, content: outcome.content });
     }
     await finish(finishReason);
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
-    if (input.titleNeeded && patched(CONVERSATION_TITLE_PATCH)) await startConversationTitle(input, agent.model);
+    if (input.titleNeeded && patched(CONVERSATION_TITLE_PATCH)) await startConversationTitle(input, state.model ?? agent.model);
     if (useMemory) {
-      await store.rememberExchange.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'remember exchange' }, [
-        { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answerText() },
+      await storeSteps.rememberExchange.executeWithOptions({ ...STORE_STEP, summary: 'remember exchange' }, [
+        { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answer.text },
       ]);
     }
-    return { messageId: input.messageId, finishReason, text: answerText(), hops: hopsRun, usage };
+    return { messageId: input.messageId, finishReason, text: answer.text, hops: hopsRun, usage };
   } catch (error) {
     if (isCancellation(error)) {
-      await CancellationScope.nonCancellable(() => finish('cancelled', undefined, state.status === 'streaming' ? state.hop : undefined));
+      const stoppedHop = stoppedHopOf(error);
+      if (stoppedHop) {
+        addUsage(stoppedHop);
+        answer.addHop(stoppedHop);
+      }
+      await CancellationScope.nonCancellable(() => finish('cancelled'));
       state.status = 'cancelled';
       upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
       throw error;
     }
     const message = failureMessage(error);
     state.lastError = message;
-    await finish('error', message, state.status === 'streaming' ? state.hop : undefined);
+    if (error instanceof HopFailure) {
+      // The seed's graceful degradation: the answer stored for the same user message by an earlier
+      // turn, if there is one; otherwise the partial answer is kept with a clear error.
+      const cached = await storeSteps.answerFromCache.executeWithOptions({ ...STORE_STEP, summary: 'cached answer' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, userMessageId: input.userMessage.id, hop: state.hop },
+      ]);
+      if (cached) {
+        answer.addStep(cached.text);
+        await finish('stop', undefined, { cached: true });
+        state.status = 'completed';
+        upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
+        return { messageId: input.messageId, finishReason: 'stop', text: answer.text, hops: hopsRun, usage };
+      }
+      answer.addStep(error.partialText);
+    }
+    answer.addError(message);
+    await finish('error', message);
     state.status = 'failed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'failed' }]);
     throw ApplicationFailure.nonRetryable(`Turn failed: ${message}`, 'TurnFailed');
+  }
+
+  /**
+   * After a hop stopped by the user: a turn whose cancellation reached the workflow ends cancelled;
+   * a stop that reached the hop first (over Redis) ends the turn as completed with finish reason
+   * `cancelled`. Either way the partial answer is stored.
+   */
+  async function stopped(): Promise<ChatTurnResult> {
+    state.status = 'cancelled';
+    upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Stopped by the user');
+    return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
   }
 }

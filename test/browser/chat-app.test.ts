@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { conversationKey } from '../../src/shared/ids';
 import { messageText, type MessagePart } from '../../src/shared/messages';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { CHROMIUM_PATH } from '../support/chromium';
@@ -95,6 +96,11 @@ async function waitForFinishedAnswer(timeout = 30_000) {
   );
 }
 
+/** The internal key of a chat of the test workspace (`conversation_id` in Postgres). */
+function keyOf(chatId: string): string {
+  return conversationKey(stack.workspaceId, chatId);
+}
+
 function currentChatId(): string {
   const match = /\/c\/([^/?#]+)/.exec(new URL(page.url()).pathname);
   if (!match) throw new Error(`not on a chat page: ${page.url()}`);
@@ -104,7 +110,7 @@ function currentChatId(): string {
 async function storedAnswer(chatId: string): Promise<{ text: string; extra: Record<string, unknown>; turnId: string }> {
   const result = await stack.pool.query(
     "SELECT content, extra, turn_id FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant' ORDER BY seq DESC LIMIT 1",
-    [chatId],
+    [keyOf(chatId)],
   );
   const row = result.rows[0];
   if (!row) throw new Error(`no stored answer in ${chatId}`);
@@ -112,7 +118,7 @@ async function storedAnswer(chatId: string): Promise<{ text: string; extra: Reco
 }
 
 async function runningTurnId(chatId: string): Promise<string> {
-  const result = await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [chatId]);
+  const result = await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [keyOf(chatId)]);
   return result.rows[0].turn_id as string;
 }
 
@@ -193,7 +199,7 @@ describe('the chat app in Chromium', () => {
     expect(await answer.locator('.memories li').allInnerTexts()).toContainEqual(expect.stringContaining('refunds are accepted within 30 days'));
     const warning = normalize(await answer.locator('.warning').innerText());
     expect(warning).toBe('I stopped after 1 tool rounds, the limit for this agent. Ask me to continue if you need more.');
-    expect(await answer.locator('[data-finish-reason="hop-limit"] .badge-hop-limit').innerText()).toBe('hop limit');
+    expect(await answer.locator('[data-finish-reason="tool-limit-reached"] .badge-tool-limit-reached').innerText()).toBe('tool limit');
     // Shown once: as the warning, not a second time in the answer's text.
     expect(await visibleText()).not.toContain(warning);
     expect(normalize((await storedAnswer(currentChatId())).text)).toContain(warning);
@@ -210,7 +216,7 @@ describe('the chat app in Chromium', () => {
     await waitForFinishedAnswer();
     const image = page.locator('.message.user img[alt="dot.png"]');
     expect(await image.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBe(1);
-    const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [currentChatId()]);
+    const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [keyOf(currentChatId())]);
     expect(stored.rows[0].content.parts).toContainEqual(expect.objectContaining({ type: 'file', mediaType: 'image/png', filename: 'dot.png' }));
     await page.reload();
     await waitForFinishedAnswer();
@@ -226,7 +232,7 @@ describe('the chat app in Chromium', () => {
     const chatId = currentChatId();
     const item = page.locator(`.conversation-item[data-chat-id="${chatId}"][data-title-source="generated"]`);
     await item.waitFor({ timeout: 20_000 });
-    const stored = await stack.pool.query('SELECT title, title_source FROM conversations WHERE id = $1', [chatId]);
+    const stored = await stack.pool.query('SELECT title, title_source FROM conversations WHERE id = $1', [keyOf(chatId)]);
     expect(stored.rows[0]).toEqual({ title: 'Plan a weekend trip to Lisbon', title_source: 'generated' });
     expect(await item.locator('.conversation-title').innerText()).toBe('Plan a weekend trip to Lisbon');
     expect(await page.locator('.chat-title').innerText()).toBe('Plan a weekend trip to Lisbon');
@@ -307,13 +313,13 @@ describe('the chat app in Chromium', () => {
     await page.getByLabel('New title').fill('The dot picture');
     await page.getByLabel('New title').press('Enter');
     await page.locator(`.conversation-item[data-chat-id="${chatId}"][data-title-source="user"]`, { hasText: 'The dot picture' }).waitFor();
-    expect((await stack.pool.query('SELECT title, title_source FROM conversations WHERE id = $1', [chatId])).rows[0]).toEqual({ title: 'The dot picture', title_source: 'user' });
+    expect((await stack.pool.query('SELECT title, title_source FROM conversations WHERE id = $1', [keyOf(chatId)])).rows[0]).toEqual({ title: 'The dot picture', title_source: 'user' });
 
     page.once('dialog', (dialog) => void dialog.accept());
     await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).hover();
     await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).getByRole('button', { name: /^Delete/ }).click();
     await page.locator(`.conversation-item[data-chat-id="${chatId}"]`).waitFor({ state: 'detached' });
-    expect((await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [chatId])).rows[0].n).toBe(0);
+    expect((await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [keyOf(chatId)])).rows[0].n).toBe(0);
   });
 
   it('takes the screenshot the README shows', async () => {

@@ -2,10 +2,11 @@
 // `useChat` runs), in a child process because `ai` is ESM-only and jest runs CommonJS.
 //
 // Input: one JSON scenario on stdin:
-//   { apiUrl, apiKey, chatId, aiModule?: 'ai', headers?: {}, steps: [
-//       { action: 'send', text } | { action: 'resume' }
+//   { apiUrl, apiKey, chatId, aiModule?: 'ai', headers?: {}, body?: {}, steps: [
+//       { action: 'send', text } | { action: 'resume' } | { action: 'regenerate' }
 //     | { action: 'send-then-stop', text, minChars }  (POST /api/chat/:id/stop once the assistant shows minChars) ] }
-// Output: one JSON line: { status, error, messages, chunkErrors, finishReasons }.
+// Output: one JSON line: { status, error, messages, finishEvents, stopAnswers }; a stop answer records
+// the text the client showed when the stop endpoint answered.
 import process from 'node:process';
 
 const scenario = JSON.parse(await new Promise((resolve) => {
@@ -45,6 +46,7 @@ const chat = new NodeChat({
   transport: new ai.DefaultChatTransport({
     api: `${scenario.apiUrl}/api/chat`,
     headers: { authorization: `Bearer ${scenario.apiKey}`, ...(scenario.headers ?? {}) },
+    ...(scenario.body ? { body: scenario.body } : {}),
   }),
   onFinish: (event) => finishEvents.push({ isError: event.isError, isAbort: event.isAbort, isDisconnect: event.isDisconnect, finishReason: event.finishReason ?? null }),
 });
@@ -52,6 +54,7 @@ const chat = new NodeChat({
 for (const step of scenario.steps) {
   if (step.action === 'send') await chat.sendMessage({ text: step.text });
   else if (step.action === 'resume') await chat.resumeStream();
+  else if (step.action === 'regenerate') await chat.regenerate();
   else if (step.action === 'send-then-stop') {
     const sending = chat.sendMessage({ text: step.text });
     const shown = () => (chat.nodeState.messages.at(-1)?.parts ?? []).filter((part) => part.type === 'text').map((part) => part.text).join('').length;
@@ -60,7 +63,7 @@ for (const step of scenario.steps) {
       method: 'POST',
       headers: { authorization: `Bearer ${scenario.apiKey}` },
     });
-    stopAnswers.push({ status: stop.status, body: await stop.json() });
+    stopAnswers.push({ status: stop.status, body: await stop.json(), shownWhenStopped: shown() });
     await sending;
   }
 }

@@ -33,19 +33,22 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { Pool, type PoolClient } from 'pg';
-import { startApi, type RunningApi } from '../../src/api/server';
+import { startApiProcess } from '../../src/api/main';
+import type { RunningApi } from '../../src/api/server';
 import { connectTemporalClient } from '../../src/clients';
-import { loadConfiguration, type Configuration } from '../../src/config';
+import type { Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
+import { conversationKey, turnWorkflowId } from '../../src/shared/ids';
 import { messageText } from '../../src/shared/messages';
 import type { StreamEvent } from '../../src/shared/stream-events';
 import type { ChatTurnResult } from '../../src/shared/turn';
 import { compareEntryIds, decodeLiveMessage } from '../../src/stream/event-log';
 import { turnStreamKeys } from '../../src/stream/keys';
 import { runAiClient, type AiClientResult } from '../support/ai-client';
+import { testConfiguration } from '../support/stack';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 
 // ---------------------------------------------------------------------------------------------
@@ -95,12 +98,6 @@ async function withSeed<T>(label: string, body: () => Promise<T>, context: () =>
 // The stack: API, scripted LLM and clients in-process; workers as child processes
 // ---------------------------------------------------------------------------------------------
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through jest (npm test), whose global setup sets it.`);
-  return value;
-}
-
 let configuration: Configuration;
 let llm: ScriptedLlm;
 let pool: Pool;
@@ -110,7 +107,6 @@ let temporal: Client;
 let api: RunningApi;
 let apiKey: string;
 let workspaceId: string;
-const apiConnections: Redis[] = [];
 const filesRoot = path.join(os.tmpdir(), `durable-chat-chaos-files-${randomUUID().slice(0, 8)}`);
 
 /** Live workers, every worker ever started (for output on failure), and replacements on their way. */
@@ -158,17 +154,9 @@ function workerOutputs(): string {
 
 beforeAll(async () => {
   const unique = randomUUID().slice(0, 8);
-  configuration = loadConfiguration({
-    ...process.env,
-    DATABASE_URL: required('TEST_DATABASE_URL'),
-    TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-    TEMPORAL_TASK_QUEUE: `chaos-${unique}`,
-    REDIS_KEY_PREFIX: `dc-chaos-${unique}:`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    LLM_HEARTBEAT_TIMEOUT_MS: '2000',
-    SSE_KEEPALIVE_MS: '2000',
-    PORT: '0',
-    WORKSPACE_FILES_ROOT: filesRoot,
+  configuration = testConfiguration({
+    heartbeatTimeoutMs: 2000,
+    environment: { TEMPORAL_TASK_QUEUE: `chaos-${unique}`, REDIS_KEY_PREFIX: `dc-chaos-${unique}:`, WORKSPACE_FILES_ROOT: filesRoot },
   });
   llm = await startScriptedLlm();
   const workers = [spawnWorker(), spawnWorker()];
@@ -176,11 +164,8 @@ beforeAll(async () => {
   redis = new Redis(configuration.redis.url);
   watcher = new Redis(configuration.redis.url);
   watcher.on('pmessage', (pattern: string, channel: string, message: string) => watches.get(pattern)?.push(channel, message));
-  const apiRedis = new Redis(configuration.redis.url);
-  const apiSubscriber = new Redis(configuration.redis.url);
-  apiConnections.push(apiRedis, apiSubscriber);
   temporal = await connectTemporalClient(configuration, configuration.temporal.address!);
-  api = await startApi({ configuration, pool, redis: apiRedis, subscriber: apiSubscriber, temporal, logger: createLogger(configuration.logLevel, 'chaos-api') }, 0);
+  api = await startApiProcess(configuration, configuration.temporal.address!, createLogger(configuration.logLevel, 'chaos-api'), 0);
 
   workspaceId = `ws-chaos-${unique}`;
   apiKey = generateApiKey();
@@ -209,7 +194,7 @@ afterAll(async () => {
   await api?.stop();
   await temporal?.connection.close();
   await llm?.close();
-  for (const connection of [redis, watcher, ...apiConnections]) connection?.disconnect();
+  for (const connection of [redis, watcher]) connection?.disconnect();
   await pool?.end();
   printFigures();
 }, 60_000);
@@ -282,7 +267,7 @@ interface Turn {
 async function startTurn(text: string): Promise<Turn> {
   const chatId = `chaos-${randomUUID()}`;
   const watch = new ChatWatch();
-  const pattern = `${configuration.redis.keyPrefix}turn:{chat:${chatId}:*}:live`;
+  const pattern = `${configuration.redis.keyPrefix}turn:{${turnWorkflowId(conversationKey(workspaceId, chatId), '')}*}:live`;
   watches.set(pattern, watch);
   await watcher.psubscribe(pattern);
   const client = runAiClient({ apiUrl: api.url, apiKey, chatId, headers: { 'x-ai-sdk-version': '7' }, steps: [{ action: 'send', text }] });
@@ -296,7 +281,7 @@ async function startTurn(text: string): Promise<Turn> {
 }
 
 async function stopWatching(turn: Turn) {
-  const pattern = `${configuration.redis.keyPrefix}turn:{chat:${turn.chatId}:*}:live`;
+  const pattern = `${configuration.redis.keyPrefix}turn:{${turnWorkflowId(conversationKey(workspaceId, turn.chatId), '')}*}:live`;
   watches.delete(pattern);
   await watcher.punsubscribe(pattern);
 }
@@ -579,7 +564,7 @@ async function checkTurn(turn: Turn, kill: Kill, expectation: TurnExpectation): 
   const completedAt = performance.now();
   expect(result.finishReason).toBe('stop');
 
-  const stored = await pool.query("SELECT content, extra FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant'", [turn.chatId]);
+  const stored = await pool.query("SELECT content, extra FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant'", [conversationKey(workspaceId, turn.chatId)]);
   expect(stored.rows).toHaveLength(1);
   const parts = stored.rows[0].content.parts as Part[];
   const storedText = messageText(parts);
@@ -751,11 +736,12 @@ describe(`kill -9 at chosen points (seed ${SEED})`, () => {
     try {
       const kill = await withSeed('after the last hop-end', async () => {
         const turnId = await turn.turnId();
-        // The hop's usage row is taken (uncommitted) by the test: recordHop, after hop-end, waits on it.
+        // The first attempt's usage row is taken (uncommitted) by the test: the hop records its usage
+        // right after hop-end, and waits on it.
         lock = await holdLock((client) =>
           client.query(
-            `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, model, latency_ms) VALUES ($1, 0, 0, $2, $3, 'lock', 0)`,
-            [turnId, turn.chatId, workspaceId],
+            `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, model, latency_ms) VALUES ($1, 0, 1, $2, $3, 'lock', 0)`,
+            [turnId, conversationKey(workspaceId, turn.chatId), workspaceId],
           ),
         );
         await turn.watch.until('hop-end of hop 0', (events) => (first(events, (event) => event.kind === 'hop-end' && event.hop === 0) ? true : undefined));
@@ -781,7 +767,7 @@ describe(`kill -9 at chosen points (seed ${SEED})`, () => {
         // finalizeTurn appends the answer under the conversation row lock: the test holds that row.
         // It runs as a local activity inside the workflow task, so the worker to kill is the one
         // holding that task (Temporal lists no pending activity for it).
-        lock = await holdLock((client) => client.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [turn.chatId]));
+        lock = await holdLock((client) => client.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationKey(workspaceId, turn.chatId)]));
         await lock.blocking('SELECT next_seq FROM conversations');
         const killed = await killWorkerOf(turnId, random, () => false);
         await lock.release();

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
+import { assistantMessageId } from '../../src/shared/ids';
 import { CONVERSATION_ID, TURN_STATUS } from '../../src/shared/search-attributes';
 import { assistantText, runAiClient } from '../support/ai-client';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
@@ -42,7 +43,7 @@ describe('a chat turn', () => {
     const events = await readSse(response);
     expect(events.at(-1)?.data).toBe('[DONE]');
     const chunks = chunksOf(events);
-    expect(chunks[0]).toEqual({ type: 'start', messageId: `${requestId}-assistant` });
+    expect(chunks[0]).toEqual({ type: 'start', messageId: assistantMessageId(requestId) });
     expect(chunks.map((chunk) => chunk.type)).toEqual(expect.arrayContaining(['start-step', 'text-start', 'text-delta', 'text-end', 'finish-step', 'finish']));
     expect(chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'stop' } });
 
@@ -54,15 +55,15 @@ describe('a chat turn', () => {
     // Every event after `start` carries its Redis Stream entry id for Last-Event-ID resumes.
     expect(events.filter((event) => event.id).length).toBeGreaterThan(deltas.length - 1);
 
-    const rows = await stack.pool.query('SELECT seq, role, message_id, content, extra FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [chatId]);
+    const rows = await stack.pool.query('SELECT seq, role, message_id, content, extra FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [stack.conversationKey(chatId)]);
     expect(rows.rows.map((row) => [row.seq, row.role, row.message_id])).toEqual([
       [1, 'user', requestId],
-      [2, 'assistant', `${requestId}-assistant`],
+      [2, 'assistant', assistantMessageId(requestId)],
     ]);
     expect(rows.rows[1].content.parts).toEqual([{ type: 'step-start' }, { type: 'text', text: expectedLongAnswer }]);
     expect(rows.rows[1].extra.finishReason).toBe('stop');
 
-    const usage = await stack.pool.query('SELECT hop, model, output_tokens, time_to_first_token_ms FROM llm_usage WHERE turn_id = $1', [`chat:${chatId}:${requestId}`]);
+    const usage = await stack.pool.query('SELECT hop, model, output_tokens, time_to_first_token_ms FROM llm_usage WHERE turn_id = $1', [stack.turnId(chatId, requestId)]);
     expect(usage.rows).toHaveLength(1);
     expect(usage.rows[0].output_tokens).toBe(deltas.length);
   });
@@ -71,7 +72,7 @@ describe('a chat turn', () => {
     const chatId = `chat-${randomUUID()}`;
     const requestId = `msg-${randomUUID()}`;
     await readSse(await post({ id: chatId, messages: [userMessage(requestId, 'Hello there, durable world')] }));
-    const handle = stack.temporal.workflow.getHandle(`chat:${chatId}:${requestId}`);
+    const handle = stack.temporal.workflow.getHandle(stack.turnId(chatId, requestId));
     const result = await handle.result();
     expect(result).toMatchObject({ text: 'You said: Hello there, durable world', finishReason: 'stop', hops: 1 });
     const description = await handle.describe();
@@ -85,7 +86,7 @@ describe('a chat turn', () => {
       for await (const execution of stack.temporal.workflow.list({ query: `ConversationId = "${chatId}"` })) listed.push(execution.workflowId);
       if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(listed).toEqual([`chat:${chatId}:${requestId}`]);
+    expect(listed).toEqual([stack.turnId(chatId, requestId)]);
   });
 
   it('works with the ai package chat engine that useChat runs', async () => {
@@ -95,7 +96,7 @@ describe('a chat turn', () => {
     expect(result.status).toBe('ready');
     expect(result.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
     expect(assistantText(result.messages[1])).toBe('You said: Echo this back please');
-    const stored = await stack.pool.query("SELECT message_id FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId]);
+    const stored = await stack.pool.query("SELECT message_id FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [stack.conversationKey(chatId)]);
     expect(result.messages[1]!.id).toBe(stored.rows[0].message_id);
   });
 
@@ -107,7 +108,7 @@ describe('a chat turn', () => {
     const second = textOf(chunksOf(await readSse(await post(body))));
     expect(second).toBe(first);
     expect(stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(requestId))).toHaveLength(1);
-    const rows = await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [chatId]);
+    const rows = await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [stack.conversationKey(chatId)]);
     expect(rows.rows[0].n).toBe(2);
   });
 });
@@ -121,7 +122,7 @@ describe('bad requests', () => {
   }
 
   async function conversationExists(chatId: string) {
-    const rows = await stack.pool.query('SELECT 1 FROM conversations WHERE id = $1', [chatId]);
+    const rows = await stack.pool.query('SELECT 1 FROM conversations WHERE chat_id = $1', [chatId]);
     return rows.rowCount === 1;
   }
 
@@ -154,11 +155,16 @@ describe('bad requests', () => {
     await expectRejected(await post({ id: 'c', messages: [userMessage('m', 'hi')] }, { authorization: 'Bearer nope' }), 401, 'unauthorized');
   });
 
-  it('answers 404 for a chat of another workspace', async () => {
+  it("gives another workspace using the same chat id a conversation of its own, which never sees the first one's messages", async () => {
     const chatId = `chat-${randomUUID()}`;
     await readSse(await post({ id: chatId, messages: [userMessage(`m-${randomUUID()}`, 'Mine, not yours')] }));
     const other = await stack.addWorkspace();
     const response = await post({ id: chatId, messages: [userMessage(`m-${randomUUID()}`, 'Let me in')] }, { authorization: `Bearer ${other.apiKey}` });
-    await expectRejected(response, 404, 'chat_not_found');
+    expect(response.status).toBe(200);
+    expect(textOf(chunksOf(await readSse(response)))).toBe('You said: Let me in');
+    const theirs = await stack.pool.query('SELECT content FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [stack.conversationKey(chatId, other.workspaceId)]);
+    expect(JSON.stringify(theirs.rows)).not.toContain('Mine, not yours');
+    const mine = await stack.pool.query('SELECT content FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [stack.conversationKey(chatId)]);
+    expect(JSON.stringify(mine.rows)).not.toContain('Let me in');
   });
 });

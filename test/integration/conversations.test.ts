@@ -61,10 +61,10 @@ async function eventually<T>(read: () => Promise<T | undefined>, what: string, t
 }
 
 /** The title workflow's result once it has run (it starts after the turn's answer). */
-function titleWorkflowResult(chatId: string): Promise<ConversationTitleResult> {
+function titleWorkflowResult(workspaceId: string, chatId: string): Promise<ConversationTitleResult> {
   return eventually(async () => {
     try {
-      return await stack.temporal.workflow.getHandle(conversationTitleWorkflowId(chatId)).result();
+      return await stack.temporal.workflow.getHandle(conversationTitleWorkflowId(stack.conversationKey(chatId, workspaceId))).result();
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
@@ -143,7 +143,9 @@ describe('one conversation', () => {
     expect(reply.role).toBe('assistant');
     const replyText = reply.parts.filter((part: { type: string }) => part.type === 'text').map((part: { text: string }) => part.text).join('');
     expect(replyText).toBe(streamed);
-    const usageRows = await stack.pool.query('SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, sum(cost_usd) AS cost FROM llm_usage WHERE conversation_id = $1', [id]);
+    const usageRows = await stack.pool.query('SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, sum(cost_usd) AS cost FROM llm_usage WHERE conversation_id = $1', [
+      stack.conversationKey(id, workspaceId),
+    ]);
     const usage = usageRows.rows[0];
     expect(reply.metadata).toMatchObject({ finishReason: 'stop', model: 'scripted-1', usage: { inputTokens: usage.input, outputTokens: usage.output }, agentId: `${workspaceId}-assistant` });
     expect(reply.metadata.costUsd).toBeCloseTo(Number(usage.cost), 10);
@@ -166,10 +168,10 @@ describe('one conversation', () => {
 
 describe('titles', () => {
   it("are written by the agent's model after the first answer, in a workflow of their own", async () => {
-    const { apiKey } = await stack.addWorkspace();
+    const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `title-${randomUUID()}`;
     await chat(apiKey, id, 'plan a weekend trip to Lisbon with my family, please');
-    const result = await titleWorkflowResult(id);
+    const result = await titleWorkflowResult(workspaceId, id);
     expect(result).toEqual({ title: 'Plan a weekend trip to Lisbon' });
     const { conversation } = await (await call('GET', `/conversations/${id}`, apiKey)).json();
     expect(conversation).toMatchObject({ title: 'Plan a weekend trip to Lisbon', titleSource: 'generated' });
@@ -178,21 +180,21 @@ describe('titles', () => {
 
     // The next turn does not ask again: the conversation has its title.
     await chat(apiKey, id, 'and what about the weather?');
-    const turns = await stack.temporal.workflow.list({ query: `WorkflowId = '${conversationTitleWorkflowId(id)}'` });
+    const turns = await stack.temporal.workflow.list({ query: `WorkflowId = '${conversationTitleWorkflowId(stack.conversationKey(id, workspaceId))}'` });
     let runs = 0;
     for await (const _run of turns) runs += 1;
     expect(runs).toBe(1);
   });
 
   it('never replace a name the user chose, even one chosen while the first answer streams', async () => {
-    const { apiKey } = await stack.addWorkspace();
+    const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `rename-${randomUUID()}`;
     const { finished } = await chatUntilFirstText(apiKey, id, 'something long about renaming [[tps=40]]');
     const renamed = await call('PATCH', `/conversations/${id}`, apiKey, { title: '  My own name  ' });
     expect(renamed.status).toBe(200);
     expect((await renamed.json()).conversation).toMatchObject({ id, title: 'My own name', titleSource: 'user' });
     await finished;
-    expect(await titleWorkflowResult(id)).toEqual({ skipped: 'already-titled' });
+    expect(await titleWorkflowResult(workspaceId, id)).toEqual({ skipped: 'already-titled' });
     const { conversation } = await (await call('GET', `/conversations/${id}`, apiKey)).json();
     expect(conversation).toMatchObject({ title: 'My own name', titleSource: 'user' });
   });
@@ -200,12 +202,13 @@ describe('titles', () => {
 
 describe('deleting a conversation', () => {
   it('removes its events and session memories, stopping a turn that still runs', async () => {
-    const { apiKey } = await stack.addWorkspace();
+    const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `delete-${randomUUID()}`;
+    const key = stack.conversationKey(id, workspaceId);
     await chat(apiKey, id, 'remember that the launch is on Friday');
-    await eventually(async () => ((await stack.pool.query('SELECT 1 FROM memories WHERE conversation_id = $1', [id])).rowCount ? true : undefined), 'the session memory');
+    await eventually(async () => ((await stack.pool.query('SELECT 1 FROM memories WHERE conversation_id = $1', [key])).rowCount ? true : undefined), 'the session memory');
     const { finished } = await chatUntilFirstText(apiKey, id, 'now something long [[tps=20]]');
-    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [id])).rows[0].turn_id as string;
+    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [key])).rows[0].turn_id as string;
 
     const deleted = await call('DELETE', `/conversations/${id}`, apiKey);
     expect(deleted.status).toBe(204);
@@ -213,7 +216,7 @@ describe('deleting a conversation', () => {
     expect((await stack.temporal.workflow.getHandle(turnId).describe()).status.name).toBe('CANCELLED');
     for (const table of ['conversations', 'chat_events', 'memories']) {
       const column = table === 'conversations' ? 'id' : 'conversation_id';
-      expect((await stack.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [id])).rows[0].n).toBe(0);
+      expect((await stack.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [key])).rows[0].n).toBe(0);
     }
     expect((await call('GET', `/conversations/${id}`, apiKey)).status).toBe(404);
     expect((await call('DELETE', `/conversations/${id}`, apiKey)).status).toBe(404);

@@ -29,7 +29,7 @@ it('writes batches while streaming and compacts them into the final message', as
   const events = await readSse(response, (event) => {
     if (!event.data.includes('"text-delta"') || batchesSeenWhileStreaming > 0) return;
     void stack.pool
-      .query("SELECT content FROM chat_events WHERE conversation_id = $1 AND type = 'delta' ORDER BY seq", [chatId])
+      .query("SELECT content FROM chat_events WHERE conversation_id = $1 AND type = 'delta' ORDER BY seq", [stack.conversationKey(chatId)])
       .then((result) => {
         if (result.rows.length > batchesSeenWhileStreaming) {
           batchesSeenWhileStreaming = result.rows.length;
@@ -41,8 +41,8 @@ it('writes batches while streaming and compacts them into the final message', as
   expect(batchesSeenWhileStreaming).toBeGreaterThan(0);
   expect(longAnswer.startsWith(partialTextInDatabase)).toBe(true);
 
-  const remaining = await stack.pool.query("SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1 AND type = 'delta'", [chatId]);
+  const remaining = await stack.pool.query("SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1 AND type = 'delta'", [stack.conversationKey(chatId)]);
   expect(remaining.rows[0].n).toBe(0);
-  const answer = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'assistant' AND type = 'message'", [chatId]);
+  const answer = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'assistant' AND type = 'message'", [stack.conversationKey(chatId)]);
   expect(JSON.stringify(answer.rows[0].content)).toContain('Durable execution means');
 });

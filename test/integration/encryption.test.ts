@@ -36,7 +36,7 @@ it('stores only ciphertext in Temporal and decodes through the codec endpoint fo
       body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, canary)] }),
     }),
   );
-  const workflowId = `chat:${chatId}:${requestId}`;
+  const workflowId = stack.turnId(chatId, requestId);
   // The stack's own client has the codec: the turn works end to end.
   expect((await stack.temporal.workflow.getHandle(workflowId).result()).text).toBe(`You said: ${canary}`);
 

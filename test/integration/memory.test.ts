@@ -32,9 +32,8 @@ function call(method: string, path: string, apiKey: string, body?: unknown) {
 }
 
 async function newConversation(workspaceId: string): Promise<string> {
-  const conversationId = `chat-${randomUUID()}`;
-  await new ChatRepository(stack.pool).claimConversation(conversationId, workspaceId, `${workspaceId}-user`, 'memory test');
-  return conversationId;
+  const conversation = await new ChatRepository(stack.pool).claimConversation(workspaceId, `chat-${randomUUID()}`, `${workspaceId}-user`, 'memory test');
+  return conversation.id;
 }
 
 describe('the memories API', () => {

@@ -31,7 +31,7 @@ it('answers the state query while the turn runs and after it finished', async ()
   const chatId = `chat-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
   const response = await post(chatId, requestId, 'Tell me something long [[tps=30]]');
-  const handle = stack.temporal.workflow.getHandle(`chat:${chatId}:${requestId}`);
+  const handle = stack.temporal.workflow.getHandle(stack.turnId(chatId, requestId));
   let running: TurnState | undefined;
   const reading = readSse(response, (event) => {
     if (!running && event.data.includes('"text-delta"')) running = { status: 'starting', hop: -1, usage: { inputTokens: 0, outputTokens: 0 }, toolCalls: 0 };
@@ -52,7 +52,7 @@ it('reads as the turn story: static summary and one summary per activity', async
   const chatId = `chat-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
   await readSse(await post(chatId, requestId, `use test_record_side_effect for ${requestId} [[hops=3]]`, { agentId }));
-  const workflowId = `chat:${chatId}:${requestId}`;
+  const workflowId = stack.turnId(chatId, requestId);
   const description = await stack.temporal.workflow.getHandle(workflowId).describe();
   expect(await description.staticSummary()).toContain('use test_record_side_effect');
   const summaries = await activitySummaries(stack.temporal, workflowId);
@@ -63,7 +63,7 @@ it('reads as the turn story: static summary and one summary per activity', async
   const plainChatId = `chat-${randomUUID()}`;
   const plainRequestId = `msg-${randomUUID()}`;
   await readSse(await post(plainChatId, plainRequestId, 'What is durable execution, in one line?'));
-  const plainHistory = await stack.temporal.workflow.getHandle(`chat:${plainChatId}:${plainRequestId}`).fetchHistory();
+  const plainHistory = await stack.temporal.workflow.getHandle(stack.turnId(plainChatId, plainRequestId)).fetchHistory();
   console.log(`history of a plain answer: ${plainHistory.events?.length} events`);
-  expect(await activitySummaries(stack.temporal, `chat:${plainChatId}:${plainRequestId}`)).toEqual(expect.arrayContaining(['memory', 'context guard', 'LLM hop 0 · scripted-1']));
+  expect(await activitySummaries(stack.temporal, stack.turnId(plainChatId, plainRequestId))).toEqual(expect.arrayContaining(['memory', 'context guard', 'LLM hop 0 · scripted-1']));
 });

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
+import { assistantMessageId } from '../../src/shared/ids';
 import { assistantText, runAiClient } from '../support/ai-client';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
 import { Redis } from 'ioredis';
@@ -40,7 +41,7 @@ function resume(chatId: string, headers: Record<string, string> = {}) {
 
 async function storedAnswer(chatId: string) {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const rows = await stack.pool.query("SELECT content, extra FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId]);
+    const rows = await stack.pool.query("SELECT content, extra FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [stack.conversationKey(chatId)]);
     if (rows.rows[0]) return { text: (rows.rows[0].content.parts as Array<{ text: string }>).map((part) => part.text).join(''), extra: rows.rows[0].extra };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -73,7 +74,7 @@ describe('resume', () => {
     expect(textOf(chunksOf(first)).length).toBeGreaterThan(0);
 
     const resumed = chunksOf(await readSse(await resume(chatId)));
-    expect(resumed[0]).toEqual({ type: 'start', messageId: `${requestId}-assistant` });
+    expect(resumed[0]).toEqual({ type: 'start', messageId: assistantMessageId(requestId) });
     expect(textOf(resumed)).toBe(longAnswer);
     expect((await storedAnswer(chatId)).text).toBe(longAnswer);
   });
@@ -123,7 +124,7 @@ describe('stop', () => {
     const request = await stack.llm.waitForRequest((recorded) => recorded.lastUserText.startsWith('A long answer to stop') && recorded.outcome !== 'in-progress', 10_000);
     expect(request.outcome).toBe('aborted');
     // The stopped hop ended as cancelled in Temporal, not as a completed hop.
-    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [chatId])).rows[0].turn_id;
+    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'assistant'", [stack.conversationKey(chatId)])).rows[0].turn_id;
     const history = await stack.temporal.workflow.getHandle(turnId).fetchHistory();
     expect((history.events ?? []).some((event) => event.activityTaskCanceledEventAttributes)).toBe(true);
   });
@@ -159,15 +160,18 @@ describe('a retried hop', () => {
 });
 
 describe('who may read what', () => {
-  it('hides a chat from another workspace on resume and stop, and rejects missing keys', async () => {
+  it('answers another workspace exactly as for a chat that never existed, on resume and stop, and rejects missing keys', async () => {
     const chatId = `chat-${randomUUID()}`;
     await readSse(await post({ id: chatId, messages: [userMessage(`msg-${randomUUID()}`, 'Private conversation here')] }));
     const other = await stack.addWorkspace();
-    const foreignResume = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`, { headers: { authorization: `Bearer ${other.apiKey}` } });
-    expect(foreignResume.status).toBe(404);
-    expect((await foreignResume.json()).error.code).toBe('chat_not_found');
-    const foreignStop = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stop`, { method: 'POST', headers: { authorization: `Bearer ${other.apiKey}` } });
-    expect(foreignStop.status).toBe(404);
+    const unused = `chat-${randomUUID()}`;
+    for (const id of [chatId, unused]) {
+      const foreignResume = await fetch(`${stack.apiUrl}/api/chat/${id}/stream`, { headers: { authorization: `Bearer ${other.apiKey}` } });
+      expect(foreignResume.status).toBe(204);
+      const foreignStop = await fetch(`${stack.apiUrl}/api/chat/${id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${other.apiKey}` } });
+      expect(foreignStop.status).toBe(200);
+      expect(await foreignStop.json()).toEqual({ stopped: false });
+    }
     expect((await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`)).status).toBe(401);
     // The owner still resumes the finished turn's stream within the log's retention.
     expect(textOf(chunksOf(await readSse(await resume(chatId))))).toBe('You said: Private conversation here');
@@ -194,7 +198,7 @@ describe('the AI SDK v4 data stream, on request', () => {
     expect(parsed.errors).toEqual([]);
     expect(parsed.finishMessage?.finishReason).toBe('stop');
     expect(parsed.chat.message?.content).toBe(longAnswer);
-    expect(parsed.chat.message?.id).toBe(`${requestId}-assistant`);
+    expect(parsed.chat.message?.id).toBe(assistantMessageId(requestId));
     expect((await storedAnswer(chatId)).text).toBe(longAnswer);
   });
 });

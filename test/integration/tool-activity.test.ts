@@ -33,7 +33,7 @@ async function createWorkspace(): Promise<{ workspaceId: string; conversationId:
     `INSERT INTO agents (id, workspace_id, name, model, is_default) VALUES ($1, $2, 'Assistant', NULL, true), ($3, $2, 'Researcher', 'gpt-test', false)`,
     [`${workspaceId}-assistant`, workspaceId, `${workspaceId}-researcher`],
   );
-  await pool.query('INSERT INTO conversations (id, workspace_id, user_id) VALUES ($1, $2, $3)', [conversationId, workspaceId, `${workspaceId}-user`]);
+  await pool.query('INSERT INTO conversations (id, chat_id, workspace_id, user_id) VALUES ($1, $2, $3, $4)', [conversationId, conversationId, workspaceId, `${workspaceId}-user`]);
   return { workspaceId, conversationId };
 }
 

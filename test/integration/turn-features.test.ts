@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hopLimitWarning } from '../../src/workflows/chat-turn';
+import { createAgent, postChat, runTurn, storedEvents } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { activitySummaries } from '../support/history';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -19,42 +20,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function createAgent(
-  fields: { allowedTools?: string[]; maxHops?: number; contextWindow?: number; memoryEnabled?: boolean; systemPrompt?: string; llmMaxAttempts?: number } = {},
-) {
-  const id = `agent-${randomUUID().slice(0, 8)}`;
-  await stack.pool.query(
-    `INSERT INTO agents (id, workspace_id, name, system_prompt, allowed_tools, max_hops, context_window, memory_enabled, llm_max_attempts, llm_initial_retry_interval_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 200)`,
-    [
-      id,
-      stack.workspaceId,
-      id,
-      fields.systemPrompt ?? 'You are a test agent.',
-      fields.allowedTools ?? [],
-      fields.maxHops ?? 10,
-      fields.contextWindow ?? 128000,
-      fields.memoryEnabled ?? true,
-      fields.llmMaxAttempts ?? 6,
-    ],
-  );
-  return id;
-}
-
 async function turn(chatId: string, text: string, extra: Record<string, unknown> = {}) {
-  const requestId = `msg-${randomUUID()}`;
-  const response = await fetch(`${stack.apiUrl}/api/chat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
-    body: JSON.stringify({ id: chatId, messages: [userMessage(requestId, text)], ...extra }),
-  });
-  expect(response.status).toBe(200);
-  const chunks = chunksOf(await readSse(response));
-  return { requestId, chunks, text: textOf(chunks) };
+  return runTurn(stack, chatId, text, { extra });
 }
 
 async function events(chatId: string) {
-  return (await stack.pool.query('SELECT seq, type, role, content, extra FROM chat_events WHERE conversation_id = $1 ORDER BY seq', [chatId])).rows;
+  return storedEvents(stack, chatId);
 }
 
 function llmRequestsContaining(fragment: string) {
@@ -63,7 +34,7 @@ function llmRequestsContaining(fragment: string) {
 
 describe('tool hops', () => {
   it('runs a 3-hop tool turn: each call is an activity, results go back to the model, the client sees every step', async () => {
-    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['test_*'] });
     const chatId = `chat-${randomUUID()}`;
     const tag = randomUUID().slice(0, 8);
     const result = await turn(chatId, `use test_record_side_effect for ${tag} [[hops=3]]`, { agentId });
@@ -80,23 +51,36 @@ describe('tool hops', () => {
     expect(rows.filter((row) => row.type === 'tool-result')).toHaveLength(3);
     const answer = rows.find((row) => row.role === 'assistant')!;
     expect(answer.extra.finishReason).toBe('stop');
-    expect(answer.content.parts.filter((part: { type: string }) => part.type === 'tool-test_record_side_effect')).toHaveLength(3);
+    expect(answer.content.parts!.filter((part) => part.type === 'tool-test_record_side_effect')).toHaveLength(3);
   });
 
-  it('stops at the hop limit with the warning streamed and kept in the answer', async () => {
-    const agentId = await createAgent({ allowedTools: ['test_*'], maxHops: 2 });
+  it('checks the tool-round limit before a round runs: at the limit its tools never run, and the warning is streamed and kept', async () => {
+    const agentId = await createAgent(stack, { allowedTools: ['test_*'], maxHops: 2 });
     const chatId = `chat-${randomUUID()}`;
-    const result = await turn(chatId, `use test_record_side_effect for ${randomUUID()} [[hops=5]]`, { agentId });
+    const tag = randomUUID().slice(0, 8);
+    const result = await turn(chatId, `use test_record_side_effect for ${tag} [[hops=5]]`, { agentId });
+    // Two rounds ran; the model's third request for the tool was answered without running it.
+    expect((await stack.pool.query('SELECT 1 FROM tool_side_effects WHERE label LIKE $1', [`%${tag}%`])).rows).toHaveLength(2);
+    expect(llmRequestsContaining(tag)).toHaveLength(3);
+    const rows = await events(chatId);
+    const decisions = rows.filter((row) => row.type === 'tool-result').map((row) => row.extra.decision);
+    expect(decisions).toEqual(['executed', 'executed', 'skipped']);
+    expect(String(rows.filter((row) => row.type === 'tool-result').at(-1)!.content.content)).toContain('limit of 2 tool rounds');
+
     const warning = hopLimitWarning(2);
     expect(result.text).toContain(warning);
     expect(result.chunks).toContainEqual(expect.objectContaining({ type: 'data-warning' }));
-    expect(result.chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'hop-limit' } });
-    const answer = (await events(chatId)).find((row) => row.role === 'assistant')!;
+    // The unexecuted call ends in the stream as it is stored: with an error, never left waiting.
+    expect(result.chunks.filter((chunk) => chunk.type === 'tool-output-error')).toHaveLength(1);
+    expect(result.chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'other', messageMetadata: { finishReason: 'tool-limit-reached' } });
+    const answer = rows.find((row) => row.role === 'assistant')!;
+    expect(answer.extra.finishReason).toBe('tool-limit-reached');
     expect(JSON.stringify(answer.content.parts)).toContain(warning);
+    expect(answer.content.parts!.filter((part) => part.type === 'tool-test_record_side_effect').map((part) => part.state)).toEqual(['output-available', 'output-available', 'output-error']);
   });
 
   it('turns a failing tool into a tool message the model reacts to, not a failed turn', async () => {
-    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['test_*'] });
     const result = await turn(`chat-${randomUUID()}`, 'use test_fail now', { agentId });
     expect(result.chunks).toContainEqual(expect.objectContaining({ type: 'tool-output-error' }));
     expect(result.text).toMatch(/^Tool results: Error: /);
@@ -104,7 +88,7 @@ describe('tool hops', () => {
   });
 
   it('never offers tools the agent is not allowed', async () => {
-    const agentId = await createAgent({ allowedTools: ['platform_*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['platform_*'] });
     const marker = randomUUID();
     await turn(`chat-${randomUUID()}`, `use test_fail ${marker}`, { agentId });
     const request = llmRequestsContaining(marker)[0]!;
@@ -122,7 +106,7 @@ describe('loop guard', () => {
   }
 
   it('answers an exact duplicate call from the earlier result without executing it again', async () => {
-    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['test_*'] });
     const tag = randomUUID().slice(0, 8);
     const chatId = `chat-${randomUUID()}`;
     // Two identical calls in one answer: the second is reused.
@@ -135,7 +119,7 @@ describe('loop guard', () => {
   });
 
   it('reuses a search whose query is at least 75% similar to an earlier one', async () => {
-    const agentId = await createAgent({ allowedTools: ['search_knowledge'] });
+    const agentId = await createAgent(stack, { allowedTools: ['search_knowledge'] });
     const chatId = `chat-${randomUUID()}`;
     // Round 2 asks "<same query> (round 2)": similar enough to round 1 to be answered from it.
     await turn(chatId, `use search_knowledge quarterly revenue figures ${randomUUID().slice(0, 8)} [[hops=2]]`, { agentId });
@@ -145,7 +129,7 @@ describe('loop guard', () => {
   });
 
   it('stops a tool at its per-turn limit with a message saying why', async () => {
-    const agentId = await createAgent({ allowedTools: ['test_*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['test_*'] });
     const chatId = `chat-${randomUUID()}`;
     const tag = randomUUID().slice(0, 8);
     // Four rounds with different arguments: the default limit of 3 executions skips the fourth.
@@ -176,13 +160,13 @@ describe('memory, fast path and fresh start', () => {
   });
 
   it('takes the fast path for a greeting: no memory retrieval, no tools, minimal prompt', async () => {
-    const agentId = await createAgent({ allowedTools: ['*'] });
+    const agentId = await createAgent(stack, { allowedTools: ['*'] });
     const chatId = `chat-${randomUUID()}`;
     await turn(chatId, 'Hello!', { agentId });
     const request = stack.llm.requests.filter((recorded) => recorded.lastUserText === 'Hello!').at(-1)!;
     expect(request.tools ?? []).toHaveLength(0);
     expect((request.messages[0] as { content: string }).content).not.toContain('You are a test agent.');
-    const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [chatId])).rows[0].turn_id;
+    const turnId = (await events(chatId)).find((row) => row.role === 'user')!.turn_id!;
     const steps = await activitySummaries(stack.temporal, turnId);
     expect(steps).not.toContain('memory');
     expect(steps).not.toContain('context guard');
@@ -205,7 +189,7 @@ describe('memory, fast path and fresh start', () => {
 
 describe('context guard', () => {
   it('condenses older messages when the prompt passes 85% of the window and later turns use it', async () => {
-    const agentId = await createAgent({ contextWindow: 150, memoryEnabled: false });
+    const agentId = await createAgent(stack, { contextWindow: 150, memoryEnabled: false });
     const chatId = `chat-${randomUUID()}`;
     for (let index = 0; index < 4; index++) await turn(chatId, `Message number ${index} with some words to fill the window a little more each time`, { agentId });
     const marker = randomUUID();
@@ -222,11 +206,11 @@ describe('context guard', () => {
 
 describe('retry policy per agent', () => {
   it('retries a failed hop for an agent that allows it, and fails fast for one that does not', async () => {
-    const patient = await createAgent({ llmMaxAttempts: 3 });
+    const patient = await createAgent(stack, { llmMaxAttempts: 3 });
     const recovered = await turn(`chat-${randomUUID()}`, `Flaky endpoint ${randomUUID()} [[fault=500]]`, { agentId: patient });
     expect(recovered.text).toMatch(/^You said: Flaky endpoint/);
 
-    const impatient = await createAgent({ llmMaxAttempts: 1 });
+    const impatient = await createAgent(stack, { llmMaxAttempts: 1 });
     const marker = randomUUID();
     const failed = await turn(`chat-${randomUUID()}`, `Flaky endpoint ${marker} [[fault=500]]`, { agentId: impatient });
     expect(failed.chunks).toContainEqual(expect.objectContaining({ type: 'error' }));
@@ -242,12 +226,7 @@ describe('duplicates', () => {
     const body = JSON.stringify({ id: chatId, messages: [userMessage(requestId, `Concurrent ${requestId} [[tps=100]]`)] });
     const answers = await Promise.all(
       Array.from({ length: 10 }, async () => {
-        const response = await fetch(`${stack.apiUrl}/api/chat`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
-          body,
-        });
-        return textOf(chunksOf(await readSse(response)));
+        return textOf(chunksOf(await readSse(await postChat(stack, body))));
       }),
     );
     expect(new Set(answers)).toEqual(new Set([`You said: Concurrent ${requestId}`]));
@@ -257,13 +236,9 @@ describe('duplicates', () => {
 
   it('answers 404 for an unknown agent and starts nothing', async () => {
     const chatId = `chat-${randomUUID()}`;
-    const response = await fetch(`${stack.apiUrl}/api/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
-      body: JSON.stringify({ id: chatId, agentId: 'no-such-agent', messages: [userMessage('m1', 'hello there friend')] }),
-    });
+    const response = await postChat(stack, { id: chatId, agentId: 'no-such-agent', messages: [userMessage('m1', 'hello there friend')] });
     expect(response.status).toBe(404);
     expect((await response.json()).error.code).toBe('agent_not_found');
-    expect((await stack.pool.query('SELECT 1 FROM conversations WHERE id = $1', [chatId])).rowCount).toBe(0);
+    expect((await stack.pool.query('SELECT 1 FROM conversations WHERE chat_id = $1', [chatId])).rowCount).toBe(0);
   });
 });

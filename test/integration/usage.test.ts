@@ -42,7 +42,8 @@ async function createAgent(workspaceId: string, fields: { model: string; allowed
 }
 
 /** Runs one turn through `POST /api/chat` and returns its id and the usage of its `finish` chunk. */
-async function turn(apiKey: string, text: string, extra: Record<string, unknown> = {}) {
+async function turn(workspace: { workspaceId: string; apiKey: string }, text: string, extra: Record<string, unknown> = {}) {
+  const apiKey = workspace.apiKey;
   const chatId = `chat-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
   const response = await fetch(`${stack.apiUrl}/api/chat`, {
@@ -54,7 +55,7 @@ async function turn(apiKey: string, text: string, extra: Record<string, unknown>
   const finish = chunksOf(await readSse(response)).at(-1);
   expect(finish).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'stop' } });
   const { usage } = finish!.messageMetadata as { usage: { inputTokens: number; outputTokens: number } };
-  return { turnId: `chat:${chatId}:${requestId}`, usage };
+  return { turnId: stack.turnId(chatId, requestId, workspace.workspaceId), usage };
 }
 
 interface UsageRowOfTurn {
@@ -67,6 +68,9 @@ interface UsageRowOfTurn {
   latency_ms: number;
   time_to_first_token_ms: number | null;
   byok: boolean;
+  provider: string;
+  estimated: boolean;
+  outcome: string;
 }
 
 async function usageRowsOf(turnId: string): Promise<UsageRowOfTurn[]> {
@@ -86,8 +90,8 @@ describe('usage of streamed turns', () => {
   beforeAll(async () => {
     workspace = await stack.addWorkspace();
     toolAgentId = await createAgent(workspace.workspaceId, { model: 'scripted-mini', allowedTools: ['test_*'] });
-    echoTurn = await turn(workspace.apiKey, 'Please repeat this sentence about quarterly usage reports');
-    toolTurn = await turn(workspace.apiKey, `use test_record_side_effect for ${randomUUID()} [[hops=2]]`, { agentId: toolAgentId });
+    echoTurn = await turn(workspace, 'Please repeat this sentence about quarterly usage reports');
+    toolTurn = await turn(workspace, `use test_record_side_effect for ${randomUUID()} [[hops=2]]`, { agentId: toolAgentId });
   });
 
   it('records a priced row per hop whose totals match the usage of the finish chunk', async () => {
@@ -108,6 +112,7 @@ describe('usage of streamed turns', () => {
         expect(Number(row.cost_usd)).toBeGreaterThan(0);
         expect(Number(row.cost_usd)).toBeCloseTo(scriptedCost(row.input_tokens, row.output_tokens), 12);
         expect(row.byok).toBe(false);
+        expect(row).toMatchObject({ provider: 'scripted', estimated: false, outcome: 'completed' });
       }
     }
   });
@@ -168,24 +173,27 @@ describe('usage of streamed turns', () => {
 });
 
 describe('hop pricing', () => {
-  it('prices an unknown model at 0 and reprices a retried hop', async () => {
+  it('prices an unknown model at 0, prices every attempt of a retried hop, and records an attempt once', async () => {
     const { workspaceId } = await stack.addWorkspace();
     const usage = new UsageRepository(stack.pool);
-    const hop = { conversationId: `chat-${randomUUID()}`, workspaceId, latencyMs: 10, byok: true };
+    const hop = { conversationId: `chat-${randomUUID()}`, workspaceId, latencyMs: 10, byok: true, provider: 'openai', estimated: false, outcome: 'completed' as const };
     const unpricedTurn = `turn-${randomUUID()}`;
-    await usage.recordHop({ ...hop, turnId: unpricedTurn, hop: 0, attempt: 1, model: 'no-such-model', inputTokens: 1000, outputTokens: 1000 });
+    await usage.recordAttempt({ ...hop, turnId: unpricedTurn, hop: 0, attempt: 1, model: 'no-such-model', inputTokens: 1000, outputTokens: 1000 });
     expect(Number((await usage.listForTurn(unpricedTurn))[0].cost_usd)).toBe(0);
 
     const pricedTurn = `turn-${randomUUID()}`;
-    await usage.recordHop({ ...hop, turnId: pricedTurn, hop: 0, attempt: 1, model: 'gpt-4o', inputTokens: 1000, outputTokens: 10 });
-    await usage.recordHop({ ...hop, turnId: pricedTurn, hop: 0, attempt: 2, model: 'gpt-4o', inputTokens: 2000, outputTokens: 500 });
-    const [retried] = await usage.listForTurn(pricedTurn);
+    await usage.recordAttempt({ ...hop, turnId: pricedTurn, hop: 0, attempt: 1, model: 'gpt-4o', inputTokens: 1000, outputTokens: 10, outcome: 'failed', estimated: true });
+    await usage.recordAttempt({ ...hop, turnId: pricedTurn, hop: 0, attempt: 2, model: 'gpt-4o', inputTokens: 2000, outputTokens: 500 });
+    // A repeated write of the same attempt (an activity retry) changes nothing.
+    await usage.recordAttempt({ ...hop, turnId: pricedTurn, hop: 0, attempt: 2, model: 'gpt-4o', inputTokens: 9999, outputTokens: 9999 });
+    const [failed, retried] = await usage.listForTurn(pricedTurn);
     // gpt-4o: $2.50 per million input tokens, $10.00 per million output tokens.
-    expect(retried).toMatchObject({ attempt: 2, input_tokens: 2000, output_tokens: 500, cost_usd: '0.01000000' });
+    expect(failed).toMatchObject({ attempt: 1, input_tokens: 1000, output_tokens: 10, cost_usd: '0.00260000', outcome: 'failed', estimated: true });
+    expect(retried).toMatchObject({ attempt: 2, input_tokens: 2000, output_tokens: 500, cost_usd: '0.01000000', outcome: 'completed' });
 
     const totals = await usage.aggregate(workspaceId, { groupBy: [] });
     expect(totals).toEqual([
-      { turns: 2, hops: 2, inputTokens: 3000, outputTokens: 1500, costUsd: 0.01, avgLatencyMs: 10, avgTimeToFirstTokenMs: null, byokHops: 2 },
+      { turns: 2, hops: 3, inputTokens: 4000, outputTokens: 1510, costUsd: 0.0126, avgLatencyMs: 10, avgTimeToFirstTokenMs: null, byokHops: 3 },
     ]);
   });
 });

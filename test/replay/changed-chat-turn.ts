@@ -6,7 +6,7 @@
  * history diverges in the middle of the history, at the first `executeTool` event, which is what an
  * operator would meet after such a deploy.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../src/activities';
 import { toolCallKey } from '../../src/shared/ids';
 import { messageText } from '../../src/shared/messages';
@@ -17,6 +17,8 @@ const activities = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 minutes' });
 
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
+  // The change sits on top of the current version, so it takes the same patch branch.
+  patched('turn-core-v2');
   const { turnId, conversationId, requestId, workspaceId } = input;
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
@@ -31,11 +33,11 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
 
   const turnMessages: TurnMessage[] = [];
   let text = '';
-  for (let hop = 0; hop < agent.maxHops; hop++) {
-    const result = await activities.streamCompletion({ turnId, conversationId, workspaceId, hop, agent, turnMessages, fastPath, memories: hop === 0 ? memories : [] });
+  for (let hop = 0; hop <= agent.maxHops; hop++) {
+    const result = await activities.streamCompletion({ turnId, conversationId, workspaceId, hop, agent, model: agent.model, turnMessages, fastPath, memories: hop === 0 ? memories : [] });
     text += result.content;
     if (result.toolCalls.length === 0) break;
-    turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
+    turnMessages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls.map(({ id, name, arguments: text }) => ({ id, name, arguments: text })) });
     // The change: results are registered before the tools run.
     await activities.recordToolResults({ turnId, conversationId, requestId, hop, results: [] });
     for (const call of result.toolCalls) {

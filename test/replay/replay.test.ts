@@ -1,8 +1,10 @@
 /**
  * Recorded chat turns (test/replay/histories/<scenario>.json, made by scripts/record-histories.ts)
  * replay against the current workflow code: a change that would fail turns already running in
- * production fails here first. The negative tests prove the check has teeth and that the operator
- * is told which history event the changed code contradicts.
+ * production fails here first. Histories recorded before the `turn-core-v2` patch
+ * (test/replay/histories/v1/) replay too, through the frozen version the patch keeps. The negative
+ * tests prove the check has teeth and that the operator is told which history event the changed code
+ * contradicts.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,10 +14,16 @@ import { describeReplayOutcome, installReplayRuntime, replayHistory } from '../.
 import { readHistoryFile } from '../../src/replay/workflow-history';
 
 const HISTORIES_DIRECTORY = path.join(__dirname, 'histories');
-const recorded = readdirSync(HISTORIES_DIRECTORY)
-  .filter((file) => file.endsWith('.json'))
-  .sort()
-  .map((file) => ({ workflowId: path.basename(file, '.json'), history: readHistoryFile(path.join(HISTORIES_DIRECTORY, file)) }));
+
+function historiesIn(directory: string, prefix = '') {
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => ({ workflowId: `${prefix}${path.basename(file, '.json')}`, history: readHistoryFile(path.join(directory, file)) }));
+}
+
+const recorded = historiesIn(HISTORIES_DIRECTORY);
+const recordedBeforePatch = historiesIn(path.join(HISTORIES_DIRECTORY, 'v1'), 'v1/');
 
 function currentWorkflowBundle(): { codePath: string } {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
@@ -42,13 +50,22 @@ beforeAll(() => {
 describe('recorded histories', () => {
   it('cover the turn shapes the workflow has', () => {
     expect(recorded.map((entry) => entry.workflowId)).toEqual(
-      expect.arrayContaining(['plain-answer', 'three-hop-tools', 'hop-limit', 'retried-hop', 'stopped-turn', 'cached-duplicate']),
+      expect.arrayContaining(['plain-answer', 'three-hop-tools', 'hop-limit', 'retried-hop', 'stopped-turn', 'fallback-model', 'regenerated-answer', 'cached-duplicate']),
     );
   });
 
   it('all replay against the current workflow code', async () => {
     const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-histories' }, recorded));
     expect(results.map((result) => result.workflowId)).toEqual(recorded.map((entry) => entry.workflowId));
+    const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
+    expect(failures).toEqual([]);
+  });
+
+  it('recorded before the turn-core-v2 patch still replay, through the version the patch keeps', async () => {
+    expect(recordedBeforePatch.map((entry) => entry.workflowId)).toEqual(
+      expect.arrayContaining(['v1/plain-answer', 'v1/three-hop-tools', 'v1/hop-limit', 'v1/retried-hop', 'v1/stopped-turn', 'v1/cached-duplicate']),
+    );
+    const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-patch' }, recordedBeforePatch));
     const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
     expect(failures).toEqual([]);
   });

@@ -9,23 +9,19 @@
  */
 import { activityTypes } from '../../src/replay/workflow-history';
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
-import { createOpenAiClient } from '../../src/clients';
-import { dataConverterFor } from '../../src/codec/encryption-codec';
-import { loadConfiguration } from '../../src/config';
+import { connectTemporalClient } from '../../src/clients';
 import { ChatRepository } from '../../src/db/chat-repository';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
-import { turnWorkflowId } from '../../src/shared/ids';
+import { assistantMessageId, turnWorkflowId } from '../../src/shared/ids';
 import type { ChatTurnInput } from '../../src/shared/turn';
-import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
+import { installTemporalRuntime } from '../../src/worker/create-worker';
 import type { chatTurn } from '../../src/workflows/chat-turn';
+import { startWorker, type RunningWorker } from '../../worker';
+import { testConfiguration } from '../support/stack';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -33,70 +29,36 @@ function required(name: string): string {
   return value;
 }
 
-const unique = randomUUID().slice(0, 8);
-const configuration = loadConfiguration({
-  ...process.env,
-  DATABASE_URL: required('TEST_DATABASE_URL'),
-  TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-  TEMPORAL_TASK_QUEUE: `test-tiny-cache-${unique}`,
-  REDIS_KEY_PREFIX: `dc-test-${unique}:`,
-  WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
-});
+const configuration = testConfiguration();
+const unique = configuration.temporal.taskQueue.slice('test-'.length);
 const taskQueue = configuration.temporal.taskQueue;
 const workspaceId = `ws-${unique}`;
 const userId = `${workspaceId}-user`;
 
 let llm: ScriptedLlm;
 let pool: Pool;
-let redis: Redis;
 let temporal: Client;
-let workerConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let worker: RunningWorker;
 
 beforeAll(async () => {
   llm = await startScriptedLlm();
   pool = new Pool({ connectionString: configuration.databaseUrl, max: 5 });
-  redis = new Redis(configuration.redis.url);
-  const address = configuration.temporal.address!;
-  const dataConverter = dataConverterFor(configuration.encryption.keys);
-  temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  temporal = await connectTemporalClient(configuration, configuration.temporal.address!);
   installTemporalRuntime('ERROR');
-  workerConnection = await NativeConnection.connect({ address });
-  worker = await createChatWorker({
-    connection: workerConnection,
-    namespace: configuration.temporal.namespace,
-    taskQueue,
-    encryptionKeys: configuration.encryption.keys,
+  worker = await startWorker(configuration, configuration.temporal.address!, { baseUrl: llm.url, apiKey: 'scripted-test-key' }, createLogger(configuration.logLevel, 'test'), {
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-    dependencies: {
-      pool,
-      redis,
-      openai: createOpenAiClient(llm.url, 'scripted-test-key'),
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'test'),
-      defaultModel: configuration.llm.defaultModel,
-      workspaceFilesRoot: configuration.workspaceFilesRoot,
-      eventLogOptions: {
-        keyPrefix: configuration.redis.keyPrefix,
-        retentionSeconds: configuration.redis.streamRetentionSeconds,
-        maxEvents: configuration.redis.streamMaxEvents,
-      },
-    },
     overrides: { maxCachedWorkflows: 0, shutdownGraceTime: '1 second' },
   });
-  workerRun = worker.run();
   await new WorkspaceRepository(pool).seedWorkspace({ workspaceId, workspaceName: workspaceId, userId, userName: 'Test user', apiKey: generateApiKey() });
 });
 
 afterAll(async () => {
   if (worker) {
-    worker.shutdown();
-    await workerRun;
+    worker.worker.shutdown();
+    await worker.done;
   }
-  await workerConnection?.close();
   await temporal?.connection.close();
   await llm?.close();
-  redis?.disconnect();
   await pool?.end();
 });
 
@@ -108,15 +70,14 @@ async function createToolAgent(): Promise<string> {
 
 /** Runs one turn to its end through Temporal and returns its result and history. */
 async function runTurn(text: string, agentId?: string) {
-  const conversationId = `chat-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
-  await new ChatRepository(pool).claimConversation(conversationId, workspaceId, userId, text);
-  const turnId = turnWorkflowId(conversationId, requestId);
+  const conversation = await new ChatRepository(pool).claimConversation(workspaceId, `chat-${randomUUID()}`, userId, text);
+  const turnId = turnWorkflowId(conversation.id, requestId);
   const input: ChatTurnInput = {
     turnId,
-    conversationId,
+    conversationId: conversation.id,
     requestId,
-    messageId: `${requestId}-assistant`,
+    messageId: assistantMessageId(requestId),
     workspaceId,
     userId,
     ...(agentId ? { agentId } : {}),

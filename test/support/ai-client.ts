@@ -7,7 +7,7 @@ export interface AiClientResult {
   error: string | null;
   messages: Array<{ id: string; role: string; parts: Array<{ type: string; [key: string]: unknown }>; metadata?: Record<string, unknown> }>;
   finishEvents: Array<{ isError: boolean; isAbort: boolean; isDisconnect: boolean; finishReason: string | null }>;
-  stopAnswers: Array<{ status: number; body: { stopped: boolean; turnId?: string } }>;
+  stopAnswers: Array<{ status: number; body: { stopped: boolean; turnId?: string }; shownWhenStopped: number }>;
 }
 
 export interface AiClientScenario {
@@ -16,7 +16,9 @@ export interface AiClientScenario {
   chatId: string;
   aiModule?: string;
   headers?: Record<string, string>;
-  steps: Array<{ action: 'send'; text: string } | { action: 'resume' } | { action: 'send-then-stop'; text: string; minChars: number }>;
+  /** Extra fields of every request body (`DefaultChatTransport`'s `body`), e.g. `{ agentId }`. */
+  body?: Record<string, unknown>;
+  steps: Array<{ action: 'send'; text: string } | { action: 'resume' } | { action: 'regenerate' } | { action: 'send-then-stop'; text: string; minChars: number }>;
 }
 
 export async function runAiClient(scenario: AiClientScenario): Promise<AiClientResult> {

@@ -41,7 +41,7 @@ export interface ProcessWorkerStack {
 }
 
 export async function startProcessWorkerStack(options: { workers?: number; environment?: Record<string, string> } = {}): Promise<ProcessWorkerStack> {
-  const configuration = testConfiguration('processes', { heartbeatTimeoutMs: 2000, ...options });
+  const configuration = testConfiguration({ heartbeatTimeoutMs: 2000, ...options });
   const filesRoot = configuration.workspaceFilesRoot;
   const llm = await startScriptedLlm();
   const live: WorkerProcess[] = [];

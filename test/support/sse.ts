@@ -40,8 +40,21 @@ export function chunksOf(events: SseEvent[]): Array<{ type: string; [key: string
   return events.filter((event) => event.data !== '[DONE]').map((event) => JSON.parse(event.data));
 }
 
+/**
+ * The text a client shows for these chunks: the deltas in order, where a `reset-step` (ai 7) drops
+ * what its step showed so far, as the client does.
+ */
 export function textOf(chunks: Array<{ type: string; [key: string]: unknown }>): string {
-  return chunks.filter((chunk) => chunk.type === 'text-delta').map((chunk) => chunk.delta as string).join('');
+  let before = '';
+  let step = '';
+  for (const chunk of chunks) {
+    if (chunk.type === 'start-step') {
+      before += step;
+      step = '';
+    } else if (chunk.type === 'reset-step') step = '';
+    else if (chunk.type === 'text-delta') step += chunk.delta as string;
+  }
+  return before + step;
 }
 
 export function userMessage(id: string, text: string) {

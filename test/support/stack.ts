@@ -6,19 +6,19 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { activityDependenciesFrom } from '../../src/activities';
-import { startApi, type RunningApi } from '../../src/api/server';
-import { createOpenAiClient } from '../../src/clients';
-import { dataConverterFor } from '../../src/codec/encryption-codec';
+import { startApiProcess } from '../../src/api/main';
+import { connectTemporalClient } from '../../src/clients';
 import { loadConfiguration, type Configuration } from '../../src/config';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
 import { createLogger } from '../../src/logger';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
-import { createChatWorker, installTemporalRuntime } from '../../src/worker/create-worker';
+import { conversationKey, turnWorkflowId } from '../../src/shared/ids';
+import { installTemporalRuntime } from '../../src/worker/create-worker';
+import { startWorker } from '../../worker';
 
 export interface TestStack {
   configuration: Configuration;
@@ -26,12 +26,17 @@ export interface TestStack {
   apiKey: string;
   workspaceId: string;
   llm: ScriptedLlm;
+  /** For assertions: the test's own connections, separate from the worker's and the API's. */
   pool: Pool;
   redis: Redis;
   temporal: Client;
   worker: Worker;
   /** Creates another workspace with its own key (tenant isolation tests). */
   addWorkspace(): Promise<{ workspaceId: string; apiKey: string }>;
+  /** The internal conversation key of a chat of the test workspace (or of `workspaceId`). */
+  conversationKey(chatId: string, workspaceId?: string): string;
+  /** The workflow id of the turn answering `messageId` in a chat of the test workspace. */
+  turnId(chatId: string, messageId: string, workspaceId?: string): string;
   stop(): Promise<void>;
 }
 
@@ -42,17 +47,17 @@ function required(name: string): string {
 }
 
 /**
- * The configuration of one test file's stack: the run's database and Temporal server, its own task
- * queue, Redis prefix and workspace-files directory (named `<name>-<unique>`), a free API port.
+ * The test stack's configuration: the jest global setup's database and Temporal server, and this
+ * stack's own task queue, Redis prefix and free API port.
  */
-export function testConfiguration(name: string, options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Configuration {
+export function testConfiguration(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Configuration {
   const unique = randomUUID().slice(0, 8);
   return loadConfiguration({
     ...process.env,
     DATABASE_URL: required('TEST_DATABASE_URL'),
     TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
-    TEMPORAL_TASK_QUEUE: `${name}-${unique}`,
-    REDIS_KEY_PREFIX: `dc-${name}-${unique}:`,
+    TEMPORAL_TASK_QUEUE: `test-${unique}`,
+    REDIS_KEY_PREFIX: `dc-test-${unique}:`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     LLM_HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs ?? 5000),
     SSE_KEEPALIVE_MS: '2000',
@@ -62,31 +67,21 @@ export function testConfiguration(name: string, options: { heartbeatTimeoutMs?: 
   });
 }
 
+/** The stack every integration test runs on, wired by the same functions as `npm start`. */
 export async function startTestStack(options: { heartbeatTimeoutMs?: number; environment?: Record<string, string> } = {}): Promise<TestStack> {
-  const configuration = testConfiguration('test', options);
+  const configuration = testConfiguration(options);
   const logger = createLogger(configuration.logLevel, 'test');
   const llm = await startScriptedLlm();
-  const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
-  const redis = new Redis(configuration.redis.url);
-  const apiRedis = new Redis(configuration.redis.url);
-  const subscriber = new Redis(configuration.redis.url);
-  const workerRedis = new Redis(configuration.redis.url);
   const address = configuration.temporal.address!;
-  const dataConverter = dataConverterFor(configuration.encryption.keys);
-  const temporal = new Client({ connection: await Connection.connect({ address }), namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
   installTemporalRuntime(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR');
-  const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createChatWorker({
-    connection: workerConnection,
-    namespace: configuration.temporal.namespace,
-    taskQueue: configuration.temporal.taskQueue,
-    encryptionKeys: configuration.encryption.keys,
+  const running = await startWorker(configuration, address, { baseUrl: llm.url, apiKey: 'scripted-test-key' }, logger, {
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-    dependencies: activityDependenciesFrom(configuration, { pool, redis: workerRedis, openai: createOpenAiClient(llm.url, 'scripted-test-key'), logger }),
     overrides: { shutdownGraceTime: '1 second' },
   });
-  const workerRun = worker.run();
-  const api: RunningApi = await startApi({ configuration, pool, redis: apiRedis, subscriber, temporal, logger }, 0);
+  const api = await startApiProcess(configuration, address, logger, 0);
+  const pool = new Pool({ connectionString: configuration.databaseUrl, max: 10 });
+  const redis = new Redis(configuration.redis.url);
+  const temporal = await connectTemporalClient(configuration, address);
 
   const workspaces = new WorkspaceRepository(pool);
   const addWorkspace = async () => {
@@ -106,16 +101,17 @@ export async function startTestStack(options: { heartbeatTimeoutMs?: number; env
     pool,
     redis,
     temporal,
-    worker,
+    worker: running.worker,
     addWorkspace,
+    conversationKey: (chatId, workspace = workspaceId) => conversationKey(workspace, chatId),
+    turnId: (chatId, messageId, workspace = workspaceId) => turnWorkflowId(conversationKey(workspace, chatId), messageId),
     async stop() {
       await api.stop();
-      worker.shutdown();
-      await workerRun;
-      await workerConnection.close();
+      if (running.worker.getState() === 'RUNNING') running.worker.shutdown();
+      await running.done;
       await temporal.connection.close();
       await llm.close();
-      for (const connection of [redis, apiRedis, subscriber, workerRedis]) connection.disconnect();
+      redis.disconnect();
       await pool.end();
     },
   };

@@ -21,7 +21,6 @@ const weatherOutput = { temperature: 18, conditions: 'foggy', note: 'line one\nl
 
 /** Two hops: the first retried after streaming a little text, then tools; the second answers. */
 const twoHopTurn: StreamEvent[] = [
-  { kind: 'turn-start', turnId: 'turn_1', messageId: MESSAGE_ID },
   { kind: 'hop-start', hop: 0, attempt: 1 },
   { kind: 'memory-used', memories: [{ id: 'mem_1', tier: 'long', text: 'Prefers celsius.' }] },
   { kind: 'text-delta', hop: 0, attempt: 1, delta: 'Let me ch' },
@@ -40,7 +39,7 @@ const twoHopTurn: StreamEvent[] = [
   { kind: 'tool-input-available', hop: 0, toolCallId: 'call_search', toolName: 'web_search', input: 'fog season' },
   { kind: 'tool-execution-notice', hop: 0, toolCount: 2, text: 'Executing 2 tools…' },
   { kind: 'usage', hop: 0, usage: { inputTokens: 120, outputTokens: 30 } },
-  { kind: 'hop-end', hop: 0, attempt: 2, finishReason: 'tool_calls' },
+  { kind: 'hop-end', hop: 0, attempt: 2, finishReason: 'tool-calls' },
   { kind: 'tool-output-available', hop: 0, toolCallId: 'call_weather', output: weatherOutput },
   { kind: 'tool-output-error', hop: 0, toolCallId: 'call_search', errorText: 'Search is unavailable.' },
   { kind: 'hop-start', hop: 1, attempt: 1 },
@@ -49,11 +48,10 @@ const twoHopTurn: StreamEvent[] = [
   { kind: 'usage', hop: 1, usage: { inputTokens: 200, outputTokens: 12 } },
   { kind: 'hop-end', hop: 1, attempt: 1, finishReason: 'stop' },
   { kind: 'warning', hop: 1, text: 'Stopped after 2 tool rounds.' },
-  { kind: 'turn-finish', finishReason: 'hop-limit', usage: { inputTokens: 320, outputTokens: 42 } },
+  { kind: 'turn-finish', finishReason: 'tool-limit-reached', usage: { inputTokens: 320, outputTokens: 42 } },
 ];
 
 const errorTurn: StreamEvent[] = [
-  { kind: 'turn-start', turnId: 'turn_2', messageId: MESSAGE_ID },
   { kind: 'hop-start', hop: 0, attempt: 1 },
   { kind: 'text-delta', hop: 0, attempt: 1, delta: 'Partial ' },
   { kind: 'error', errorText: 'The model provider is unavailable.' },
@@ -96,17 +94,14 @@ describe('DataStreamV4Encoder lines', () => {
     expect(encoder.encode({ kind: 'text-delta', hop: 1, attempt: 1, delta: 'late' })).toEqual([]);
   });
 
-  it('maps our finish reasons and raw provider reasons onto v4 finish reasons', () => {
+  it('maps our finish reasons onto v4 finish reasons', () => {
     expect(toV4FinishReason('stop')).toBe('stop');
     expect(toV4FinishReason('length')).toBe('length');
     expect(toV4FinishReason('tool-calls')).toBe('tool-calls');
-    expect(toV4FinishReason('tool_calls')).toBe('tool-calls');
-    expect(toV4FinishReason('function_call')).toBe('tool-calls');
-    expect(toV4FinishReason('content_filter')).toBe('content-filter');
     expect(toV4FinishReason('content-filter')).toBe('content-filter');
     expect(toV4FinishReason('error')).toBe('error');
     expect(toV4FinishReason('cancelled')).toBe('other');
-    expect(toV4FinishReason('hop-limit')).toBe('other');
+    expect(toV4FinishReason('tool-limit-reached')).toBe('other');
     expect(toV4FinishReason('other')).toBe('other');
     expect(toV4FinishReason(null)).toBe('unknown');
   });
@@ -167,7 +162,7 @@ describe('the real v4 client (@ai-sdk/ui-utils 1.2.11) reads the encoded stream'
     expect(parsed.annotations).toEqual([
       [{ hopUsage: { hop: 0, inputTokens: 120, outputTokens: 30 } }],
       [{ hopUsage: { hop: 1, inputTokens: 200, outputTokens: 12 } }],
-      [{ finishReason: 'hop-limit', usage: { inputTokens: 320, outputTokens: 42 } }],
+      [{ finishReason: 'tool-limit-reached', usage: { inputTokens: 320, outputTokens: 42 } }],
     ]);
 
     expect(parsed.finishMessage).toEqual({ finishReason: 'other', usage: { promptTokens: 320, completionTokens: 42 } });

@@ -1,23 +1,30 @@
 /**
  * Chat routes: start or attach to a turn (`POST /api/chat`), resume its stream
  * (`GET /api/chat/:id/stream`), stop it (`POST /api/chat/:id/stop`).
+ *
+ * A chat id names a conversation within the caller's workspace: another workspace using the same
+ * chat id has its own conversation, so no request can reach, or learn about, another tenant's turns.
  */
 import { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
 import type { Configuration } from '../../config';
-import type { ChatRepository } from '../../db/chat-repository';
+import type { ChatRepository, ConversationRow } from '../../db/chat-repository';
 import type { ConversationRepository } from '../../db/conversation-repository';
 import type { WorkspaceRepository } from '../../db/workspace-repository';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
-import { assistantMessageId, turnWorkflowId } from '../../shared/ids';
+import { publishStop } from '../../stream/stop-signals';
+import { storedAnswerEvents } from '../../shared/answer';
+import { assistantMessageId, CLIENT_ID_PATTERN, parseTurnWorkflowId, requestIds, turnKey, turnWorkflowId } from '../../shared/ids';
 import { messageText, type MessagePart } from '../../shared/messages';
+import { MAX_LAST_EVENT_ID_LENGTH, WORKFLOW_TASK_TIMEOUT } from '../../shared/policy';
 import { AGENT_ID, CONVERSATION_ID, TURN_STATUS, USER_ID, WORKSPACE_ID } from '../../shared/search-attributes';
-import type { FinishReason, StreamEvent, TokenUsage } from '../../shared/stream-events';
+import type { FinishReason, TokenUsage } from '../../shared/stream-events';
 import type { ChatTurnInput } from '../../shared/turn';
 import type { chatTurn } from '../../workflows/chat-turn';
 import { principalOf } from '../auth';
-import { parseChatRequest } from '../chat-request';
+import { parseChatRequest, type ChatRequest } from '../chat-request';
 import { sendError } from '../errors';
 import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
@@ -25,6 +32,7 @@ import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream'
 export interface ChatRouteDependencies {
   configuration: Configuration;
   temporal: Client;
+  redis: Redis;
   chats: ChatRepository;
   conversations: ConversationRepository;
   workspaces: WorkspaceRepository;
@@ -46,22 +54,22 @@ export function requestedProtocol(request: Request): StreamProtocol {
   return request.query.protocol === 'data' || version === 4 ? 'data-stream-v4' : 'ui-message-stream';
 }
 
-function lastEventId(request: Request): string | undefined {
+/** The `Last-Event-ID` to resume after: absent, or a Redis stream id; anything else is a 400. */
+function lastEventId(request: Request): { ok: true; id?: string } | { ok: false } {
   const value = request.header('last-event-id');
-  return value && /^\d+-\d+$/.test(value) ? value : undefined;
+  if (value === undefined || value === '') return { ok: true };
+  return value.length <= MAX_LAST_EVENT_ID_LENGTH && /^\d{1,20}-\d{1,20}$/.test(value) ? { ok: true, id: value } : { ok: false };
 }
 
-/** The events that stream a stored answer back when its replay log has expired (marked cached). */
-export function cachedAnswerEvents(parts: MessagePart[], extra: Record<string, unknown>): StreamEvent[] {
-  const text = messageText(parts);
-  const usage = (extra.usage as TokenUsage | undefined) ?? { inputTokens: 0, outputTokens: 0 };
-  const finishReason = (extra.finishReason as FinishReason | undefined) ?? 'stop';
-  return [
-    { kind: 'hop-start', hop: 0, attempt: 1 },
-    ...(text ? [{ kind: 'text-delta' as const, hop: 0, attempt: 1, delta: text }] : []),
-    { kind: 'hop-end', hop: 0, attempt: 1, finishReason },
-    { kind: 'turn-finish', finishReason, usage, cached: true },
-  ];
+/**
+ * The turn key of a request: the user message's id; for a regenerate, derived from the answer it
+ * replaces (the one the client names, else the latest stored one), so a retried regenerate request
+ * attaches to its turn instead of running another.
+ */
+async function turnKeyOf(chats: ChatRepository, conversation: ConversationRow, chat: ChatRequest): Promise<{ key: string; replaces?: string }> {
+  if (chat.trigger !== 'regenerate-message') return { key: turnKey(chat.userMessage.id) };
+  const replaces = chat.replacesMessageId ?? (await chats.latestAnswerMessageId(conversation.id, chat.userMessage.id));
+  return { key: turnKey(chat.userMessage.id, replaces), ...(replaces ? { replaces } : {}) };
 }
 
 export function createChatRouter(dependencies: ChatRouteDependencies): Router {
@@ -69,32 +77,38 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   const router = Router();
 
   /**
-   * Starts the turn, or attaches to it when the same request id is already running (the workflow id
-   * is derived from conversation and request id, so the turn never runs twice). A finished turn is
+   * Starts the turn, or attaches to it when the same request is already running (the workflow id is
+   * derived from the conversation and the turn key, so a turn never runs twice). A finished turn is
    * streamed back from its log, or from the stored answer once the log expired, marked cached.
+   * `trigger: 'regenerate-message'` answers the same user message again as a new turn; the earlier
+   * answer stays in the conversation's history.
    */
   router.post('/chat', async (request: Request, response: Response) => {
     const parsed = parseChatRequest(request.body);
     if (!parsed.ok) return sendError(response, 400, 'invalid_request', parsed.message, parsed.field);
+    const resumeAfter = lastEventId(request);
+    if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
     const chat = parsed.request;
     const principal = principalOf(request);
     const agent = await workspaces.findAgent(principal.workspaceId, chat.agentId);
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
-    const access = await chats.claimConversation(chat.conversationId, principal.workspaceId, principal.userId, messageText(chat.userMessage.parts));
-    if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
-    const titleNeeded = await dependencies.conversations.hasOriginalTitle(chat.conversationId);
+    const conversation = await chats.claimConversation(principal.workspaceId, chat.chatId, principal.userId, messageText(chat.userMessage.parts));
+    const titleNeeded = await dependencies.conversations.hasOriginalTitle(conversation.id);
 
-    const turnId = turnWorkflowId(chat.conversationId, chat.requestId);
-    const messageId = assistantMessageId(chat.requestId);
+    const { key, replaces } = await turnKeyOf(chats, conversation, chat);
+    const turnId = turnWorkflowId(conversation.id, key);
+    const messageId = assistantMessageId(key);
     const input: ChatTurnInput = {
       turnId,
-      conversationId: chat.conversationId,
-      requestId: chat.requestId,
+      conversationId: conversation.id,
+      requestId: key,
       messageId,
       workspaceId: principal.workspaceId,
       userId: principal.userId,
       agentId: agent.id,
       ...(chat.useSystemLlm !== undefined ? { useSystemLlm: chat.useSystemLlm } : {}),
+      ...(chat.widgetMode !== undefined ? { widgetMode: chat.widgetMode } : {}),
+      ...(replaces ? { regenerates: replaces } : {}),
       userMessage: chat.userMessage,
       ...(titleNeeded ? { titleNeeded } : {}),
       options: {
@@ -102,8 +116,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         llmStartToCloseTimeoutMs: configuration.llm.startToCloseTimeoutMs,
       },
     };
-    const modernClient = isModernClient(request);
-    const protocol = requestedProtocol(request);
+    const streamRequest = { turnId, messageId, modernClient: isModernClient(request), protocol: requestedProtocol(request) };
     try {
       await temporal.workflow.start<typeof chatTurn>('chatTurn', {
         taskQueue: configuration.temporal.taskQueue,
@@ -111,11 +124,11 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
         // A worker that dies holding the turn's workflow task is replaced within seconds.
-        workflowTaskTimeout: '3 seconds',
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: messageText(chat.userMessage.parts).slice(0, 120),
         typedSearchAttributes: [
-          { key: CONVERSATION_ID, value: chat.conversationId },
+          { key: CONVERSATION_ID, value: chat.chatId },
           { key: WORKSPACE_ID, value: principal.workspaceId },
           { key: USER_ID, value: principal.userId },
           { key: AGENT_ID, value: agent.id },
@@ -126,52 +139,65 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (!(await eventLog.exists(turnId))) {
-        const stored = await chats.findEventByRequestId(chat.conversationId, `${chat.requestId}:assistant`);
+        const stored = await chats.findEventByRequestId(conversation.id, requestIds.answer(key));
         if (!stored) return sendError(response, 409, 'turn_unavailable', 'This request already ran and left no answer.');
         logger.info({ turnId }, 'duplicate request: streaming the stored answer');
-        return pipeTurnStream(request, response, {
-          turnId,
-          messageId,
-          modernClient,
-          protocol,
-          preludeOnly: true,
-          prelude: cachedAnswerEvents((stored.content.parts ?? []) as MessagePart[], stored.extra),
-        }, dependencies.stream);
+        const finish = { finishReason: (stored.extra.finishReason as FinishReason | undefined) ?? 'stop', usage: (stored.extra.usage as TokenUsage | undefined) ?? { inputTokens: 0, outputTokens: 0 } };
+        return pipeTurnStream(request, response, { ...streamRequest, preludeOnly: true, prelude: storedAnswerEvents((stored.content.parts ?? []) as MessagePart[], finish) }, dependencies.stream);
       }
-      logger.info({ turnId }, 'duplicate request: replaying the finished turn from its log');
+      logger.info({ turnId }, 'duplicate request: replaying the turn from its log');
     }
-    await eventLog.setLatestTurn(chat.conversationId, turnId);
-    await pipeTurnStream(request, response, { turnId, messageId, modernClient, protocol, afterId: lastEventId(request) }, dependencies.stream);
+    await eventLog.setLatestTurn(conversation.id, turnId);
+    await pipeTurnStream(request, response, { ...streamRequest, ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}) }, dependencies.stream);
   });
 
-  /** Resume: the latest turn's stream from its start (or after `Last-Event-ID`), then live; 204 when there is none. */
+  /** The caller's conversation for a chat id in the path, or undefined (a malformed id never matches). */
+  async function conversationOf(request: Request<{ id: string }>): Promise<ConversationRow | undefined> {
+    if (!CLIENT_ID_PATTERN.test(request.params.id)) return undefined;
+    return chats.findConversation(principalOf(request).workspaceId, request.params.id);
+  }
+
+  /**
+   * Resume: the latest turn's stream from its start (or after `Last-Event-ID`), then live. 204 when
+   * there is nothing to resume, whether the chat never existed or belongs to someone else: the answer
+   * reveals nothing about other tenants.
+   */
   router.get('/chat/:id/stream', async (request: Request<{ id: string }>, response: Response) => {
-    const principal = principalOf(request);
-    const access = await chats.conversationAccess(request.params.id, principal.workspaceId);
-    // A chat that was never started has nothing to resume: 204 keeps a mounting `useChat({ resume: true })` ready.
-    if (access === 'missing') return response.status(204).end();
-    if (access === 'foreign') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
-    const turnId = await eventLog.latestTurn(request.params.id);
-    if (!turnId || !(await eventLog.exists(turnId))) return response.status(204).end();
-    const requestId = turnId.slice(`chat:${request.params.id}:`.length);
+    const resumeAfter = lastEventId(request);
+    if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
+    const conversation = await conversationOf(request);
+    if (!conversation) return response.status(204).end();
+    const turnId = await eventLog.latestTurn(conversation.id);
+    const turn = turnId ? parseTurnWorkflowId(turnId) : undefined;
+    if (!turnId || !turn || !(await eventLog.exists(turnId))) return response.status(204).end();
     await pipeTurnStream(
       request,
       response,
-      { turnId, messageId: assistantMessageId(requestId), modernClient: isModernClient(request), protocol: requestedProtocol(request), afterId: lastEventId(request) },
+      {
+        turnId,
+        messageId: assistantMessageId(turn.turnKey),
+        modernClient: isModernClient(request),
+        protocol: requestedProtocol(request),
+        ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}),
+      },
       dependencies.stream,
     );
   });
 
-  /** Stop: cancels the running turn; its partial answer is persisted with finish reason `cancelled`. */
+  /**
+   * Stop: ends the running turn's model call at once (a stop message over Redis to the worker that
+   * streams it) and cancels its workflow; the partial answer is persisted with finish reason
+   * `cancelled`. A chat with no running turn answers `{stopped: false}`, whoever it belongs to.
+   */
   router.post('/chat/:id/stop', async (request: Request<{ id: string }>, response: Response) => {
-    const principal = principalOf(request);
-    if ((await chats.conversationAccess(request.params.id, principal.workspaceId)) !== 'owned') return sendError(response, 404, 'chat_not_found', 'Chat not found.');
-    const turnId = await eventLog.latestTurn(request.params.id);
+    const conversation = await conversationOf(request);
+    const turnId = conversation ? await eventLog.latestTurn(conversation.id) : null;
     if (!turnId) return response.json({ stopped: false });
     const handle = temporal.workflow.getHandle(turnId);
     try {
       const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') return response.json({ stopped: false, turnId });
+      if (description.status.name !== 'RUNNING') return response.json({ stopped: false });
+      await publishStop(dependencies.redis, configuration.redis.keyPrefix, turnId);
       await handle.cancel();
       logger.info({ turnId }, 'turn stop requested');
       return response.json({ stopped: true, turnId });

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { decodeCursor, TITLE_MAX_CHARACTERS, type ConversationRepository, type ConversationSummary } from '../../db/conversation-repository';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
+import { CLIENT_ID_PATTERN } from '../../shared/ids';
 import { principalOf } from '../auth';
 import { sendError } from '../errors';
 
@@ -49,7 +50,7 @@ const renameSchema = z.object({
 });
 
 /** The chat id rule of `POST /api/chat`: anything else cannot name a conversation. */
-const conversationIdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/);
+const conversationIdSchema = z.string().regex(CLIENT_ID_PATTERN);
 
 function describeIssue(error: z.ZodError, fallbackField: string): { field: string; message: string } {
   const issue = error.issues[0]!;
@@ -77,9 +78,9 @@ export function createConversationRouter(dependencies: ConversationRouteDependen
   const stopTimeoutMs = dependencies.stopTimeoutMs ?? 15_000;
   const router = Router();
 
-  /** The workflow status of the conversation's latest turn, or undefined when there is none. */
-  async function latestTurnStatus(conversationId: string): Promise<{ turnId: string; running: boolean } | undefined> {
-    const turnId = await eventLog.latestTurn(conversationId);
+  /** The workflow status of the conversation's latest turn (by its key), or undefined when there is none. */
+  async function latestTurnStatus(conversationKey: string): Promise<{ turnId: string; running: boolean } | undefined> {
+    const turnId = await eventLog.latestTurn(conversationKey);
     if (!turnId) return undefined;
     try {
       const description = await temporal.workflow.getHandle(turnId).describe();
@@ -114,7 +115,7 @@ export function createConversationRouter(dependencies: ConversationRouteDependen
     const owner = principalOf(request);
     const conversation = conversationIdSchema.safeParse(id).success ? await conversations.find(owner, id) : undefined;
     if (!conversation) return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
-    const messages = (await conversations.messages(owner, id)) ?? [];
+    const messages = await conversations.messages(conversation);
     response.json({ conversation: toWire(conversation), messages, running: messages.at(-1)?.role === 'user' });
   });
 
@@ -140,14 +141,13 @@ export function createConversationRouter(dependencies: ConversationRouteDependen
   router.delete('/conversations/:id', async (request: Request<{ id: string }>, response: Response) => {
     const id = request.params.id;
     const owner = principalOf(request);
-    if (!conversationIdSchema.safeParse(id).success || !(await conversations.find(owner, id))) {
-      return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
-    }
-    const turn = await latestTurnStatus(id);
+    const conversation = conversationIdSchema.safeParse(id).success ? await conversations.find(owner, id) : undefined;
+    if (!conversation) return sendError(response, 404, 'conversation_not_found', 'Conversation not found.');
+    const turn = await latestTurnStatus(conversation.key);
     if (turn?.running) {
       await temporal.workflow.getHandle(turn.turnId).cancel();
       const deadline = Date.now() + stopTimeoutMs;
-      while ((await latestTurnStatus(id))?.running) {
+      while ((await latestTurnStatus(conversation.key))?.running) {
         if (Date.now() > deadline) return sendError(response, 409, 'turn_running', 'A turn of this conversation is still running; stop it and try again.');
         await sleep(100);
       }

@@ -42,21 +42,12 @@ export type V4FinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls'
 
 const V4_FINISH_REASONS: ReadonlySet<string> = new Set<V4FinishReason>(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other', 'unknown']);
 
-/** OpenAI's raw `finish_reason` spellings, as a hop's `hop-end` carries them. */
-const PROVIDER_FINISH_REASONS: Readonly<Record<string, V4FinishReason>> = {
-  tool_calls: 'tool-calls',
-  function_call: 'tool-calls',
-  content_filter: 'content-filter',
-};
-
 /**
- * Our finish reasons (a turn's, or a hop's raw provider reason) as ai 4's: `cancelled` and
- * `hop-limit` become `other`, a missing reason `unknown`.
+ * Our finish reasons as ai 4's: `cancelled` and `tool-limit-reached` become `other`, a missing
+ * reason `unknown`.
  */
-export function toV4FinishReason(reason: FinishReason | string | null | undefined): V4FinishReason {
-  if (reason === null || reason === undefined || reason === '') return 'unknown';
-  const provider = PROVIDER_FINISH_REASONS[reason];
-  if (provider) return provider;
+export function toV4FinishReason(reason: FinishReason | null | undefined): V4FinishReason {
+  if (reason === null || reason === undefined) return 'unknown';
   return V4_FINISH_REASONS.has(reason) ? (reason as V4FinishReason) : 'other';
 }
 
@@ -99,9 +90,6 @@ export class DataStreamV4Encoder {
     // `d:` (finish message) must stay the last part.
     if (this.finished) return lines;
     switch (event.kind) {
-      case 'turn-start':
-        this.messageId ??= event.messageId;
-        break;
       case 'hop-start':
         this.closeStep(lines, 'unknown');
         this.openStep(lines);
@@ -139,6 +127,11 @@ export class DataStreamV4Encoder {
         if (!this.knownToolCalls.has(event.toolCallId)) break;
         lines.push(line('a', { toolCallId: event.toolCallId, result: { error: event.errorText } }));
         break;
+      case 'tool-input-error':
+        // v4 has no input error: the call ends with an error result, as it is stored.
+        if (!this.knownToolCalls.has(event.toolCallId)) break;
+        lines.push(line('a', { toolCallId: event.toolCallId, result: { error: event.errorText } }));
+        break;
       case 'tool-execution-notice':
         lines.push(line('2', [{ type: 'tool-execution', hop: event.hop, toolCount: event.toolCount, text: event.text }]));
         break;
@@ -162,7 +155,7 @@ export class DataStreamV4Encoder {
       case 'turn-finish': {
         const finishReason = toV4FinishReason(event.finishReason);
         this.closeStep(lines, finishReason);
-        // Our own finish reason (`cancelled`, `hop-limit`) survives as an annotation, as in the UI stream's metadata.
+        // Our own finish reason (`cancelled`, `tool-limit-reached`) survives as an annotation, as in the UI stream's metadata.
         lines.push(line('8', [{ finishReason: event.finishReason, usage: event.usage, ...(event.cached ? { cached: true } : {}) }]));
         lines.push(line('d', { finishReason, usage: v4Usage(event.usage) }));
         this.finished = true;

@@ -8,19 +8,24 @@
  * `reset-step` (the failed attempt's parts disappear) and older clients as a `data-hop-restart` part:
  * older schemas reject chunk types they do not know, so the client must declare itself.
  */
+import type { UIMessageChunk } from 'ai' with { 'resolution-mode': 'import' };
 import type { FinishReason, StreamEvent } from '../../shared/stream-events';
 
-export type UiMessageChunk = { type: string; [field: string]: unknown };
+/** A chunk of the UI message stream, as the `ai` package (7.x) defines it. */
+export type UiMessageChunk = UIMessageChunk;
+
+type UiFinishReason = Extract<UIMessageChunk, { type: 'finish' }>['finishReason'];
 
 export interface UiEncoderOptions {
   /** The client runs ai ≥ 7 and understands `reset-step` and `finish.finishReason`. */
   modernClient: boolean;
 }
 
-const UI_FINISH_REASONS = new Set(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']);
+const UI_FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']);
 
-function uiFinishReason(reason: FinishReason): string {
-  return UI_FINISH_REASONS.has(reason) ? reason : 'other';
+/** Our finish reason as the chunk's: `cancelled` and `tool-limit-reached` are `other` there (metadata keeps ours). */
+function uiFinishReason(reason: FinishReason): UiFinishReason {
+  return (UI_FINISH_REASONS.has(reason) ? reason : 'other') as UiFinishReason;
 }
 
 export class UiMessageStreamEncoder {
@@ -39,8 +44,6 @@ export class UiMessageStreamEncoder {
   encode(event: StreamEvent): UiMessageChunk[] {
     const chunks: UiMessageChunk[] = [];
     switch (event.kind) {
-      case 'turn-start':
-        break;
       case 'hop-start':
         this.closeStep(chunks);
         chunks.push({ type: 'start-step' });
@@ -88,6 +91,11 @@ export class UiMessageStreamEncoder {
       case 'tool-output-error':
         chunks.push({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.errorText });
         break;
+      case 'tool-input-error':
+        this.ensureStep(chunks);
+        this.closeText(chunks);
+        chunks.push({ type: 'tool-input-error', toolCallId: event.toolCallId, toolName: event.toolName, input: event.input, errorText: event.errorText });
+        break;
       case 'tool-execution-notice':
         chunks.push({ type: 'data-tool-execution', data: { hop: event.hop, toolCount: event.toolCount, text: event.text } });
         break;
@@ -105,7 +113,9 @@ export class UiMessageStreamEncoder {
         break;
       case 'error':
         this.closeStep(chunks);
-        chunks.push({ type: 'error', errorText: event.errorText });
+        // The data part keeps the error in the message, as it is stored; the error chunk sets the
+        // client's error state.
+        chunks.push({ type: 'data-error', data: { errorText: event.errorText } }, { type: 'error', errorText: event.errorText });
         break;
       case 'turn-finish': {
         this.closeStep(chunks);

@@ -39,7 +39,8 @@ function formatCost(costUsd: number): string {
 
 const FINISH_LABELS: Record<string, string> = {
   cancelled: 'stopped',
-  'hop-limit': 'hop limit',
+  'tool-limit-reached': 'tool limit',
+  'hop-limit': 'tool limit',
   length: 'cut at max tokens',
   'content-filter': 'filtered',
   error: 'failed',
@@ -58,7 +59,7 @@ function AnswerFooter({ metadata, streaming }: { metadata: AnswerMetadata | unde
     <div className="answer-footer muted" data-finish-reason={metadata.finishReason}>
       {items.join(' · ')}
       {finish && <span className={`badge badge-${metadata.finishReason}`}>{finish}</span>}
-      {metadata.cached && <span className="badge">replayed</span>}
+      {metadata.cached && <span className="badge">cached answer</span>}
     </div>
   );
 }
@@ -182,6 +183,12 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
         return <FilePart key={index} part={generic} />;
       case 'data-memory':
         return <MemoryPart key={index} part={generic} />;
+      case 'data-error':
+        return (
+          <div key={index} className="answer-error" role="alert">
+            The answer failed: {String(dataOf(generic).errorText ?? 'unknown error')}
+          </div>
+        );
       case 'data-warning':
         return (
           <div key={index} className="warning" role="note">
@@ -231,7 +238,7 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
     <div className="message assistant" data-message-id={message.id} data-streaming={streaming ? 'true' : 'false'}>
       {content}
       <Sources parts={sources} />
-      {message.metadata?.error && !streaming && (
+      {message.metadata?.error && !streaming && !loose.some((part) => part.type === 'data-error') && (
         <div className="answer-error" role="alert">
           The answer failed: {message.metadata.error}
         </div>
