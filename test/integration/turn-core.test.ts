@@ -19,8 +19,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The turns' model requests that carry `fragment` (not the conversation title request, which quotes the first exchange). */
 function requestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+  return stack.llm.requests.filter((request) => request.rule !== 'title' && JSON.stringify(request.messages).includes(fragment));
 }
 
 function answers(events: StoredEvent[]) {

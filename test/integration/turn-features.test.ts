@@ -28,8 +28,9 @@ async function events(chatId: string) {
   return storedEvents(stack, chatId);
 }
 
+/** The turns' model requests that carry `fragment` (not the conversation title request, which quotes the first exchange). */
 function llmRequestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(fragment));
+  return stack.llm.requests.filter((request) => request.rule !== 'title' && JSON.stringify(request.messages).includes(fragment));
 }
 
 describe('tool hops', () => {
