@@ -38,9 +38,6 @@ import type { StreamEvent } from '../shared/stream-events';
 import { parseToolArguments } from '../shared/tool-tracker';
 import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, type TurnMemory, type TurnMessage } from '../shared/turn';
 
-/** How many heartbeat timeouts a hop stopped over Redis waits for Temporal's cancellation to arrive. */
-const STOP_CANCELLATION_WAIT_FACTOR = 2;
-
 /** The minimal prompt of the fast path: trivial queries get no persona, memory or tools. */
 export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
@@ -181,19 +178,12 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     };
 
     /**
-     * The hop stopped by the user. It ends as cancelled in Temporal, carrying what it streamed (the
-     * partial answer) in the cancellation's details. A stop that arrived over Redis waits for
-     * Temporal's cancellation, which the API sends right after; if none comes, the stopped result is
-     * returned and the workflow ends the turn the same way.
+     * The hop stopped by the user returns what it streamed (the partial answer) at once, so the turn
+     * ends within moments of the stop. When Temporal's cancellation is what stopped it, it ends as
+     * cancelled in history instead, carrying the same partial hop in the cancellation's details.
      */
     const stoppedResult = async (): Promise<HopResult> => {
       const partial = await endStoppedHop();
-      if (!context.cancellationSignal.aborted) {
-        let timer: NodeJS.Timeout | undefined;
-        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CANCELLATION_WAIT_FACTOR * (context.info.heartbeatTimeoutMs ?? 5000))));
-        await Promise.race([context.cancelled.catch(() => undefined), bound]);
-        clearTimeout(timer);
-      }
       if (context.cancellationDetails?.cancelRequested) throw new CancelledFailure('Stopped by the user', [partial]);
       return partial;
     };

@@ -257,8 +257,13 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       addUsage(result);
       answer.addHop(result);
       if (result.stopped) {
-        await CancellationScope.nonCancellable(() => finish('cancelled'));
-        return await stopped();
+        // The stop reached the hop over Redis. If the workflow's cancellation arrived too, the turn
+        // ends cancelled (below); otherwise it completes with finish reason `cancelled`.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Stopped by the user');
+        await finish('cancelled');
+        state.status = 'cancelled';
+        upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
+        return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
       }
       finishReason = result.finishReason;
       if (result.toolCalls.length === 0) break;
@@ -327,17 +332,5 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     state.status = 'failed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'failed' }]);
     throw ApplicationFailure.nonRetryable(`Turn failed: ${message}`, 'TurnFailed');
-  }
-
-  /**
-   * After a hop stopped by the user: a turn whose cancellation reached the workflow ends cancelled;
-   * a stop that reached the hop first (over Redis) ends the turn as completed with finish reason
-   * `cancelled`. Either way the partial answer is stored.
-   */
-  async function stopped(): Promise<ChatTurnResult> {
-    state.status = 'cancelled';
-    upsertSearchAttributes([{ key: TURN_STATUS, value: 'cancelled' }]);
-    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Stopped by the user');
-    return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
   }
 }
