@@ -5,7 +5,7 @@
  */
 import type { Worker } from '@temporalio/worker';
 import { activityDependenciesFrom } from './src/activities';
-import { connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
+import { connectionName, connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
 import { StopSignals } from './src/stream/stop-signals';
@@ -26,9 +26,9 @@ export async function startWorker(
   logger: Logger,
   options: Pick<CreateWorkerOptions, 'workflowBundle' | 'overrides'> = {},
 ): Promise<RunningWorker> {
-  const pool = createPool(configuration.databaseUrl);
-  const redis = await connectRedis(configuration.redis.url, 'durable-chat-worker');
-  const subscriber = await connectRedis(configuration.redis.url, 'durable-chat-worker-stop');
+  const pool = createPool(configuration.databaseUrl, { applicationName: connectionName('durable-chat-worker', configuration), logger });
+  const redis = await connectRedis(configuration.redis.url, connectionName('durable-chat-worker', configuration), logger);
+  const subscriber = await connectRedis(configuration.redis.url, connectionName('durable-chat-worker-stop', configuration), logger);
   const connection = await connectTemporalWorker(configuration, temporalAddress);
   const close = async () => {
     await connection.close();

@@ -17,6 +17,8 @@ import { connectRedis } from '../src/clients';
 import { startScriptedLlm } from '../src/scripted-llm/server';
 import { obtainTemporalServer } from '../src/stack/temporal-server';
 import { startWorker } from '../worker';
+import { seedDemoAgent } from '../src/agents/demo-seed';
+import { developmentSecretKeys } from '../src/secrets/development-key';
 import { installTemporalRuntime } from '../src/worker/create-worker';
 
 const DATA_DIRECTORY = path.resolve(__dirname, '../.data');
@@ -62,10 +64,21 @@ async function run() {
       const scripted = await startScriptedLlm({ tokensPerSecond: 20, ttftMs: 300, logger });
       cleanups.push(() => scripted.close());
       llm = { baseUrl: scripted.url, apiKey: 'scripted-llm', label: `${scripted.url} (the scripted OpenAI-compatible test double: set OPENAI_BASE_URL and OPENAI_API_KEY for a real model)` };
+      // The API checks agents' models against the deployment's endpoint: it is the scripted one.
+      configuration.llm = { ...configuration.llm, baseUrl: llm.baseUrl, apiKey: llm.apiKey, provider: 'scripted' };
+    }
+    // Workspace LLM connection keys are sealed at rest: without SECRETS_ENCRYPTION_KEYS, a development
+    // key is generated once and kept in the data directory.
+    let secretsNote = '';
+    if (!configuration.secrets.keys) {
+      const development = developmentSecretKeys(DATA_DIRECTORY);
+      configuration.secrets = { keys: development.keys };
+      secretsNote = `   (SECRETS_ENCRYPTION_KEYS unset: development key in ${path.relative(process.cwd(), development.file)})`;
     }
 
     const apiKey = configuration.demoApiKey ?? generateApiKey();
     await new WorkspaceRepository(pool).seedWorkspace({ workspaceId: 'demo', workspaceName: 'Demo workspace', userId: 'demo-user', userName: 'Demo user', apiKey });
+    const demo = await seedDemoAgent(pool, 'demo');
 
     installTemporalRuntime(configuration.logLevel === 'debug' || configuration.logLevel === 'trace' ? 'DEBUG' : 'WARN');
     const worker = await startWorker(configuration, temporal.address, llm, logger);
@@ -81,18 +94,26 @@ async function run() {
       `curl -N ${api.url}/api/chat \\\n` +
       `  -H "Authorization: Bearer ${apiKey}" -H 'Content-Type: application/json' \\\n` +
       `  -d "{\\"id\\":\\"demo-chat\\",\\"messages\\":[{\\"id\\":\\"msg-$(date +%s%N)\\",\\"role\\":\\"user\\",\\"parts\\":[{\\"type\\":\\"text\\",\\"text\\":\\"Tell me something long\\"}]}]}"`;
+    const toolCurl =
+      `curl -N ${api.url}/api/chat \\\n` +
+      `  -H "Authorization: Bearer ${apiKey}" -H 'Content-Type: application/json' \\\n` +
+      `  -d "{\\"id\\":\\"demo-tools\\",\\"agentId\\":\\"${demo.agentId}\\",\\"messages\\":[{\\"id\\":\\"msg-$(date +%s%N)\\",\\"role\\":\\"user\\",\\"parts\\":[{\\"type\\":\\"text\\",\\"text\\":\\"use platform_list_agents to show the agents here\\"}]}]}"`;
     process.stdout.write(
       [
         '',
         `durable-chat is running: open the chat app at ${api.url}/`,
         `  Chat app     ${api.url}/#key=${apiKey}   (this link signs you in with the demo key)`,
         `  API          ${api.url}   (health: ${api.url}/healthz, readiness: ${api.url}/readyz, metrics: ${api.url}/metrics)`,
+        `  API docs     ${api.url}/api/docs   (OpenAPI: ${api.url}/api/openapi.json)${secretsNote}`,
         `  Temporal UI  ${temporal.uiUrl ?? '(the configured cluster\'s UI)'}   (server ${temporal.address}, namespace ${temporal.namespace})`,
         `  LLM          ${llm.label}`,
         `  Demo API key ${apiKey}${configuration.demoApiKey ? '' : '   (generated: set DEMO_API_KEY to keep one)'}`,
         '',
         'Try it:',
         curl,
+        '',
+        `The agent "${demo.agentId}" (Workspace helper) has tools and the skill "workspace-guide"; this turn calls a tool:`,
+        toolCurl,
         '',
         'Ctrl-C stops everything.',
         '',

@@ -7,11 +7,25 @@ import { NativeConnection } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { Configuration } from './config';
+import type { Logger } from './logger';
 import { dataConverterFor } from './codec/encryption-codec';
 import { ServiceUnreachableError } from './db/database';
 
-export async function connectRedis(url: string, name: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: name, enableAutoPipelining: false });
+/**
+ * The name a process gives its connections (Redis `CLIENT SETNAME`, Postgres `application_name`):
+ * its role and the deployment's key prefix, so an operator (or a fault test) can tell them apart.
+ */
+export function connectionName(role: string, configuration: Pick<Configuration, 'redis'>): string {
+  return `${role}@${configuration.redis.keyPrefix}`.replace(/[^\w@:.-]/g, '_');
+}
+
+/**
+ * A Redis connection that reconnects on its own: commands wait while it is away (ioredis queues and
+ * retries them), and an `error` event is logged instead of ending the process.
+ */
+export async function connectRedis(url: string, name: string, logger?: Logger): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 20, connectionName: name, enableAutoPipelining: false });
+  redis.on('error', (error: Error) => logger?.warn({ connection: name, error: error.message }, 'Redis connection error; reconnecting'));
   try {
     await redis.connect();
     await redis.ping();

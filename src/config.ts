@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEncryptionKeys, type EncryptionKey } from './codec/encryption-codec';
+import { parseKeyRing, type EncryptionKey } from './secrets/key-ring';
 import { providerOf } from './llm/provider';
 
 /** `*`, or an origin exactly as browsers send it: `scheme://host[:port]`, no path, no trailing slash. */
@@ -49,6 +49,8 @@ const environmentSchema = z.object({
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
+  SECRETS_ENCRYPTION_KEYS: z.string().optional(),
+  TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   CORS_ORIGINS: z
@@ -100,14 +102,18 @@ export interface Configuration {
   /** Root of the per-workspace directories the `workspace_*` tools read and write. */
   workspaceFilesRoot: string;
   encryption: { keys?: EncryptionKey[]; codecAuthToken?: string; codecCorsOrigins: string[] };
+  /** Keys of the secrets kept in Postgres (`SECRETS_ENCRYPTION_KEYS`); absent: connections cannot be created. */
+  secrets: { keys?: EncryptionKey[] };
+  /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
+  toolSelection: { maxTools: number };
 }
 
 /** Thrown when the environment does not validate; its message names every offending variable. */
 export class ConfigurationError extends Error {}
 
-function parseKeysOrFail(value: string): EncryptionKey[] {
+function parseKeysOrFail(value: string, variableName: string): EncryptionKey[] {
   try {
-    return parseEncryptionKeys(value);
+    return parseKeyRing(value, variableName);
   } catch (error) {
     throw new ConfigurationError(`Invalid configuration:\n  ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -161,9 +167,11 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     demoApiKey: value.DEMO_API_KEY,
     workspaceFilesRoot: path.resolve(value.WORKSPACE_FILES_ROOT),
     encryption: {
-      ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS) } : {}),
+      ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS, 'PAYLOAD_ENCRYPTION_KEYS') } : {}),
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
       codecCorsOrigins: value.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     },
+    secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
+    toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
   };
 }

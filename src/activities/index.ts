@@ -8,7 +8,14 @@ import type { Redis } from 'ioredis';
 import { ChatRepository } from '../db/chat-repository';
 import { ConversationRepository } from '../db/conversation-repository';
 import { UsageRepository } from '../db/usage-repository';
-import { WorkspaceRepository } from '../db/workspace-repository';
+import { createAgentActivator } from '../agents/agent-activation';
+import { AgentRepository } from '../agents/agent-repository';
+import { ConnectionRepository } from '../connections/connection-repository';
+import { LlmClients } from '../llm/connection-clients';
+import type { EncryptionKey } from '../secrets/key-ring';
+import { SecretBox } from '../secrets/secret-box';
+import { SkillRepository } from '../skills/skill-repository';
+import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
 import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
@@ -31,6 +38,12 @@ export interface ActivityDependencies {
   provider: string;
   /** Stop messages over Redis (one pattern subscription per worker process). */
   stopSignals?: StopSignals;
+  /** Keys of the secrets in Postgres (`SECRETS_ENCRYPTION_KEYS`): needed to use workspace connections. */
+  secretKeys?: EncryptionKey[];
+  /** The deployment's cap on tools offered per turn (`TOOL_SELECTION_MAX_TOOLS`). */
+  maxToolsPerTurn?: number;
+  /** Tools beyond the built-in ones (app actions), for tool selection. */
+  toolCatalog?: ToolCatalog;
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
@@ -45,24 +58,39 @@ export function activityDependenciesFrom(
     ...clients,
     defaultModel: configuration.llm.defaultModel,
     provider: configuration.llm.provider,
+    ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
+    maxToolsPerTurn: configuration.toolSelection.maxTools,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
   };
 }
 
+/** The cap on tools per turn when the deployment sets none (the default of `TOOL_SELECTION_MAX_TOOLS`). */
+const DEFAULT_MAX_TOOLS_PER_TURN = 8;
+
 export function createActivities(dependencies: ActivityDependencies) {
   const chats = new ChatRepository(dependencies.pool);
-  const workspaces = new WorkspaceRepository(dependencies.pool);
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
+  const connections = new ConnectionRepository(dependencies.pool, dependencies.secretKeys ? new SecretBox(dependencies.secretKeys) : undefined);
+  const agents = createAgentActivator({
+    agents: new AgentRepository(dependencies.pool),
+    skills: new SkillRepository(dependencies.pool),
+    connections,
+    tools: dependencies.toolCatalog ?? builtInToolCatalog,
+    defaultModel: dependencies.defaultModel,
+    systemProvider: dependencies.provider,
+    maxTools: dependencies.maxToolsPerTurn ?? DEFAULT_MAX_TOOLS_PER_TURN,
+  });
+  const clients = new LlmClients({ system: dependencies.openai, connections });
   return {
-    ...createStoreActivities({ chats, workspaces, usage, eventLog, logger: dependencies.logger, defaultModel: dependencies.defaultModel, provider: dependencies.provider }),
+    ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
     ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
-    ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), openai: dependencies.openai, logger: dependencies.logger }),
+    ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients, logger: dependencies.logger }),
     ...createLlmActivities({
-      openai: dependencies.openai,
+      clients,
       provider: dependencies.provider,
       chats,
       usage,

@@ -25,7 +25,8 @@ import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '.
 import { finishReasonOf } from '../llm/finish-reason';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
 import { formatMemorySection } from '../memory/memory-prompt';
-import { toolsForAgent } from '../tools/registry';
+import { redactCredentials, type LlmClients } from '../llm/connection-clients';
+import { toolsForAgent, toolsNamed } from '../tools/registry';
 import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
@@ -34,7 +35,6 @@ import type { StopSignals } from '../stream/stop-signals';
 import { INTERRUPTED_TOOL_CALL_TEXT } from '../shared/answer';
 import { messageText } from '../shared/messages';
 import { requestIds } from '../shared/ids';
-import type { StreamEvent } from '../shared/stream-events';
 import { parseToolArguments } from '../shared/tool-tracker';
 import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, type TurnMemory, type TurnMessage } from '../shared/turn';
 
@@ -42,8 +42,8 @@ import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, 
 export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
 export interface LlmDependencies {
-  /** The deployment's own OpenAI-compatible client. */
-  openai: OpenAI;
+  /** The `openai` client of each LLM connection version, the deployment's own included (src/llm/connection-clients.ts). */
+  clients: LlmClients;
   /** Who serves the deployment's model (for usage rows). */
   provider: string;
   chats: ChatRepository;
@@ -93,7 +93,7 @@ interface HopProgress {
 }
 
 export function createLlmActivities(dependencies: LlmDependencies) {
-  const { openai, chats, usage, eventLog, logger } = dependencies;
+  const { clients, chats, usage, eventLog, logger } = dependencies;
 
   /**
    * Records an attempt's usage without ever failing the hop: a store failure must not re-run (and
@@ -124,6 +124,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       agentId: input.agent.agentId,
       provider,
       byok,
+      ...(input.agent.connection?.byok ? { connectionId: input.agent.connection.id } : {}),
       ...row,
     });
 
@@ -135,7 +136,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
 
     const stop = dependencies.stopSignals?.watch(turnId);
     const signal = stop ? AbortSignal.any([context.cancellationSignal, stop.signal]) : context.cancellationSignal;
-    const publish = (event: StreamEvent) => eventLog.append(turnId, event);
+    const publish = eventLog.publisher(turnId, { name: `hop:${hop}`, attempt });
     let messages: ChatCompletionMessageParam[] = [];
     let content = '';
     let toolArgumentsText = '';
@@ -191,14 +192,21 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     // A worker shutting down cancels its activities too: that hop must be retried elsewhere, not stopped.
     const wasStopped = () => signal.aborted && !context.cancellationDetails?.workerShutdown;
 
+    // The key and header values this hop sends: a provider's error text that repeats them is redacted.
+    let credentials: readonly string[] = [];
     try {
+      // The client of the connection version the turn was activated with (no secret in history).
+      const openai = await clients.clientFor(input.workspaceId, input.agent.connection);
+      credentials = clients.credentialsOf(openai);
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
       const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
       const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
       messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, conversation.toolResults);
-      const tools = input.fastPath ? [] : toolsForAgent(input.agent.allowedTools);
+      // The tools chosen at activation for this turn; turns recorded before tool selection offer every allowed tool.
+      const selection = input.agent.toolSelection;
+      const tools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
       const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, logger, {
         conversationId: input.conversationId,
         turnId,
@@ -224,7 +232,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         stream = response[Symbol.asyncIterator]();
       } catch (error) {
         if (wasStopped()) return await stoppedResult();
-        throw classifyLlmError(error, { partialText: content });
+        throw redactCredentials(classifyLlmError(error, { partialText: content }), credentials);
       }
 
       let providerFinishReason: string | null = null;
@@ -235,7 +243,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
           next = await stream.next();
         } catch (error) {
           if (wasStopped()) return await stoppedResult();
-          throw classifyLlmError(error, { partialText: content });
+          throw redactCredentials(classifyLlmError(error, { partialText: content }), credentials);
         }
         if (next.done) break;
         const chunk = next.value;
@@ -332,6 +340,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     const older = context.messages.slice(0, -RECENT_MESSAGES_KEPT);
     const transcript = older.map((message) => `${message.role}: ${messageText(message.parts)}`).join('\n');
     const started = performance.now();
+    const openai = await clients.clientFor(input.agent.workspaceId, input.agent.connection);
     let completion;
     try {
       completion = await openai.chat.completions.create(
@@ -346,7 +355,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         { signal: Context.current().cancellationSignal },
       );
     } catch (error) {
-      throw classifyLlmError(error);
+      throw redactCredentials(classifyLlmError(error), clients.credentialsOf(openai));
     }
     const condensedText = completion.choices[0]?.message.content ?? '';
     await chats.appendEvent({
@@ -368,6 +377,7 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       model: input.agent.model,
       provider: input.agent.provider ?? dependencies.provider,
       byok: input.agent.byok ?? false,
+      ...(input.agent.connection?.byok ? { connectionId: input.agent.connection.id } : {}),
       inputTokens: completion.usage?.prompt_tokens ?? 0,
       outputTokens: completion.usage?.completion_tokens ?? 0,
       latencyMs: Math.round(performance.now() - started),

@@ -5,10 +5,9 @@
  * Every write is idempotent on a request id (namespaced by `requestIds`), so a retried activity
  * writes nothing twice.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import type { AgentActivationRequest, AgentActivator } from '../agents/agent-activation';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
-import type { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import type { EventLog } from '../stream/event-log';
 import { requestIds } from '../shared/ids';
@@ -18,11 +17,11 @@ import { CACHED_ANSWER_ATTEMPT, type AgentConfiguration, type RecordedToolResult
 
 export interface StoreDependencies {
   chats: ChatRepository;
-  workspaces: WorkspaceRepository;
+  /** Resolves agents with their connection, skills and tool selection (src/agents/agent-activation.ts). */
+  agents: AgentActivator;
   usage: UsageRepository;
   eventLog: EventLog;
   logger: Logger;
-  defaultModel: string;
   /** Who serves the deployment's model, for agents on the deployment's connection. */
   provider: string;
 }
@@ -34,11 +33,8 @@ export interface PersistUserMessageInput {
   message: StoredMessage;
 }
 
-export interface ActivateAgentInput {
-  workspaceId: string;
-  agentId?: string;
-  useSystemLlm?: boolean;
-}
+/** The agent, the LLM choice, and what tool selection needs: the message, the fast path, the request's hints. */
+export type ActivateAgentInput = AgentActivationRequest;
 
 /** One attempt's usage as the workflow collected it from the hops it ran. */
 export interface HopUsageRecord {
@@ -96,7 +92,7 @@ export interface AnswerFromCacheInput {
 }
 
 export function createStoreActivities(dependencies: StoreDependencies) {
-  const { chats, workspaces, usage, eventLog, logger } = dependencies;
+  const { chats, usage, eventLog, logger } = dependencies;
 
   /** Persists the user's message; idempotent on the request id (a retry finds the first row). */
   async function persistUserMessage(input: PersistUserMessageInput): Promise<{ seq: number; created: boolean }> {
@@ -114,29 +110,17 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   }
 
   /**
-   * Loads the agent's configuration for this turn: model and fallbacks, persona, tools, limits. No
-   * secret is returned: the LLM activity resolves credentials itself, so none lands in workflow history.
+   * Loads the agent's configuration for this turn: model, fallbacks and connection, persona merged
+   * with its skills, tools selected for the message, limits. No secret is returned: the LLM activity
+   * resolves credentials itself, so none lands in workflow history. Read-only, so a retry is harmless.
    */
   async function activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration> {
-    const agent = await workspaces.findAgent(input.workspaceId, input.agentId);
-    if (!agent) throw ApplicationFailure.nonRetryable(`Agent ${input.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
-    const useDeploymentModel = input.useSystemLlm || !agent.model;
-    return {
-      agentId: agent.id,
-      workspaceId: agent.workspaceId,
-      name: agent.name,
-      model: useDeploymentModel ? dependencies.defaultModel : agent.model!,
-      fallbackModels: useDeploymentModel ? [] : agent.fallbackModels,
-      provider: dependencies.provider,
-      byok: false,
-      systemPrompt: agent.systemPrompt,
-      ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
-      maxHops: agent.maxHops,
-      allowedTools: agent.allowedTools,
-      contextWindow: agent.contextWindow,
-      memoryEnabled: agent.memoryEnabled,
-      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
-    };
+    const agent = await dependencies.agents.activate(input);
+    logger.info(
+      { agentId: agent.agentId, model: agent.model, connectionId: agent.connection?.id, skills: agent.skills?.length ?? 0, tools: agent.toolSelection?.tools.length ?? 0 },
+      'agent activated',
+    );
+    return agent;
   }
 
   /**
@@ -174,12 +158,14 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       });
     }
     await chats.deleteDeltaEvents(input.conversationId, input.turnId);
+    // Numbered, so a retried finalize streams nothing twice.
+    const publish = eventLog.publisher(input.turnId, { name: 'finish', attempt: 1 });
     if (input.warning) {
-      await eventLog.append(input.turnId, { kind: 'text-delta', hop: input.warning.hop, attempt: 0, delta: input.warning.text });
-      await eventLog.append(input.turnId, { kind: 'warning', hop: input.warning.hop, text: input.warning.text });
+      await publish({ kind: 'text-delta', hop: input.warning.hop, attempt: 0, delta: input.warning.text });
+      await publish({ kind: 'warning', hop: input.warning.hop, text: input.warning.text });
     }
-    if (input.errorText) await eventLog.append(input.turnId, { kind: 'error', errorText: input.errorText });
-    await eventLog.append(input.turnId, { kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
+    if (input.errorText) await publish({ kind: 'error', errorText: input.errorText });
+    await publish({ kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
@@ -222,9 +208,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
         extra: { decision: result.decision, hop: input.hop },
       });
     }
+    const publish = eventLog.publisher(input.turnId, { name: `tools:${input.hop}`, attempt: 1 });
     for (const result of input.results) {
-      await eventLog.append(
-        input.turnId,
+      await publish(
         result.isError
           ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
           : { kind: 'tool-output-available', hop: input.hop, toolCallId: result.toolCallId, output: result.output },
@@ -246,7 +232,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
       { kind: 'text-delta', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, delta: text },
       { kind: 'hop-end', hop: input.hop, attempt: CACHED_ANSWER_ATTEMPT, finishReason: 'stop' },
     ];
-    for (const event of events) await eventLog.append(input.turnId, event);
+    const publish = eventLog.publisher(input.turnId, { name: `hop:${input.hop}`, attempt: CACHED_ANSWER_ATTEMPT });
+    for (const event of events) await publish(event);
     logger.warn({ turnId: input.turnId, cachedFrom: stored!.turnId }, 'every model failed: answering with the stored answer');
     return { text };
   }

@@ -3,15 +3,16 @@
  * stores the answer, unless the conversation already has a generated or user-chosen title.
  */
 import { Context } from '@temporalio/activity';
-import type OpenAI from 'openai';
 import type { ConversationRepository } from '../db/conversation-repository';
 import { classifyLlmError } from '../llm/classify-error';
+import { redactCredentials, type LlmClients } from '../llm/connection-clients';
 import type { Logger } from '../logger';
 import { cleanTitle, TITLE_INSTRUCTION, TITLE_REQUEST, type ConversationTitleInput, type ConversationTitleResult } from '../shared/conversation-title';
 
 export interface TitleDependencies {
   conversations: ConversationRepository;
-  openai: OpenAI;
+  /** The `openai` client of each LLM connection, shared with the LLM activity. */
+  clients: LlmClients;
   logger: Logger;
 }
 
@@ -19,7 +20,7 @@ export interface TitleDependencies {
 const EXCHANGE_SIDE_LIMIT = 2000;
 
 export function createTitleActivities(dependencies: TitleDependencies) {
-  const { conversations, openai, logger } = dependencies;
+  const { conversations, clients, logger } = dependencies;
 
   /**
    * Generates and stores the conversation's title. Idempotent: the write applies only while the
@@ -31,6 +32,7 @@ export function createTitleActivities(dependencies: TitleDependencies) {
     const exchange = await conversations.firstExchange(input.conversationId);
     if (!exchange) return { skipped: 'no-first-answer' };
     if (!(await conversations.hasOriginalTitle(input.conversationId))) return { skipped: 'already-titled' };
+    const openai = await clients.clientFor(input.workspaceId, input.connection);
     let answer: string;
     try {
       const completion = await openai.chat.completions.create(
@@ -49,7 +51,7 @@ export function createTitleActivities(dependencies: TitleDependencies) {
       );
       answer = completion.choices[0]?.message.content ?? '';
     } catch (error) {
-      throw classifyLlmError(error);
+      throw redactCredentials(classifyLlmError(error), clients.credentialsOf(openai));
     }
     const title = cleanTitle(answer);
     if (!title) return { skipped: 'empty-title' };

@@ -1,9 +1,11 @@
 /**
- * `Authorization: Bearer <api key>` on every `/api` request. A key maps to a workspace and user;
- * a missing or unknown key gets 401.
+ * `Authorization: Bearer <api key>` on every `/api` request. A key maps to a workspace, a user and a
+ * role; a missing, unknown or revoked key gets 401 (keys are looked up on every request, so a
+ * revocation takes effect at once). Roles: `admin` manages the workspace and sees all of it;
+ * `member` chats and sees only its own conversations (src/api/conversation-access.ts).
  */
 import type { NextFunction, Request, Response } from 'express';
-import type { Principal, WorkspaceRepository } from '../db/workspace-repository';
+import type { Principal, Role, WorkspaceRepository } from '../db/workspace-repository';
 import { sendError } from './errors';
 
 declare module 'express-serve-static-core' {
@@ -31,4 +33,17 @@ export function requireApiKey(workspaces: WorkspaceRepository) {
 export function principalOf(request: Request): Principal {
   if (!request.principal) throw new Error('requireApiKey must run before this handler');
   return request.principal;
+}
+
+/** Refuses callers below the role with 403, for routes not built with `defineRoute`. */
+export function requireRole(role: Role) {
+  return (request: Request, response: Response, next: NextFunction) => {
+    if (role === 'admin' && request.principal?.role !== 'admin') return sendError(response, 403, 'forbidden', 'This route needs an admin key.');
+    next();
+  };
+}
+
+/** Whether the principal sees everything of its workspace (admins) or only what its user owns. */
+export function seesWholeWorkspace(principal: Principal): boolean {
+  return principal.role === 'admin';
 }

@@ -37,6 +37,8 @@ export const chatRequestSchema = z.looseObject({
   useSystemLlm: z.boolean().optional(),
   /** An embedded widget: the workspace memory tier is not searched. */
   widgetMode: z.boolean().optional(),
+  /** Tools this turn is expected to need (the seed's `complexity_assessment` tool hints): offered first. */
+  toolHints: z.array(z.string().min(1).max(128)).max(32).optional(),
 });
 
 export interface ChatRequest {
@@ -49,6 +51,7 @@ export interface ChatRequest {
   agentId?: string;
   useSystemLlm?: boolean;
   widgetMode?: boolean;
+  toolHints?: string[];
 }
 
 export type ParseResult = { ok: true; request: ChatRequest } | { ok: false; message: string; field?: string };
@@ -83,6 +86,7 @@ export function parseChatRequest(body: unknown): ParseResult {
       ...(data.agentId ? { agentId: data.agentId } : {}),
       ...(data.useSystemLlm !== undefined ? { useSystemLlm: data.useSystemLlm } : {}),
       ...(data.widgetMode !== undefined ? { widgetMode: data.widgetMode } : {}),
+      ...(data.toolHints && data.toolHints.length > 0 ? { toolHints: [...new Set(data.toolHints)] } : {}),
     },
   };
 }

@@ -2,18 +2,19 @@
  * The API process entry: connects to Temporal, Postgres and Redis (one command connection and one
  * subscriber connection for the whole process) and serves until SIGINT/SIGTERM.
  */
-import { connectRedis, connectTemporalClient } from '../clients';
+import { connectionName, connectRedis, connectTemporalClient } from '../clients';
 import { loadConfiguration, type Configuration } from '../config';
 import { createPool } from '../db/database';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import { createLogger, type Logger } from '../logger';
 import { startApi, type RunningApi } from './server';
+import { seedDemoAgent } from '../agents/demo-seed';
 
 /** Starts the API; `stop` ends open streams and closes every connection it opened. */
 export async function startApiProcess(configuration: Configuration, temporalAddress: string, logger: Logger, port?: number): Promise<RunningApi> {
-  const pool = createPool(configuration.databaseUrl);
-  const redis = await connectRedis(configuration.redis.url, 'durable-chat-api');
-  const subscriber = await connectRedis(configuration.redis.url, 'durable-chat-api-subscriber');
+  const pool = createPool(configuration.databaseUrl, { applicationName: connectionName('durable-chat-api', configuration), logger });
+  const redis = await connectRedis(configuration.redis.url, connectionName('durable-chat-api', configuration), logger);
+  const subscriber = await connectRedis(configuration.redis.url, connectionName('durable-chat-api-subscriber', configuration), logger);
   const temporal = await connectTemporalClient(configuration, temporalAddress);
   const api = await startApi({ configuration, pool, redis, subscriber, temporal, logger }, port);
   return {
@@ -34,8 +35,9 @@ async function run() {
   if (!configuration.temporal.address) throw new Error('TEMPORAL_ADDRESS is not set (npm start sets it for you).');
   const api = await startApiProcess(configuration, configuration.temporal.address, logger);
   if (configuration.demoApiKey) {
-    const pool = createPool(configuration.databaseUrl);
+    const pool = createPool(configuration.databaseUrl, { logger });
     await new WorkspaceRepository(pool).seedWorkspace({ workspaceId: 'demo', workspaceName: 'Demo workspace', userId: 'demo-user', userName: 'Demo user', apiKey: configuration.demoApiKey });
+    await seedDemoAgent(pool, 'demo');
     await pool.end();
     logger.info('demo workspace seeded for DEMO_API_KEY');
   }

@@ -14,7 +14,7 @@ import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
-import { requireApiKey } from './auth';
+import { requireApiKey, requireRole } from './auth';
 import { corsForApi } from './cors';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
@@ -23,9 +23,26 @@ import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
-import { createConversationRouter } from './routes/conversations';
-import { createAgentListRouter } from './routes/agent-list';
+import { createConversationRouter, documentConversationRoutes } from './routes/conversations';
 import { createWebAppRouter } from './web-app';
+import swaggerUi from 'swagger-ui-express';
+import { createManagementRouter } from './management/router';
+import { ApiDocument } from './openapi/api-document';
+import { registerCoreRoutes } from './openapi/core-routes';
+import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
+
+/** The OpenAPI document with the core routes; the management routes add themselves as they are built. */
+export function createApiDocument(): ApiDocument {
+  const document = new ApiDocument({
+    title: 'durable-chat API',
+    version: '1.0.0',
+    description:
+      'Chat turns as Temporal workflows, streamed with the Vercel AI SDK protocols; agents, skills, LLM connections, API keys and pricing of a workspace. Every route takes `Authorization: Bearer <api key>`.',
+  });
+  registerCoreRoutes(document);
+  documentConversationRoutes(document);
+  return document;
+}
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -34,6 +51,8 @@ export interface ApiDependencies {
   subscriber: Redis;
   temporal: Client;
   logger: Logger;
+  /** Tools beyond the built-in ones (app actions), for request hints and the management API's checks. */
+  toolCatalog?: ToolCatalog;
 }
 
 /**
@@ -61,6 +80,8 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
 
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
+  const tools = dependencies.toolCatalog ?? builtInToolCatalog;
+  const document = createApiDocument();
   const chats = new ChatRepository(pool);
   const conversations = new ConversationRepository(pool);
   const workspaces = new WorkspaceRepository(pool);
@@ -99,6 +120,10 @@ export function createApp(dependencies: ApiDependencies) {
     );
   }
 
+  // The API's description is public: it holds no workspace data.
+  app.get('/api/openapi.json', (_request, response) => response.json(document.toOpenApi()));
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/openapi.json', persistAuthorization: true }, customSiteTitle: 'durable-chat API' }));
+
   const api = express.Router();
   api.use(corsForApi(configuration.api.corsOrigins));
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
@@ -124,6 +149,7 @@ export function createApp(dependencies: ApiDependencies) {
       workspaces,
       eventLog,
       logger,
+      tools,
       onTurnStarted: () => metrics.turnsStarted.inc(),
       stream: {
         hub,
@@ -137,14 +163,15 @@ export function createApp(dependencies: ApiDependencies) {
     }),
   );
   api.use(createMemoryRouter({ pool, logger }));
+  api.use('/usage', requireRole('admin'));
   api.use(createUsageRouter({ pool }));
   api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
-  api.use(createAgentListRouter({ pool }));
+  api.use(createManagementRouter({ pool, configuration, document, tools }));
   app.use('/api', api);
   app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);
-  return { app, openStreams, hub, eventLog, metrics };
+  return { app, openStreams, hub, eventLog, metrics, document };
 }
 
 export interface RunningApi {

@@ -6,11 +6,13 @@
  *
  * Keys: `PAYLOAD_ENCRYPTION_KEYS="<id>:<base64 32 bytes>,<id>:<…>"`. The first key encrypts; every
  * listed key decrypts, so rotation is adding a new key in front and keeping the old ones until no
- * history needs them. The key id travels in the payload metadata.
+ * history needs them. The key id travels in the payload metadata. The key-ring format and its
+ * parser are shared with the secrets kept in Postgres (src/secrets/).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { parseKeyRing, type EncryptionKey } from '../secrets/key-ring';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -18,26 +20,11 @@ const CIPHER = 'aes-256-gcm';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
-export interface EncryptionKey {
-  id: string;
-  key: Buffer;
-}
+export type { EncryptionKey };
 
 /** Parses `id:base64,id:base64`; fails with a message naming the variable and the bad entry. */
 export function parseEncryptionKeys(value: string): EncryptionKey[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const separator = entry.indexOf(':');
-      const id = entry.slice(0, separator);
-      const key = Buffer.from(entry.slice(separator + 1), 'base64');
-      if (separator <= 0 || key.length !== 32) {
-        throw new Error(`PAYLOAD_ENCRYPTION_KEYS: "${id || entry.slice(0, 8)}…" must be <id>:<base64 of 32 random bytes>`);
-      }
-      return { id, key };
-    });
+  return parseKeyRing(value, 'PAYLOAD_ENCRYPTION_KEYS');
 }
 
 const encoder = new TextEncoder();

@@ -79,8 +79,20 @@ export async function migrate(url: string, logger?: Logger): Promise<string[]> {
   return applied.map((migration: { name: string }) => migration.name);
 }
 
-export function createPool(url: string): Pool {
-  return new Pool({ connectionString: url, max: 20 });
+/**
+ * The shared pool. A connection the server drops (a restart, `pg_terminate_backend`, a network
+ * blip) is reported on the pool's `error` event: it is logged and discarded, and the next query
+ * opens a new one, instead of the unhandled event ending the process. Queries that were running on
+ * it fail, and their activity retries them.
+ */
+export function createPool(url: string, options: { applicationName?: string; logger?: Logger; max?: number } = {}): Pool {
+  const pool = new Pool({ connectionString: url, max: options.max ?? 20, ...(options.applicationName ? { application_name: options.applicationName } : {}) });
+  const dropped = (error: Error) => options.logger?.warn({ error: error.message, code: (error as { code?: string }).code }, 'a Postgres connection was dropped; the pool reconnects');
+  // Idle connections report on the pool; a connection checked out by a transaction reports on
+  // itself (its running query fails too, and is retried by its activity).
+  pool.on('error', dropped);
+  pool.on('connect', (client) => client.on('error', dropped));
+  return pool;
 }
 
 /** Creates the database when missing and migrates it; returns the pool. */
@@ -88,5 +100,5 @@ export async function prepareDatabase(url: string, logger?: Logger): Promise<Poo
   await ensureDatabase(url, logger);
   const applied = await migrate(url, logger);
   if (applied.length > 0) logger?.info({ applied }, 'Applied migrations');
-  return createPool(url);
+  return createPool(url, { ...(logger ? { logger } : {}), applicationName: 'durable-chat-start' });
 }

@@ -5,6 +5,7 @@
  * condensation call is recorded as hop -1.
  */
 import type { Pool } from 'pg';
+import { effectivePriceSql } from './pricing-repository';
 
 export interface AttemptUsage {
   turnId: string;
@@ -16,7 +17,10 @@ export interface AttemptUsage {
   agentId?: string;
   model: string;
   provider: string;
+  /** True when the call ran on a workspace's own connection (its key, its bill). */
   byok: boolean;
+  /** The workspace connection that served the call; absent for the deployment's endpoint. */
+  connectionId?: string;
   inputTokens: number;
   outputTokens: number;
   latencyMs: number;
@@ -26,7 +30,7 @@ export interface AttemptUsage {
 }
 
 /** The dimensions usage can be grouped by; `day` is the UTC calendar day the hop was recorded. */
-export const USAGE_GROUP_BY = ['agent', 'model', 'day'] as const;
+export const USAGE_GROUP_BY = ['agent', 'model', 'provider', 'day'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
 
 export interface UsageQuery {
@@ -43,6 +47,7 @@ export interface UsageAggregateRow {
   /** Null for hops run without an agent, or whose agent was deleted. */
   agentId?: string | null;
   model?: string;
+  provider?: string;
   /** `YYYY-MM-DD`, UTC. */
   day?: string;
   turns: number;
@@ -58,9 +63,10 @@ export interface UsageAggregateRow {
 }
 
 /** SQL of each dimension: the expression grouped and sorted by, and the row field it fills. */
-const dimensions: Record<UsageGroupBy, { expression: string; field: 'agentId' | 'model' | 'day' }> = {
+const dimensions: Record<UsageGroupBy, { expression: string; field: 'agentId' | 'model' | 'provider' | 'day' }> = {
   agent: { expression: 'agent_id', field: 'agentId' },
   model: { expression: 'model', field: 'model' },
+  provider: { expression: 'provider', field: 'provider' },
   day: { expression: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, field: 'day' },
 };
 
@@ -69,16 +75,17 @@ export class UsageRepository {
 
   /**
    * Records one attempt's usage; idempotent on (turn, hop, attempt): a retried write changes nothing.
-   * The cost is computed in the same statement from the model's current `model_pricing` row (0 for
-   * an unpriced model), so a row keeps the price it was recorded at.
+   * The cost is computed in the same statement from the model's current price for the workspace (its
+   * own price in `workspace_model_pricing`, else the `model_pricing` list price, else 0), so a row
+   * keeps the price it was recorded at.
    */
   async recordAttempt(usage: AttemptUsage): Promise<void> {
     await this.pool.query(
       `INSERT INTO llm_usage (turn_id, hop, attempt, conversation_id, workspace_id, agent_id, model, input_tokens, output_tokens,
-                              latency_ms, time_to_first_token_ms, byok, provider, estimated, outcome, cost_usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8::integer, $9::integer, $10, $11, $12, $13, $14, $15,
+                              latency_ms, time_to_first_token_ms, byok, provider, estimated, outcome, connection_id, cost_usd)
+       VALUES ($1, $2, $3, $4, $5::text, $6, $7::text, $8::integer, $9::integer, $10, $11, $12, $13, $14, $15, $16,
                COALESCE((SELECT ($8::integer * input_usd_per_million + $9::integer * output_usd_per_million) / 1000000
-                         FROM model_pricing WHERE model = $7::text), 0))
+                         FROM ${effectivePriceSql('$5::text', '$7::text')} AS price), 0))
        ON CONFLICT (turn_id, hop, attempt) DO NOTHING`,
       [
         usage.turnId,
@@ -96,6 +103,7 @@ export class UsageRepository {
         usage.provider,
         usage.estimated,
         usage.outcome,
+        usage.connectionId ?? null,
       ],
     );
   }

@@ -5,9 +5,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 
+/** `admin` manages the workspace and sees all of it; `member` chats and sees only its own conversations. */
+export type Role = 'admin' | 'member';
+
 export interface Principal {
   workspaceId: string;
   userId: string;
+  role: Role;
+  /** The id of the API key the request came with (`GET /api/keys` lists it). */
+  keyId: string;
 }
 
 export function hashApiKey(apiKey: string): string {
@@ -42,7 +48,7 @@ export class WorkspaceRepository {
    * Creates (or reuses) a workspace, its user and default agent, and registers the API key.
    * Idempotent: seeding twice with the same key changes nothing.
    */
-  async seedWorkspace(input: { workspaceId: string; workspaceName: string; userId: string; userName: string; apiKey: string }): Promise<Principal> {
+  async seedWorkspace(input: { workspaceId: string; workspaceName: string; userId: string; userName: string; apiKey: string }): Promise<Omit<Principal, 'keyId' | 'role'>> {
     await this.pool.query('INSERT INTO workspaces (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [input.workspaceId, input.workspaceName]);
     await this.pool.query('INSERT INTO users (id, workspace_id, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [
       input.userId,
@@ -62,13 +68,16 @@ export class WorkspaceRepository {
     return { workspaceId: input.workspaceId, userId: input.userId };
   }
 
-  /** The workspace and user of a key, or undefined for an unknown or revoked key. */
+  /**
+   * The workspace, user and role of a key, or undefined for an unknown or revoked key. Read on every
+   * request, never cached: a revoked key is refused from the next request on.
+   */
   async authenticate(apiKey: string): Promise<Principal | undefined> {
-    const result = await this.pool.query('SELECT workspace_id, user_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [
+    const result = await this.pool.query('SELECT id, workspace_id, user_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [
       hashApiKey(apiKey),
     ]);
     const row = result.rows[0];
-    return row ? { workspaceId: row.workspace_id, userId: row.user_id } : undefined;
+    return row ? { workspaceId: row.workspace_id, userId: row.user_id, role: row.role, keyId: String(row.id) } : undefined;
   }
 
   /** The agent by id within the workspace, or the workspace's default agent when no id is given. */

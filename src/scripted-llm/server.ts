@@ -82,6 +82,8 @@ export interface RecordedRequest {
   lastUserText: string;
   /** HTTP status sent. */
   statusCode?: number;
+  /** The request headers, lower-cased names (tests check which key and default headers arrived). */
+  headers: Record<string, string>;
 }
 
 /** The subset of a pino logger the server uses; pass a pino logger, or nothing for silence. */
@@ -101,6 +103,14 @@ export interface ScriptedLlmOptions {
   /** Default deltas per second, when a request has no `tps` directive; 0 (default) means no delay. */
   tokensPerSecond?: number;
   logger?: ScriptedLlmLogger;
+  /**
+   * When set, chat completions and model lists need `Authorization: Bearer <apiKey>`; any other key
+   * gets 401, with an error text that repeats the key it got (as careless providers do), so tests can
+   * prove that such text never reaches history or logs.
+   */
+  apiKey?: string;
+  /** Model ids `GET /v1/models` lists (default {@link scriptedModelIds}); chat completions accept any. */
+  models?: readonly string[];
 }
 
 /** A running scripted server. */
@@ -391,6 +401,18 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     return queued.fault;
   };
 
+  /** Refuses a request without the configured key (401, like OpenAI); no check without `apiKey`. */
+  const checkApiKey = (request: IncomingMessage): void => {
+    if (options.apiKey === undefined) return;
+    const given = /^Bearer\s+(.*)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+    if (given !== options.apiKey) {
+      throw new HttpError(401, `Incorrect API key provided: ${given}. You can find your API key in your account settings.`, 'invalid_request_error', null, 'invalid_api_key');
+    }
+  };
+
+  const headersOf = (request: IncomingMessage): Record<string, string> =>
+    Object.fromEntries(Object.entries(request.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])));
+
   async function handleChatCompletion(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readJsonBody(request);
     const parsed = chatCompletionBodySchema.safeParse(body);
@@ -425,11 +447,22 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
       occurrence,
       rule: choice.rule,
       lastUserText: choice.text,
+      headers: headersOf(request),
     };
     requests.push(record);
     if (requests.length > maximumRecordedRequests) requests.splice(0, requests.length - maximumRecordedRequests);
     if (directives.problems.length > 0) {
       logger?.warn({ requestId: record.id, problems: directives.problems }, 'scripted LLM ignored bad directives');
+    }
+
+    try {
+      checkApiKey(request);
+    } catch (error) {
+      record.statusCode = 401;
+      record.outcome = 'fault';
+      record.endedAt = epochMilliseconds();
+      notify();
+      throw error;
     }
 
     const rawUserText = lastUserText(messages);
@@ -587,10 +620,11 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
       case 'POST /v1/chat/completions':
         return handleChatCompletion(request, response);
       case 'GET /v1/models': {
+        checkApiKey(request);
         const created = Math.floor(Date.now() / 1000);
         return sendJson(response, 200, {
           object: 'list',
-          data: scriptedModelIds.map((id) => ({ id, object: 'model', created, owned_by: 'durable-chat-scripted' })),
+          data: (options.models ?? scriptedModelIds).map((id) => ({ id, object: 'model', created, owned_by: 'durable-chat-scripted' })),
         });
       }
       case 'POST /_scripted/faults': {

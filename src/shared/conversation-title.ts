@@ -11,11 +11,15 @@ export function conversationTitleWorkflowId(conversationId: string): string {
   return `conversation-title:${conversationId}`;
 }
 
+import type { LlmConnectionReference } from './turn';
+
 export interface ConversationTitleInput {
   conversationId: string;
   workspaceId: string;
-  /** The agent's model, which writes the title (the turn already resolved it; no secret travels). */
+  /** The model that answered, which writes the title (the turn already resolved it). */
   model: string;
+  /** The agent's LLM connection, ids only (the activity loads its key); absent: the deployment's. */
+  connection?: LlmConnectionReference;
   /** The turn whose answer completed the first exchange (for logs and the Temporal UI). */
   turnId: string;
 }

@@ -26,6 +26,8 @@ export interface ChatTurnInput {
   userId: string;
   agentId?: string;
   useSystemLlm?: boolean;
+  /** Exact tool names (or `prefix*` patterns) the client expects this turn to need: offered first. */
+  toolHints?: string[];
   /** An embedded widget: the workspace memory tier is skipped so nothing leaks across users. */
   widgetMode?: boolean;
   userMessage: StoredMessage;
@@ -34,6 +36,47 @@ export interface ChatTurnInput {
   options: TurnOptions;
   /** The conversation still has the title it was created with: name it after this answer. */
   titleNeeded?: boolean;
+}
+
+/** The id of the deployment's own LLM endpoint (`OPENAI_BASE_URL`), which is not a workspace connection. */
+export const SYSTEM_CONNECTION_ID = 'system';
+
+/**
+ * The LLM connection a turn runs on: ids and names only. The LLM activity loads this exact version
+ * and opens its key itself, so no credential ever enters workflow history or activity arguments.
+ */
+export interface LlmConnectionReference {
+  /** A workspace connection id, or {@link SYSTEM_CONNECTION_ID}. */
+  id: string;
+  /** Versions are immutable: a turn keeps the version it was activated with until it ends. */
+  version: number;
+  name: string;
+  provider: string;
+  /** True for a workspace connection (the customer's own key): usage rows are marked BYOK. */
+  byok: boolean;
+}
+
+/** A skill version a turn ran with. */
+export interface SkillUse {
+  id: string;
+  name: string;
+  version: number;
+}
+
+/**
+ * Why a tool was offered: named in the request's or a skill's `toolHints`, named in the user's
+ * message, found by the search over names and descriptions, or (nothing matched) the agent's tools
+ * in catalogue order up to the cap.
+ */
+export type ToolSelectionReason = 'hint' | 'mention' | 'search' | 'fallback';
+
+/** The tools this turn offers the model, decided once at activation and recorded in history. */
+export interface ToolSelection {
+  tools: Array<{ name: string; reason: ToolSelectionReason }>;
+  /** The most tools a turn may offer (the agent's cap, or the deployment's). */
+  cap: number;
+  /** Hints that named no tool the agent may use. */
+  ignoredHints?: string[];
 }
 
 /** What a turn needs of its agent. Credentials never appear here: activities resolve them. */
@@ -57,6 +100,12 @@ export interface AgentConfiguration {
   memoryEnabled: boolean;
   /** Retry policy of this agent's LLM hops (absent in turns recorded before it existed). */
   llmRetry?: { maximumAttempts: number; initialIntervalMs: number };
+  /** The LLM connection (its fallback models run on it too); absent in turns recorded before connections existed (the deployment's). */
+  connection?: LlmConnectionReference;
+  /** Skill versions merged into this configuration, in merge order. */
+  skills?: SkillUse[];
+  /** The tools offered this turn; absent in older turns (then every allowed tool is offered). */
+  toolSelection?: ToolSelection;
 }
 
 /** The model's tool-call arguments, parsed once where they arrive: a JSON object, or why not. */
@@ -117,6 +166,14 @@ export interface TurnState {
   lastError?: string;
   /** The model answering now (changes when a fallback model takes over). */
   model?: string;
+  /** What the turn was activated with: agent, model, connection, skill versions, offered tools. */
+  activation?: {
+    agentId: string;
+    model: string;
+    connection?: { id: string; version: number; provider: string };
+    skills: SkillUse[];
+    tools: string[];
+  };
 }
 
 /** A memory injected into this turn's system prompt (and reported to the client). */

@@ -11,20 +11,27 @@ import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
 /**
- * Appends and publishes in one round trip, fenced by attempt: once an attempt of a hop has written,
- * an older attempt of the same hop (a zombie whose worker lost contact with Temporal while a retry
- * started elsewhere) can no longer write, so clients never see two attempts interleaved.
- * ARGV: maxEvents, payload, retentionSeconds, channel, hop, attempt (0 = not an attempt's event).
+ * Appends and publishes in one round trip, fenced by attempt and made idempotent by sequence:
+ * - once an attempt of a hop has written, an older attempt of the same hop (a zombie whose worker
+ *   lost contact with Temporal while a retry started elsewhere) can no longer write, so clients never
+ *   see two attempts interleaved;
+ * - each event of an attempt carries its sequence number, and a number already written is skipped,
+ *   so a command retried after a lost reply (a reconnect) never appends an event twice.
+ * ARGV: maxEvents, payload, retentionSeconds, channel, writer (a name: `hop:0`, `finish`, …), its
+ * attempt (0 = not fenced), sequence.
+ * Returns the entry id, `false` (nil) when fenced off, or `dup` for a sequence already written.
  */
 const APPEND_SCRIPT = `
 local attempt = tonumber(ARGV[6])
 if attempt > 0 then
-  local current = tonumber(redis.call('HGET', KEYS[2], ARGV[5]) or '0')
+  local attemptField = 'a:' .. ARGV[5]
+  local sequenceField = 's:' .. ARGV[5]
+  local sequence = tonumber(ARGV[7])
+  local current = tonumber(redis.call('HGET', KEYS[2], attemptField) or '0')
   if attempt < current then return false end
-  if attempt > current then
-    redis.call('HSET', KEYS[2], ARGV[5], attempt)
-    redis.call('EXPIRE', KEYS[2], ARGV[3])
-  end
+  if attempt == current and sequence <= tonumber(redis.call('HGET', KEYS[2], sequenceField) or '0') then return 'dup' end
+  redis.call('HSET', KEYS[2], attemptField, attempt, sequenceField, sequence)
+  if attempt > current then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -33,20 +40,34 @@ return id
 `;
 
 type RedisWithAppend = Redis & {
-  appendTurnEvent(log: string, fence: string, maxEvents: number, payload: string, retentionSeconds: number, channel: string, hop: number, attempt: number): Promise<string | null>;
+  appendTurnEvent(
+    log: string,
+    fence: string,
+    maxEvents: number,
+    payload: string,
+    retentionSeconds: number,
+    channel: string,
+    writer: string,
+    attempt: number,
+    sequence: number,
+  ): Promise<string | null>;
 };
 
-/** An attempt of a hop tried to write after a newer attempt of the same hop started: it must stop. */
+/** An attempt tried to write after a newer attempt of the same writer started: it must stop. */
 export class SupersededAttemptError extends Error {
-  constructor(turnId: string, hop: number, attempt: number) {
-    super(`Attempt ${attempt} of hop ${hop} of ${turnId} was superseded by a newer attempt`);
+  constructor(turnId: string, writer: string, attempt: number) {
+    super(`Attempt ${attempt} of ${writer} of ${turnId} was superseded by a newer attempt`);
     this.name = 'SupersededAttemptError';
   }
 }
 
-/** The hop and attempt an event belongs to, for the fence (attempt 0: not fenced). */
-function fenceOf(event: StreamEvent): { hop: number; attempt: number } {
-  return 'attempt' in event && event.attempt !== undefined && 'hop' in event ? { hop: event.hop, attempt: event.attempt } : { hop: 0, attempt: 0 };
+/**
+ * Who writes a run of events and which attempt it is: one hop's attempt (`hop:<n>`), the tool
+ * results of a round, the closing events. Within a writer's attempt, events are numbered.
+ */
+export interface EventWriter {
+  name: string;
+  attempt: number;
 }
 
 export interface EventLogOptions {
@@ -91,15 +112,28 @@ export class EventLog {
   }
 
   /**
-   * Appends to the log and publishes live in one round trip; returns the event id. Throws
-   * `SupersededAttemptError` when a newer attempt of the event's hop has written already.
+   * Appends to the log and publishes live in one round trip; returns the event id, or undefined when
+   * the writer's attempt wrote this sequence number already (a retried command or activity). Throws
+   * `SupersededAttemptError` when a newer attempt of the same writer has written. Without a writer
+   * the event is appended as it comes.
    */
-  async append(turnId: string, event: StreamEvent): Promise<string> {
+  async append(turnId: string, event: StreamEvent, position?: EventWriter & { sequence: number }): Promise<string | undefined> {
     const { log, channel, fence } = this.keys(turnId);
-    const { hop, attempt } = fenceOf(event);
-    const id = await this.redis.appendTurnEvent(log, fence, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel, hop, attempt);
-    if (id === null) throw new SupersededAttemptError(turnId, hop, attempt);
-    return id;
+    const writer = position?.name ?? '';
+    const attempt = position?.attempt ?? 0;
+    const id = await this.redis.appendTurnEvent(log, fence, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel, writer, attempt, position?.sequence ?? 0);
+    if (id === null) throw new SupersededAttemptError(turnId, writer, attempt);
+    return id === 'dup' ? undefined : id;
+  }
+
+  /**
+   * A publisher for one writer's attempt: it numbers its events from 1, so repeating the same
+   * attempt's events (a retried local activity, a command retried after a reconnect) appends nothing
+   * twice, and an older attempt is fenced off once a newer one wrote.
+   */
+  publisher(turnId: string, writer: EventWriter): (event: StreamEvent) => Promise<string | undefined> {
+    let sequence = 0;
+    return (event) => this.append(turnId, event, { ...writer, sequence: (sequence += 1) });
   }
 
   /** The logged events after `afterId` (exclusive), or from the start, in order. */

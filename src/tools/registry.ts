@@ -12,6 +12,7 @@ import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PLATFORM_TOOLS } from './platform-tools';
 import { SEARCH_TOOLS } from './search-knowledge';
 import { TEST_TOOLS } from './test-tools';
+import { matchesAnyToolPattern } from './tool-patterns';
 import type { ToolDefinition } from './tool-definition';
 import { WORKSPACE_FILE_TOOLS } from './workspace-file-tools';
 
@@ -55,22 +56,27 @@ export function findTool(name: string): ToolDefinition | undefined {
   return group ? TOOLS_BY_GROUP[group].find((tool) => tool.name === name) : undefined;
 }
 
-function matchesEntry(name: string, entry: string): boolean {
-  if (!entry.endsWith('*')) return entry === name;
-  const prefix = entry.slice(0, -1);
-  if (name.startsWith(TOOL_GROUP_PREFIXES.test) && !prefix.startsWith(TOOL_GROUP_PREFIXES.test)) return false;
-  return name.startsWith(prefix);
-}
-
 /** Whether an agent with these `allowedTools` may call the tool (see the module comment for the rules). */
 export function isToolAllowed(name: string, allowedTools: readonly string[]): boolean {
-  return allowedTools.some((entry) => matchesEntry(name, entry));
+  return matchesAnyToolPattern(name, allowedTools);
+}
+
+function toFunctionTool(tool: ToolDefinition): ChatCompletionTool {
+  return { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
 }
 
 /** The built-in tools an agent may call, as OpenAI function tools for the completion request. */
 export function toolsForAgent(allowedTools: readonly string[]): ChatCompletionTool[] {
-  return BUILT_IN_TOOLS.filter((tool) => isToolAllowed(tool.name, allowedTools)).map((tool) => ({
-    type: 'function',
-    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-  }));
+  return BUILT_IN_TOOLS.filter((tool) => isToolAllowed(tool.name, allowedTools)).map(toFunctionTool);
+}
+
+/**
+ * The built-in tools of a turn's tool selection, in the selection's order, as OpenAI function tools.
+ * Names that are not built-in tools (app actions resolved elsewhere) or not allowed are left out.
+ */
+export function toolsNamed(names: readonly string[], allowedTools: readonly string[]): ChatCompletionTool[] {
+  return names.flatMap((name) => {
+    const tool = findTool(name);
+    return tool && isToolAllowed(name, allowedTools) ? [toFunctionTool(tool)] : [];
+  });
 }

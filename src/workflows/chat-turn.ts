@@ -79,11 +79,11 @@ class HopFailure extends Error {
  * created with: an abandoned child workflow, so the turn never waits for the model's title and a
  * title problem never fails the turn (it is logged).
  */
-async function startConversationTitle(input: ChatTurnInput, model: string): Promise<void> {
+async function startConversationTitle(input: ChatTurnInput, model: string, connection: AgentConfiguration['connection']): Promise<void> {
   try {
     await startChild(conversationTitle, {
       workflowId: conversationTitleWorkflowId(input.conversationId),
-      args: [{ conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId }],
+      args: [{ conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(connection ? { connection } : {}) }],
       parentClosePolicy: 'ABANDON',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
@@ -212,9 +212,18 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
       { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
     ]);
+    // Activation also selects this turn's tools from the message and hints; the result is recorded,
+    // so the turn keeps its configuration to the end (same command as before: replays are unaffected).
     agent = await storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
-      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
+      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
     ]);
+    state.activation = {
+      agentId: agent.agentId,
+      model: agent.model,
+      ...(agent.connection ? { connection: { id: agent.connection.id, version: agent.connection.version, provider: agent.connection.provider } } : {}),
+      skills: agent.skills ?? [],
+      tools: agent.toolSelection?.tools.map((tool) => tool.name) ?? [],
+    };
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
     const memories = useMemory
@@ -291,7 +300,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await finish(finishReason);
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
-    if (input.titleNeeded && patched(CONVERSATION_TITLE_PATCH)) await startConversationTitle(input, state.model ?? agent.model);
+    if (input.titleNeeded && patched(CONVERSATION_TITLE_PATCH)) await startConversationTitle(input, state.model ?? agent.model, agent.connection);
     if (useMemory) {
       await storeSteps.rememberExchange.executeWithOptions({ ...STORE_STEP, summary: 'remember exchange' }, [
         { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answer.text },

@@ -15,3 +15,20 @@ export async function activitySummaries(client: Client, workflowId: string): Pro
     return isActivity && summary ? [JSON.parse(Buffer.from(summary).toString('utf8')) as string] : [];
   });
 }
+
+/**
+ * The result of the turn's `activate agent` step as its history records it (a local activity marker),
+ * decoded from the JSON payload (run without payload encryption). Waits for the turn to finish first.
+ */
+export async function recordedActivation(client: Client, workflowId: string): Promise<Record<string, unknown>> {
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.result();
+  const history = await handle.fetchHistory();
+  for (const event of history.events ?? []) {
+    const summary = event.userMetadata?.summary?.data;
+    if (!event.markerRecordedEventAttributes || !summary || JSON.parse(Buffer.from(summary).toString('utf8')) !== 'activate agent') continue;
+    const payload = event.markerRecordedEventAttributes.details?.result?.payloads?.[0];
+    if (payload?.data) return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+  }
+  throw new Error(`No recorded activation in ${workflowId}`);
+}

@@ -24,6 +24,9 @@ import type { FinishReason, TokenUsage } from '../../shared/stream-events';
 import type { ChatTurnInput } from '../../shared/turn';
 import type { chatTurn } from '../../workflows/chat-turn';
 import { principalOf } from '../auth';
+import { canSeeConversation } from '../conversation-access';
+import type { ToolCatalog } from '../../tools/tool-catalog';
+import { isToolPattern, matchesToolPattern } from '../../tools/tool-patterns';
 import { parseChatRequest, type ChatRequest } from '../chat-request';
 import { sendError } from '../errors';
 import type { StreamProtocol } from '../sse/stream-framing';
@@ -39,6 +42,8 @@ export interface ChatRouteDependencies {
   eventLog: EventLog;
   logger: Logger;
   stream: TurnStreamDependencies;
+  /** The tools request hints are checked against (a hint that matches no tool is a 400). */
+  tools: ToolCatalog;
   onTurnStarted?(): void;
 }
 
@@ -76,6 +81,13 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   const { configuration, temporal, chats, workspaces, eventLog, logger } = dependencies;
   const router = Router();
 
+  /** The first request hint that is not a pattern matching some tool of the workspace. */
+  async function unknownToolHint(hints: readonly string[], workspaceId: string): Promise<{ index: number; hint: string } | undefined> {
+    const candidates = await dependencies.tools.candidates(workspaceId);
+    const index = hints.findIndex((hint) => !isToolPattern(hint) || !candidates.some((candidate) => matchesToolPattern(candidate.name, hint)));
+    return index < 0 ? undefined : { index, hint: hints[index]! };
+  }
+
   /**
    * Starts the turn, or attaches to it when the same request is already running (the workflow id is
    * derived from the conversation and the turn key, so a turn never runs twice). A finished turn is
@@ -92,7 +104,13 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     const principal = principalOf(request);
     const agent = await workspaces.findAgent(principal.workspaceId, chat.agentId);
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
+    if (chat.toolHints) {
+      const unknown = await unknownToolHint(chat.toolHints, principal.workspaceId);
+      if (unknown) return sendError(response, 400, 'invalid_request', `toolHints.${unknown.index}: "${unknown.hint}" matches no tool`, `toolHints.${unknown.index}`);
+    }
     const conversation = await chats.claimConversation(principal.workspaceId, chat.chatId, principal.userId, messageText(chat.userMessage.parts));
+    // A member continues only its own conversations; an admin any of the workspace.
+    if (!canSeeConversation(principal, conversation)) return sendError(response, 404, 'chat_not_found', 'Chat not found.');
     const titleNeeded = await dependencies.conversations.hasOriginalTitle(conversation.id);
 
     const { key, replaces } = await turnKeyOf(chats, conversation, chat);
@@ -107,6 +125,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       userId: principal.userId,
       agentId: agent.id,
       ...(chat.useSystemLlm !== undefined ? { useSystemLlm: chat.useSystemLlm } : {}),
+      ...(chat.toolHints ? { toolHints: chat.toolHints } : {}),
       ...(chat.widgetMode !== undefined ? { widgetMode: chat.widgetMode } : {}),
       ...(replaces ? { regenerates: replaces } : {}),
       userMessage: chat.userMessage,
@@ -151,10 +170,15 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     await pipeTurnStream(request, response, { ...streamRequest, ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}) }, dependencies.stream);
   });
 
-  /** The caller's conversation for a chat id in the path, or undefined (a malformed id never matches). */
+  /**
+   * The caller's conversation for a chat id in the path, or undefined (a malformed id never matches).
+   * Another member's conversation is undefined to a member key, exactly like one that does not exist.
+   */
   async function conversationOf(request: Request<{ id: string }>): Promise<ConversationRow | undefined> {
     if (!CLIENT_ID_PATTERN.test(request.params.id)) return undefined;
-    return chats.findConversation(principalOf(request).workspaceId, request.params.id);
+    const principal = principalOf(request);
+    const conversation = await chats.findConversation(principal.workspaceId, request.params.id);
+    return conversation && canSeeConversation(principal, conversation) ? conversation : undefined;
   }
 
   /**

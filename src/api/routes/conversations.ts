@@ -18,6 +18,7 @@ import type { EventLog } from '../../stream/event-log';
 import { CLIENT_ID_PATTERN } from '../../shared/ids';
 import { principalOf } from '../auth';
 import { sendError } from '../errors';
+import type { ApiDocument } from '../openapi/api-document';
 
 export interface ConversationRouteDependencies {
   conversations: ConversationRepository;
@@ -71,6 +72,59 @@ function toWire(conversation: ConversationSummary) {
 
 function sleep(milliseconds: number) {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+const conversationWireSchema = z.object({
+  id: z.string().describe('The chat id (`useChat({ id })`).'),
+  title: z.string(),
+  titleSource: z.enum(['message', 'generated', 'user']).describe('`message`: the first message; `generated`: written by the agent\'s model; `user`: renamed.'),
+  agentId: z.string().nullable(),
+  createdAt: z.string(),
+  lastActivityAt: z.string(),
+});
+const uiMessageSchema = z.looseObject({ id: z.string(), role: z.enum(['user', 'assistant', 'system']), parts: z.array(z.looseObject({ type: z.string() })), metadata: z.looseObject({}) });
+
+/** The OpenAPI entries of these routes (they validate on their own, with the schemas above). */
+export function documentConversationRoutes(document: ApiDocument): void {
+  const params = z.object({ id: z.string().min(1).max(200).describe('The chat id.') });
+  const notFound = { description: 'No conversation of the caller with this chat id.' };
+  document.register({
+    method: 'get',
+    path: '/conversations',
+    summary: "List the caller's conversations",
+    description: 'Most recent activity first, a page at a time.',
+    tags: ['Conversations'],
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(30), cursor: z.string().optional().describe('`nextCursor` of the previous page.') }),
+    responses: { 200: { description: 'A page of conversations.', schema: z.object({ conversations: z.array(conversationWireSchema), nextCursor: z.string().nullable() }) } },
+  });
+  document.register({
+    method: 'get',
+    path: '/conversations/:id',
+    summary: 'Read a conversation as UIMessages',
+    description: '`messages` are `useChat` initial messages; an answer carries finish reason, usage, model, cost and agent as metadata. `running`: a turn still answers the last message (resume its stream).',
+    tags: ['Conversations'],
+    params,
+    responses: { 200: { description: 'The conversation.', schema: z.object({ conversation: conversationWireSchema, messages: z.array(uiMessageSchema), running: z.boolean() }) }, 404: notFound },
+  });
+  document.register({
+    method: 'patch',
+    path: '/conversations/:id',
+    summary: 'Rename a conversation',
+    description: 'A name the user chose is never replaced by a generated title.',
+    tags: ['Conversations'],
+    params,
+    body: z.object({ title: z.string().min(1).max(TITLE_MAX_CHARACTERS) }),
+    responses: { 200: { description: 'The renamed conversation.', schema: z.object({ conversation: conversationWireSchema }) }, 404: notFound },
+  });
+  document.register({
+    method: 'delete',
+    path: '/conversations/:id',
+    summary: 'Delete a conversation',
+    description: 'With its chat events and session memories; a running turn is cancelled first. Usage rows stay.',
+    tags: ['Conversations'],
+    params,
+    responses: { 204: { description: 'Deleted.' }, 404: notFound, 409: { description: 'A turn is still running and did not stop in time.' } },
+  });
 }
 
 export function createConversationRouter(dependencies: ConversationRouteDependencies): Router {

@@ -24,7 +24,7 @@ const groupBySchema = z
   .pipe(z.array(z.enum(USAGE_GROUP_BY, { error: `must be a comma-separated list of ${USAGE_GROUP_BY.join(', ')}` })).min(1))
   .transform((dimensions) => [...new Set(dimensions)]);
 
-const usageQuerySchema = z
+export const usageQuerySchema = z
   .object({
     from: instantSchema.optional(),
     to: instantSchema.optional(),

@@ -41,11 +41,25 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient });
   const afterId = framing.resumable ? turn.afterId : undefined;
   let lastId = afterId ?? '0-0';
-  let live = false;
   let ended = false;
+  // Live events are held while the log is being read (at the start, and after every reconnect of the
+  // subscriber), then delivered in order: an event is sent once, after every event before it.
+  let catchingUp = true;
+  let catchUpAgain = false;
   const held: LoggedStreamEvent[] = [];
   // Assigned once the subscription and keep-alive exist; `finish` may run before either does.
   const resources: { unsubscribe?: () => void; keepAlive?: NodeJS.Timeout } = {};
+
+  const finish = (complete: boolean) => {
+    if (ended) return;
+    ended = true;
+    resources.unsubscribe?.();
+    if (resources.keepAlive) clearInterval(resources.keepAlive);
+    if (complete && !response.destroyed) response.end(framing.end);
+  };
+  // The response's `close` fires when the client goes away, whenever that is (the request's own
+  // `close` fires once its body was read, which for a POST is long before).
+  response.on('close', () => finish(false));
 
   response.writeHead(200, framing.headers);
   if (framing.preamble) response.write(framing.preamble);
@@ -59,14 +73,6 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     }
   };
 
-  const finish = (complete: boolean) => {
-    if (ended) return;
-    ended = true;
-    resources.unsubscribe?.();
-    if (resources.keepAlive) clearInterval(resources.keepAlive);
-    if (complete && !response.destroyed) response.end(framing.end);
-  };
-
   const deliver = (entry: LoggedStreamEvent) => {
     if (ended || compareEntryIds(entry.id, lastId) <= 0) return;
     lastId = entry.id;
@@ -75,12 +81,29 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     if (isTerminal(entry.event)) finish(true);
   };
 
-  const catchUp = async () => {
-    for (const entry of await eventLog.readAfter(turn.turnId, lastId === '0-0' ? undefined : lastId)) deliver(entry);
+  /**
+   * Reads the log after the last event sent, then the events held meanwhile, then goes live. A
+   * failed read is retried (a Redis that just reconnected may still refuse), so a stream never
+   * skips a gap; a reconnect during a catch-up runs another one after it.
+   */
+  const catchUp = async (): Promise<void> => {
+    catchingUp = true;
+    for (let attempt = 0; !ended; attempt++) {
+      catchUpAgain = false;
+      try {
+        for (const entry of await eventLog.readAfter(turn.turnId, lastId === '0-0' ? undefined : lastId)) deliver(entry);
+      } catch (error) {
+        logger.warn({ turnId: turn.turnId, attempt, error: String(error) }, 'reading the turn log failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        continue;
+      }
+      if (catchUpAgain) continue;
+      held.sort((left, right) => compareEntryIds(left.id, right.id));
+      for (const entry of held.splice(0)) deliver(entry);
+      catchingUp = false;
+      return;
+    }
   };
-
-
-  request.on('close', () => finish(false));
 
   if (!afterId) write(framing.start(turn.messageId));
   for (const event of turn.prelude ?? []) {
@@ -90,13 +113,14 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   if (turn.preludeOnly || ended) return finish(true);
 
   resources.unsubscribe = await hub.subscribe(eventLog.keys(turn.turnId).channel, {
-    onEvent: (entry) => (live ? deliver(entry) : held.push(entry)),
-    onResync: () => void catchUp().catch((error) => logger.warn({ turnId: turn.turnId, error: String(error) }, 'resync failed')),
+    onEvent: (entry) => (catchingUp ? held.push(entry) : deliver(entry)),
+    onResync: () => {
+      if (catchingUp) catchUpAgain = true;
+      else void catchUp();
+    },
   });
   if (ended) return resources.unsubscribe();
   await catchUp();
-  for (const entry of held.splice(0)) deliver(entry);
-  live = true;
   if (ended) return;
 
   resources.keepAlive = setInterval(() => {

@@ -1,0 +1,109 @@
+/**
+ * Agent activation (the seed's `AgentFactory.activate_agent()`): everything a turn needs of its agent,
+ * resolved once at the start of the turn and returned to the workflow, which records it in history.
+ *
+ * - The LLM: the agent's connection (its current version) and model, plus fallback models; or the
+ *   deployment's endpoint and `DEFAULT_MODEL` for agents without a connection and for `useSystemLlm`.
+ *   Only ids, names and the version travel: the LLM activity opens the key itself.
+ * - Skills: expanded and merged into the persona and tool settings (src/skills/skill-resolution.ts for
+ *   the order), each with the version used.
+ * - Tools: the selection for this turn's message (src/tools/tool-selection.ts), capped by the agent's
+ *   `maxTools` or the deployment's default.
+ *
+ * Because the result is recorded, a turn keeps this configuration to its end: a change to the agent,
+ * a skill or a connection applies from the next turn.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { AgentRecord, AgentRepository } from './agent-repository';
+import type { ConnectionRepository } from '../connections/connection-repository';
+import type { SkillRepository } from '../skills/skill-repository';
+import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill-resolution';
+import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
+import type { ToolCatalog } from '../tools/tool-catalog';
+import { selectTools } from '../tools/tool-selection';
+
+export interface AgentActivationDependencies {
+  agents: AgentRepository;
+  skills: SkillRepository;
+  connections: ConnectionRepository;
+  tools: ToolCatalog;
+  /** The deployment's `DEFAULT_MODEL`. */
+  defaultModel: string;
+  /** The deployment's provider name (`LLM_PROVIDER`). */
+  systemProvider: string;
+  /** The deployment's cap on tools per turn (`TOOL_SELECTION_MAX_TOOLS`). */
+  maxTools: number;
+}
+
+export interface AgentActivationRequest {
+  workspaceId: string;
+  agentId?: string;
+  useSystemLlm?: boolean;
+  /** The user's message, for tool selection. Absent: every allowed tool is offered, up to the cap. */
+  userText?: string;
+  /** The fast path offers no tools. */
+  fastPath?: boolean;
+  /** The request's tool hints, offered before the skills' hints. */
+  toolHints?: string[];
+}
+
+export function systemConnection(provider: string): LlmConnectionReference {
+  return { id: SYSTEM_CONNECTION_ID, version: 0, name: 'deployment', provider, byok: false };
+}
+
+export function createAgentActivator(dependencies: AgentActivationDependencies) {
+  async function connectionOf(agent: AgentRecord, useSystemLlm: boolean): Promise<LlmConnectionReference> {
+    if (useSystemLlm || agent.connectionId === null) return systemConnection(dependencies.systemProvider);
+    const connection = await dependencies.connections.get(agent.workspaceId, agent.connectionId);
+    if (!connection) throw ApplicationFailure.nonRetryable(`Agent ${agent.id} names LLM connection ${agent.connectionId}, which does not exist`, 'AgentConfigurationInvalid');
+    return { id: connection.id, version: connection.version, name: connection.name, provider: connection.provider, byok: true };
+  }
+
+  /** Resolves the turn's agent configuration; see the module comment. */
+  async function activate(request: AgentActivationRequest): Promise<AgentConfiguration> {
+    const agent = await dependencies.agents.find(request.workspaceId, request.agentId);
+    if (!agent) throw ApplicationFailure.nonRetryable(`Agent ${request.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
+    const useSystemLlm = request.useSystemLlm === true;
+
+    const lookup = await dependencies.skills.loadClosure(agent.workspaceId, agent.skills);
+    const expansion = expandSkills(agent.skills, lookup);
+    if (!expansion.ok) throw ApplicationFailure.nonRetryable(`Agent ${agent.id}: ${describeSkillProblem(expansion.problem)}`, 'AgentConfigurationInvalid');
+    const merged = mergeSkills(agent, expansion.skills);
+
+    const connection = await connectionOf(agent, useSystemLlm);
+    const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
+    const toolSelection = selectTools({
+      candidates: await dependencies.tools.candidates(agent.workspaceId),
+      allowedTools: merged.allowedTools,
+      hints: [...(request.toolHints ?? []), ...merged.toolHints],
+      message: request.userText ?? '',
+      maxTools: agent.maxTools ?? dependencies.maxTools,
+      fastPath: request.fastPath === true,
+    });
+
+    return {
+      agentId: agent.id,
+      workspaceId: agent.workspaceId,
+      name: agent.name,
+      model,
+      fallbackModels: useSystemLlm ? [] : agent.fallbackModels,
+      // Usage rows of every attempt (the LLM activity's and finalize's) take these two.
+      provider: connection.provider,
+      byok: connection.byok,
+      systemPrompt: merged.systemPrompt,
+      ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
+      maxHops: agent.maxHops,
+      allowedTools: merged.allowedTools,
+      contextWindow: agent.contextWindow,
+      memoryEnabled: agent.memoryEnabled,
+      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
+      connection,
+      skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
+      toolSelection,
+    };
+  }
+
+  return { activate };
+}
+
+export type AgentActivator = ReturnType<typeof createAgentActivator>;

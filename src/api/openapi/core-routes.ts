@@ -1,0 +1,125 @@
+/**
+ * OpenAPI entries of the routes that validate on their own: chat (SSE), resume, stop, memories and
+ * usage. Their request schemas are the ones the handlers parse with; their handlers stay where they
+ * are (src/api/routes/). A new route should rather use `defineRoute`, which documents it by itself.
+ */
+import { z } from 'zod';
+import { chatRequestSchema } from '../chat-request';
+import { MEMORY_CONTENT_MAX_CHARACTERS } from '../routes/memories';
+import { usageQuerySchema } from '../routes/usage';
+import type { ApiDocument } from './api-document';
+
+const chatIdParams = z.object({ id: z.string().min(1).max(200).describe('The chat id the client chose (`useChat({ id })`).') });
+
+const streamHeaders = {
+  'X-AI-SDK-Version': '`7` for ai ≥ 7 clients (gets `reset-step` on a retried hop); `4` for the v4 data stream protocol.',
+  'Last-Event-ID': 'Resume after this event id (the SSE `id:` of the last event received).',
+};
+
+const streamResponse = {
+  description:
+    'The AI SDK UI message stream (SSE, `x-vercel-ai-ui-message-stream: v1`, ending `data: [DONE]`), or the v4 data stream with `?protocol=data` or `X-AI-SDK-Version: 4`.',
+  contentType: 'text/event-stream',
+  headers: { 'x-vercel-ai-ui-message-stream': '`v1` on the UI message stream.', 'x-vercel-ai-data-stream': '`v1` on the v4 data stream.' },
+};
+
+/** The memory routes validate on their own (src/api/routes/memories.ts); these describe their input. */
+const newMemorySchema = z.object({ content: z.string().min(1).max(MEMORY_CONTENT_MAX_CHARACTERS) });
+const memoryPageSchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
+
+const memorySchema = z.object({ id: z.string(), tier: z.enum(['workspace', 'session']), content: z.string(), createdAt: z.string() });
+
+const usageRowSchema = z.looseObject({
+  agentId: z.string().nullable().optional(),
+  model: z.string().optional(),
+  provider: z.string().nullable().optional(),
+  day: z.string().optional(),
+  turns: z.number().int(),
+  hops: z.number().int(),
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  costUsd: z.number(),
+  avgLatencyMs: z.number(),
+  avgTimeToFirstTokenMs: z.number().nullable(),
+  byokHops: z.number().int().describe('Hops run on a workspace connection (bring your own key).'),
+});
+
+export function registerCoreRoutes(document: ApiDocument): void {
+  document.register({
+    method: 'post',
+    path: '/chat',
+    summary: 'Send a message and stream the answer',
+    description:
+      'The body `DefaultChatTransport` sends, plus `agentId`, `useSystemLlm` and `toolHints`. Starts the turn (a Temporal workflow), or attaches to it when the same message is already running; a finished turn is streamed back, marked `cached` once its log expired. A member key may only continue its own chats.',
+    tags: ['Chat'],
+    body: chatRequestSchema,
+    requestHeaders: streamHeaders,
+    responses: {
+      200: streamResponse,
+      404: { description: 'The agent, or the chat, is not visible to this key.' },
+      409: { description: 'This message already ran and left no answer.' },
+    },
+  });
+  document.register({
+    method: 'get',
+    path: '/chat/:id/stream',
+    summary: "Resume the latest turn's stream",
+    description: 'From its start (or after `Last-Event-ID`), then live. 204 when no turn is active.',
+    tags: ['Chat'],
+    params: chatIdParams,
+    query: z.object({ protocol: z.enum(['data']).optional().describe('`data`: the v4 data stream protocol.') }),
+    requestHeaders: streamHeaders,
+    responses: { 200: streamResponse, 204: { description: 'No turn to resume.' }, 404: { description: 'The chat is not visible to this key.' } },
+  });
+  document.register({
+    method: 'post',
+    path: '/chat/:id/stop',
+    summary: 'Stop the running turn',
+    description: 'Cancels the workflow; the partial answer is kept with finish reason `cancelled`.',
+    tags: ['Chat'],
+    params: chatIdParams,
+    responses: {
+      200: { description: 'Whether a running turn was stopped.', schema: z.object({ stopped: z.boolean(), turnId: z.string().optional() }) },
+      404: { description: 'The chat is not visible to this key.' },
+    },
+  });
+  document.register({
+    method: 'post',
+    path: '/memories',
+    summary: 'Add a workspace memory',
+    tags: ['Memories'],
+    body: newMemorySchema,
+    responses: { 201: { description: 'The memory.', schema: z.object({ memory: memorySchema }) } },
+  });
+  document.register({
+    method: 'get',
+    path: '/memories',
+    summary: 'List workspace memories',
+    tags: ['Memories'],
+    query: memoryPageSchema,
+    responses: { 200: { description: 'Newest first.', schema: z.object({ memories: z.array(memorySchema) }) } },
+  });
+  document.register({
+    method: 'delete',
+    path: '/memories/:id',
+    summary: 'Delete a workspace memory',
+    tags: ['Memories'],
+    params: z.object({ id: z.string() }),
+    responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such memory in this workspace.' } },
+  });
+  document.register({
+    method: 'get',
+    path: '/usage',
+    summary: 'LLM usage of the workspace',
+    description: 'Turns, hops, tokens, cost, latency and BYOK hops, grouped by agent, model, provider and/or UTC day, optionally within [from, to).',
+    tags: ['Usage'],
+    access: 'admin',
+    query: usageQuerySchema,
+    responses: {
+      200: {
+        description: 'One row per group.',
+        schema: z.object({ workspaceId: z.string(), from: z.string().nullable(), to: z.string().nullable(), groupBy: z.array(z.string()), rows: z.array(usageRowSchema) }),
+      },
+    },
+  });
+}
