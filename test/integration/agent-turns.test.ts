@@ -47,8 +47,9 @@ async function turn(apiKey: string, text: string, extra: Record<string, unknown>
   return { ...run, turnId: stack.turnId(chatId, run.requestId, workspace.workspaceId) };
 }
 
+/** The turns' model requests that carry `marker` (not the conversation title request, which quotes the first exchange). */
 function requestsWith(llm: ScriptedLlm, marker: string) {
-  return llm.requests.filter((request) => JSON.stringify(request.messages).includes(marker));
+  return llm.requests.filter((request) => request.rule !== 'title' && JSON.stringify(request.messages).includes(marker));
 }
 
 async function usageRows(turnId: string) {
