@@ -16,6 +16,7 @@ import { createLogger } from '../src/logger';
 import { connectRedis } from '../src/clients';
 import { startScriptedLlm } from '../src/scripted-llm/server';
 import { obtainTemporalServer } from '../src/stack/temporal-server';
+import { describeObjectStore } from '../src/storage/create-object-store';
 import { startWorker } from '../worker';
 import { seedDemoAgent } from '../src/agents/demo-seed';
 import { developmentSecretKeys } from '../src/secrets/development-key';
@@ -107,6 +108,7 @@ async function run() {
         `  API docs     ${api.url}/api/docs   (OpenAPI: ${api.url}/api/openapi.json)${secretsNote}`,
         `  Temporal UI  ${temporal.uiUrl ?? '(the configured cluster\'s UI)'}   (server ${temporal.address}, namespace ${temporal.namespace})`,
         `  LLM          ${llm.label}`,
+        `  Files        ${describeObjectStore(configuration.objectStore)}`,
         `  Demo API key ${apiKey}${configuration.demoApiKey ? '' : '   (generated: set DEMO_API_KEY to keep one)'}`,
         '',
         'Try it:',

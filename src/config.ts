@@ -18,6 +18,13 @@ function isCorsOrigin(value: string): boolean {
   }
 }
 
+/** What users may attach by default: images a vision model reads, text it can be given, and PDFs (described by name). */
+export const DEFAULT_ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/*', 'application/json', 'application/xml', 'application/x-yaml', 'application/pdf'];
+/** Model name patterns (`*` wildcard) that accept image content parts. */
+export const DEFAULT_VISION_MODELS = ['gpt-4o*', 'gpt-4.1*', 'gpt-5*', 'o1*', 'o3*', 'o4*', 'chatgpt-4o*', 'claude-*', 'gemini-*', '*vision*', '*-vl*', 'llava*', 'pixtral*', 'scripted-*'];
+
+const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 const environmentSchema = z.object({
@@ -45,6 +52,7 @@ const environmentSchema = z.object({
   STREAM_MAX_EVENTS: integer(20000),
   LLM_HEARTBEAT_TIMEOUT_MS: integer(5000),
   LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
+  // Attachments arrive as data URLs inside the JSON body: raise it to use the attachment limits in full.
   MAX_REQUEST_BYTES: integer(1_000_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
@@ -61,6 +69,29 @@ const environmentSchema = z.object({
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
   PERSIST_DELTAS_INTERVAL_MS: integer(200),
   PERSIST_DELTAS_MIN_CHARS: integer(1024),
+  OBJECT_STORE: z.enum(['filesystem', 's3']).default('filesystem'),
+  OBJECT_STORE_ROOT: z.string().default('.data/objects'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_CREATE_BUCKET: z.enum(['true', 'false']).default('false'),
+  ATTACHMENT_MAX_BYTES: integer(5 * 1024 * 1024),
+  ATTACHMENT_MAX_COUNT: integer(4),
+  ATTACHMENT_TYPES: z.string().default(DEFAULT_ATTACHMENT_TYPES.join(',')),
+  ATTACHMENT_INLINE_TEXT_CHARS: integer(20_000),
+  VISION_MODELS: z.string().default(DEFAULT_VISION_MODELS.join(',')),
+  GENERATED_IMAGE_MAX_BYTES: integer(10 * 1024 * 1024),
+}).superRefine((value, context) => {
+  if (value.OBJECT_STORE === 's3' && !value.S3_BUCKET) context.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when OBJECT_STORE=s3' });
+  if ((value.S3_ACCESS_KEY_ID === undefined) !== (value.S3_SECRET_ACCESS_KEY === undefined)) {
+    context.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together or not at all' });
+  }
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -106,6 +137,35 @@ export interface Configuration {
   secrets: { keys?: EncryptionKey[] };
   /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
   toolSelection: { maxTools: number };
+  /** Where generated images and attachments are stored. */
+  objectStore: ObjectStoreConfiguration;
+  attachments: AttachmentLimits;
+  generatedImages: { maxBytes: number };
+}
+
+export type ObjectStoreConfiguration =
+  | { kind: 'filesystem'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle: boolean;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      createBucket: boolean;
+    };
+
+export interface AttachmentLimits {
+  /** Largest attachment, in decoded bytes (413 beyond). */
+  maxBytes: number;
+  /** Most files in one message (413 beyond). */
+  maxCount: number;
+  /** Media types accepted (`text/*` style wildcards allowed; 415 otherwise). */
+  allowedTypes: string[];
+  /** Characters of a text file given to the model before it is cut. */
+  inlineTextChars: number;
+  /** Model name patterns that get images as image parts; other models get a description. */
+  visionModels: string[];
 }
 
 /** Thrown when the environment does not validate; its message names every offending variable. */
@@ -169,9 +229,32 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     encryption: {
       ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS, 'PAYLOAD_ENCRYPTION_KEYS') } : {}),
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
-      codecCorsOrigins: value.CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+      codecCorsOrigins: list(value.CODEC_CORS_ORIGINS),
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
+    objectStore:
+      value.OBJECT_STORE === 's3'
+        ? {
+            kind: 's3',
+            bucket: value.S3_BUCKET!,
+            region: value.S3_REGION,
+            ...(value.S3_ENDPOINT ? { endpoint: value.S3_ENDPOINT } : {}),
+            // S3-compatible servers on an explicit endpoint rarely resolve bucket subdomains.
+            forcePathStyle: value.S3_FORCE_PATH_STYLE === undefined ? value.S3_ENDPOINT !== undefined : value.S3_FORCE_PATH_STYLE === 'true',
+            ...(value.S3_ACCESS_KEY_ID && value.S3_SECRET_ACCESS_KEY
+              ? { credentials: { accessKeyId: value.S3_ACCESS_KEY_ID, secretAccessKey: value.S3_SECRET_ACCESS_KEY } }
+              : {}),
+            createBucket: value.S3_CREATE_BUCKET === 'true',
+          }
+        : { kind: 'filesystem', root: path.resolve(value.OBJECT_STORE_ROOT) },
+    attachments: {
+      maxBytes: value.ATTACHMENT_MAX_BYTES,
+      maxCount: value.ATTACHMENT_MAX_COUNT,
+      allowedTypes: list(value.ATTACHMENT_TYPES).map((type) => type.toLowerCase()),
+      inlineTextChars: value.ATTACHMENT_INLINE_TEXT_CHARS,
+      visionModels: list(value.VISION_MODELS),
+    },
+    generatedImages: { maxBytes: value.GENERATED_IMAGE_MAX_BYTES },
   };
 }

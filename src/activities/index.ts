@@ -20,6 +20,7 @@ import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
 import type { DeltaPersistenceOptions } from '../llm/delta-persistence';
+import { createMediaStorage, type MediaStorage } from '../storage/create-object-store';
 import type { StopSignals } from '../stream/stop-signals';
 import { createLlmActivities } from './llm';
 import { createMemoryActivities } from './memory';
@@ -47,6 +48,8 @@ export interface ActivityDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Root of the per-workspace directories the `workspace_*` tools may touch. */
   workspaceFilesRoot: string;
+  /** Generated images and attachments; absent, answers keep inline images and attached files are not read. */
+  media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
 }
 
 /** The activity dependencies of a deployment: its configuration plus the clients built once. */
@@ -63,6 +66,11 @@ export function activityDependenciesFrom(
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
+    media: {
+      ...createMediaStorage(configuration),
+      visionModels: configuration.attachments.visionModels,
+      inlineTextChars: configuration.attachments.inlineTextChars,
+    },
   };
 }
 
@@ -87,7 +95,12 @@ export function createActivities(dependencies: ActivityDependencies) {
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
     ...createMemoryActivities({ pool: dependencies.pool, logger: dependencies.logger }),
-    ...createToolActivities({ pool: dependencies.pool, logger: dependencies.logger, workspaceFilesRoot: dependencies.workspaceFilesRoot }),
+    ...createToolActivities({
+      pool: dependencies.pool,
+      logger: dependencies.logger,
+      workspaceFilesRoot: dependencies.workspaceFilesRoot,
+      ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
+    }),
     ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients, logger: dependencies.logger }),
     ...createLlmActivities({
       clients,
@@ -98,6 +111,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       logger: dependencies.logger,
       deltaPersistence: dependencies.deltaPersistence,
       stopSignals: dependencies.stopSignals,
+      ...(dependencies.media ? { media: dependencies.media } : {}),
     }),
   };
 }

@@ -24,6 +24,10 @@ import { classifyLlmError } from '../llm/classify-error';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
 import { finishReasonOf } from '../llm/finish-reason';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
+import { userContentsWithAttachments } from '../llm/attachment-content';
+import type { Attachments } from '../storage/attachments';
+import type { GeneratedImages } from '../storage/generated-images';
+import { InlineImageRewriter } from '../storage/inline-images';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { redactCredentials, type LlmClients } from '../llm/connection-clients';
 import { toolsForAgent, toolsNamed } from '../tools/registry';
@@ -53,6 +57,17 @@ export interface LlmDependencies {
   deltaPersistence?: DeltaPersistenceOptions;
   /** Redis stop messages; without them a stop arrives through Temporal's cancellation only. */
   stopSignals?: StopSignals;
+  /** Generated images and attachments; without it answers keep inline images and files are not read. */
+  media?: LlmMedia;
+}
+
+export interface LlmMedia {
+  generatedImages: GeneratedImages;
+  attachments: Attachments;
+  /** Model name patterns that get images as image parts. */
+  visionModels: readonly string[];
+  /** Characters of an attached text file given to the model. */
+  inlineTextChars: number;
 }
 
 export interface StreamCompletionInput {
@@ -93,7 +108,7 @@ interface HopProgress {
 }
 
 export function createLlmActivities(dependencies: LlmDependencies) {
-  const { clients, chats, usage, eventLog, logger } = dependencies;
+  const { clients, chats, usage, eventLog, logger, media } = dependencies;
 
   /**
    * Records an attempt's usage without ever failing the hop: a store failure must not re-run (and
@@ -203,7 +218,15 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
       const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
       const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
-      messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, conversation.toolResults);
+      const userContents = media
+        ? await userContentsWithAttachments(conversation.messages, media.attachments, {
+            workspaceId: input.workspaceId,
+            model,
+            visionModels: media.visionModels,
+            inlineTextChars: media.inlineTextChars,
+          })
+        : undefined;
+      messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, conversation.toolResults, userContents);
       // The tools chosen at activation for this turn; turns recorded before tool selection offer every allowed tool.
       const selection = input.agent.toolSelection;
       const tools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
@@ -235,6 +258,19 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         throw redactCredentials(classifyLlmError(error, { partialText: content }), credentials);
       }
 
+      // Inline data images are uploaded and published as URLs: the client and the stored answer see the same text.
+      const inlineImages = media
+        ? new InlineImageRewriter(
+            media.generatedImages.rewriterOptions(input.workspaceId, (error, image) =>
+              logger.warn({ turnId, hop, attempt, mediaType: image.mediaType, error: String(error) }, 'generated image upload failed; the answer keeps it inline'),
+            ),
+          )
+        : undefined;
+      const emitText = async (text: string) => {
+        content += text;
+        await publish({ kind: 'text-delta', hop, attempt, delta: text });
+        if (deltaBatcher.enabled) await deltaBatcher.add(text);
+      };
       let providerFinishReason: string | null = null;
       let providerUsage: { inputTokens: number; outputTokens: number } | undefined;
       for (;;) {
@@ -253,9 +289,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         const delta = choice.delta;
         if (delta?.content) {
           firstTokenAt ??= performance.now();
-          content += delta.content;
-          await publish({ kind: 'text-delta', hop, attempt, delta: delta.content });
-          if (deltaBatcher.enabled) await deltaBatcher.add(delta.content);
+          const text = inlineImages ? await inlineImages.push(delta.content) : delta.content;
+          if (text) await emitText(text);
         }
         for (const fragment of delta?.tool_calls ?? []) {
           if (fragment.function?.arguments) toolArgumentsText += fragment.function.arguments;
@@ -270,6 +305,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         }
         if (choice.finish_reason) providerFinishReason = choice.finish_reason;
       }
+      const heldText = inlineImages ? await inlineImages.end() : '';
+      if (heldText) await emitText(heldText);
       await deltaBatcher.flush();
       // An aborted request can end the openai stream quietly: a stopped hop must still end as stopped.
       if (wasStopped()) return await stoppedResult();

@@ -22,12 +22,16 @@ import { findTool, isToolAllowed } from '../tools/registry';
 import type { ToolContext } from '../tools/tool-definition';
 import { errorMessage, isInfrastructureError } from '../tools/tool-errors';
 import { WorkspaceFiles } from '../tools/workspace-files';
+import type { GeneratedImages } from '../storage/generated-images';
+import { rewriteInlineImages } from '../storage/inline-images';
 
 export interface ToolDependencies {
   pool: Pool;
   logger: Logger;
   /** Directory holding one sub-directory of files per workspace; created on demand. */
   workspaceFilesRoot: string;
+  /** Where inline data images of tool results go; without it they stay inline. */
+  generatedImages?: GeneratedImages;
 }
 
 export interface ExecuteToolInput {
@@ -104,6 +108,23 @@ export function createToolActivities(dependencies: ToolDependencies) {
   const { pool, logger } = dependencies;
   const workspaceFiles = new WorkspaceFiles(dependencies.workspaceFilesRoot);
 
+  /**
+   * Inline data images in a tool's output are uploaded and replaced by their URLs before the output
+   * is cut to size, recorded, streamed or shown to the model; a failed upload keeps the image inline.
+   */
+  async function withUploadedImages(output: unknown, input: ExecuteToolInput): Promise<unknown> {
+    const generatedImages = dependencies.generatedImages;
+    if (!generatedImages || output === undefined) return output;
+    const json = JSON.stringify(output);
+    const rewritten = await rewriteInlineImages(
+      json,
+      generatedImages.rewriterOptions(input.workspaceId, (error, image) =>
+        logger.warn({ turnId: input.turnId, hop: input.hop, tool: input.name, mediaType: image.mediaType, error: String(error) }, 'generated image upload failed; the tool result keeps it inline'),
+      ),
+    );
+    return rewritten === json ? output : (JSON.parse(rewritten) as unknown);
+  }
+
   /** Validates and runs the tool inside a savepoint. Throws only for infrastructure failures. */
   async function runTool(client: PoolClient, input: ExecuteToolInput): Promise<ToolResult> {
     const tool = findTool(input.name);
@@ -122,7 +143,7 @@ export function createToolActivities(dependencies: ToolDependencies) {
     await client.query('SAVEPOINT tool_run');
     try {
       // Serialising belongs to the tool: an output that is not JSON is the tool's error.
-      const result = successResult(await tool.run(parsed.data, context));
+      const result = successResult(await withUploadedImages(await tool.run(parsed.data, context), input));
       await client.query('RELEASE SAVEPOINT tool_run');
       return result;
     } catch (error) {

@@ -71,7 +71,8 @@ export function parseChatRequest(body: unknown): ParseResult {
   const problem = findJsonProblem(parts, ['messages', lastIndex, 'parts']);
   if (problem) return { ok: false, field: problem.path, message: `${problem.path}: ${problem.message}` };
   const text = messageText(parts);
-  if (!text.trim()) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
+  // A message of attached files alone is a question too (`sendMessage({ files })`).
+  if (!text.trim() && !parts.some((part) => part.type === 'file')) return { ok: false, field: 'messages', message: 'messages: the last message has no text' };
   if (text.length > MAX_MESSAGE_TEXT_CHARACTERS) {
     return { ok: false, field: 'messages', message: `messages: the last message is longer than ${MAX_MESSAGE_TEXT_CHARACTERS} characters` };
   }

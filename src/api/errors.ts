@@ -23,13 +23,13 @@ export class ApiError extends Error {
   }
 }
 
-/** Express error handler: malformed JSON and oversize bodies become 400s naming the problem. */
+/** Express error handler: malformed JSON becomes a 400 and an oversize body a 413, each naming the problem. */
 export function errorHandler(error: unknown, _request: Request, response: Response, next: NextFunction) {
   if (response.headersSent) return next(error);
   if (error instanceof ApiError) return sendError(response, error.status, error.code, error.message, error.field, error.details);
   const type = (error as { type?: string }).type;
   if (type === 'entity.parse.failed') return sendError(response, 400, 'invalid_json', 'The body is not valid JSON.');
-  if (type === 'entity.too.large') return sendError(response, 400, 'body_too_large', 'The body is larger than the server accepts.');
+  if (type === 'entity.too.large') return sendError(response, 413, 'body_too_large', 'The body is larger than the server accepts (MAX_REQUEST_BYTES).');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(response, 400, 'invalid_encoding', 'Unsupported body encoding.');
   return sendError(response, 500, 'internal_error', 'Internal error.');
 }

@@ -43,6 +43,8 @@ export function createApiDocument(): ApiDocument {
   documentConversationRoutes(document);
   return document;
 }
+import { createFileRouter } from './routes/files';
+import { createMediaStorage } from '../storage/create-object-store';
 
 export interface ApiDependencies {
   configuration: Configuration;
@@ -88,6 +90,7 @@ export function createApp(dependencies: ApiDependencies) {
   const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
   const hub = new SubscriberHub(subscriber);
   const metrics = createApiMetrics();
+  const media = createMediaStorage(configuration);
   const openStreams = new Set<http.ServerResponse>();
   // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
   const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
@@ -150,6 +153,7 @@ export function createApp(dependencies: ApiDependencies) {
       eventLog,
       logger,
       tools,
+      attachments: media.attachments,
       onTurnStarted: () => metrics.turnsStarted.inc(),
       stream: {
         hub,
@@ -162,6 +166,7 @@ export function createApp(dependencies: ApiDependencies) {
       },
     }),
   );
+  api.use(createFileRouter(media));
   api.use(createMemoryRouter({ pool, logger }));
   api.use('/usage', requireRole('admin'));
   api.use(createUsageRouter({ pool }));

@@ -92,7 +92,35 @@ export function createPool(url: string, options: { applicationName?: string; log
   // itself (its running query fails too, and is retried by its activity).
   pool.on('error', dropped);
   pool.on('connect', (client) => client.on('error', dropped));
+  retryOnDroppedConnection(pool);
   return pool;
+}
+
+/** Errors of a connection the server dropped (not of the statement): the statement never ran. */
+export function isDroppedConnection(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  const message = error instanceof Error ? error.message : '';
+  return ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(code) || code.startsWith('08') || /Connection terminated/i.test(message);
+}
+
+/**
+ * A single statement on the pool (autocommit) that meets a connection the server just dropped runs
+ * again on a fresh one, a few times: the API answers instead of failing the request. Statements
+ * inside a transaction are not retried here; the activity that runs them retries as a whole.
+ */
+function retryOnDroppedConnection(pool: Pool): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+    if (typeof args.at(-1) === 'function') return query(...args);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await query(...args);
+      } catch (error) {
+        if (attempt >= 4 || !isDroppedConnection(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+      }
+    }
+  };
 }
 
 /** Creates the database when missing and migrates it; returns the pool. */

@@ -7,7 +7,7 @@
  * per call with the result the model was given then. So a later turn can build on what tools found,
  * as the seed intends when it persists tool results "so they are available in future turns".
  */
-import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
+import type { ChatCompletionContentPart, ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import { isToolPart } from '../shared/answer';
 import { messageText, type MessagePart, type StoredMessage } from '../shared/messages';
 import type { TurnMessage } from '../shared/turn';
@@ -52,16 +52,21 @@ function assistantMessages(parts: readonly MessagePart[], toolResults: StoredToo
   return messages;
 }
 
+/**
+ * `userContents` holds the content parts of user messages that carry attachments (see
+ * `userContentsWithAttachments`); other user messages are sent as plain text.
+ */
 export function toModelMessages(
   systemPrompt: string,
   history: readonly StoredMessage[],
   turnMessages: readonly TurnMessage[],
   toolResults: StoredToolResults = new Map(),
+  userContents?: ReadonlyMap<StoredMessage, ChatCompletionContentPart[]>,
 ): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   if (systemPrompt) messages.push({ role: 'system', content: systemPrompt });
   for (const message of history) {
-    if (message.role === 'user') messages.push({ role: 'user', content: messageText(message.parts) });
+    if (message.role === 'user') messages.push({ role: 'user', content: userContents?.get(message) ?? messageText(message.parts) });
     else if (message.role === 'assistant') messages.push(...assistantMessages(message.parts, toolResults));
     else messages.push({ role: 'system', content: messageText(message.parts) });
   }

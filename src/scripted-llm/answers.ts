@@ -14,10 +14,11 @@ import { createHash } from 'node:crypto';
 // Wire shapes (the subset of the OpenAI chat completion request that the scripted server reads)
 // ---------------------------------------------------------------------------------------------
 
-/** One part of an array-valued message content; only `type: 'text'` parts carry text we read. */
+/** One part of an array-valued message content: `text` parts carry text, `image_url` parts an image. */
 export interface WireContentPart {
   type: string;
   text?: string | undefined;
+  image_url?: { url?: string | undefined } | undefined;
 }
 
 /** Message content as the OpenAI API accepts it: a string, an array of parts, or nothing. */
@@ -114,6 +115,8 @@ export interface Directives {
   hops?: number;
   /** `vary=1`: prefix text answers with `(attempt k) ` where k counts occurrences of the request. */
   vary: boolean;
+  /** `image=1`: text answers end with a small PNG as an inline Markdown data image, streamed in several deltas. */
+  image: boolean;
   /** Every key/value seen, including keys this server does not know. */
   raw: Record<string, string>;
   /** Human-readable problems (unknown keys, bad numbers) so the server can log them. */
@@ -141,7 +144,7 @@ function parseNonNegativeNumber(value: string): number | undefined {
  * A bare key (`[[vary]]`) counts as `key=1`. Blocks are replaced by one space, then the text is trimmed.
  */
 export function parseDirectives(text: string): ParsedDirectives {
-  const directives: Directives = { faultTimes: 1, vary: false, raw: {}, problems: [] };
+  const directives: Directives = { faultTimes: 1, vary: false, image: false, raw: {}, problems: [] };
   const stripped = text.replace(directiveBlockPattern, (_block, inside: string) => {
     for (const token of inside.split(/[\s,]+/).filter((part) => part.length > 0)) {
       const separator = token.indexOf('=');
@@ -181,6 +184,9 @@ function applyDirective(directives: Directives, key: string, value: string): voi
       return;
     case 'vary':
       directives.vary = value !== '0' && value.toLowerCase() !== 'false';
+      return;
+    case 'image':
+      directives.image = value !== '0' && value.toLowerCase() !== 'false';
       return;
     default:
       directives.problems.push(`unknown directive "${key}"`);
@@ -317,8 +323,34 @@ export type AnswerRule = 'tool-request' | 'tool-hop' | 'tool-summary' | 'title' 
 
 /** The scripted model's answer: text, or tool calls. */
 export type ScriptedAnswer =
-  | { kind: 'text'; text: string; finishReason: 'stop' | 'length' }
+  | { kind: 'text'; text: string; finishReason: 'stop' | 'length'; /** How the text is streamed, when not {@link tokenize}. */ deltas?: string[] }
   | { kind: 'tool-calls'; toolCalls: ScriptedToolCall[]; finishReason: 'tool_calls' };
+
+/** A 16×16 PNG of a red dot (112 bytes): the image `image=1` answers carry and `test_generate_image` returns. */
+export const SCRIPTED_PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAN0lEQVR42mP48OEXSYiBChruaGjAEQENyEpxaWMgqBpND7ka8KtG1jN4NdA+lMiJOHKSBk1SKwA70h3/YVKe5wAAAABJRU5ErkJggg==';
+
+/** The Markdown the `image=1` directive appends to a text answer. */
+export const SCRIPTED_IMAGE_MARKDOWN = `![a red dot](data:image/png;base64,${SCRIPTED_PNG_BASE64})`;
+
+/** Stream pieces of a text: its tokens, with tokens over 32 characters (a data URL) cut into 24-character pieces. */
+export function imageAnswerDeltas(text: string): string[] {
+  return tokenize(text).flatMap((token) => (token.length <= 32 ? [token] : (token.match(/[\s\S]{1,24}/g) ?? [])));
+}
+
+/**
+ * What the last user message showed besides text, as the echo answer reports it:
+ * ` (I see 1 image: image/png, 112 bytes)`; empty when it held no image parts.
+ */
+export function describeImageParts(content: WireContent): string {
+  if (typeof content === 'string' || !content) return '';
+  const images = content.filter((part) => part.type === 'image_url' && typeof part.image_url?.url === 'string').map((part) => {
+    const match = /^data:([^;,]+)[^,]*;base64,(.*)$/s.exec(part.image_url!.url!);
+    return match ? `${match[1]}, ${Buffer.from(match[2]!, 'base64').length} bytes` : 'a linked image';
+  });
+  if (images.length === 0) return '';
+  return ` (I see ${images.length} image${images.length === 1 ? '' : 's'}: ${images.join('; ')})`;
+}
 
 /** What {@link chooseAnswer} needs to know about a request. */
 export interface AnswerRequest {
@@ -380,8 +412,9 @@ const summaryWordsPerMessage = 12;
  * 3b. the last user message contains the word `long` → three paragraphs;
  * 4. the last message is a system message, or a system message / the last user message asks to
  *    summarise → `Summary: ` + the first 12 words of every user message;
- * 5. otherwise → `You said: <text>`.
- * With `vary=1` text answers start with `(attempt k) `, k being {@link AnswerRequest.occurrence}.
+ * 5. otherwise → `You said: <text>`, plus ` (I see 1 image: image/png, 112 bytes)` when the message held image parts.
+ * With `vary=1` text answers start with `(attempt k) `, k being {@link AnswerRequest.occurrence}; with
+ * `image=1` they end with {@link SCRIPTED_IMAGE_MARKDOWN}, its data URL streamed over several deltas.
  */
 export function chooseAnswer(request: AnswerRequest): AnswerChoice {
   const { messages } = request;
@@ -404,12 +437,13 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
       ),
     })),
   });
-  const textAnswer = (rule: AnswerRule, answerText: string): AnswerChoice => ({
-    answer: limitText(directives.vary ? `(attempt ${request.occurrence}) ${answerText}` : answerText, request.maxTokens),
-    rule,
-    directives,
-    text,
-  });
+  const textAnswer = (rule: AnswerRule, answerText: string): AnswerChoice => {
+    const varied = directives.vary ? `(attempt ${request.occurrence}) ${answerText}` : answerText;
+    const full = directives.image ? `${varied}\n\nHere is the image: ${SCRIPTED_IMAGE_MARKDOWN}` : varied;
+    const answer = limitText(full, request.maxTokens);
+    if (directives.image && answer.kind === 'text') answer.deltas = imageAnswerDeltas(answer.text);
+    return { answer, rule, directives, text };
+  };
 
   // Rule 1: the user asks for tools.
   if (lastMessage?.role === 'user' && offered.length > 0) {
@@ -465,8 +499,9 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     return textAnswer('summary', `Summary: ${firstWords.join(' / ')}`);
   }
 
-  // Rule 5: echo.
-  return textAnswer('echo', `You said: ${text}`.trimEnd());
+  // Rule 5: echo (naming the images the message carried, so a test can see they arrived).
+  const images = lastUserIndex === -1 ? '' : describeImageParts(messages[lastUserIndex]?.content);
+  return textAnswer('echo', `You said: ${text}`.trimEnd() + images);
 }
 
 function limitText(text: string, maxTokens: number | undefined): ScriptedAnswer {

@@ -142,7 +142,7 @@ export const scriptedModelIds = ['scripted-1', 'scripted-mini'] as const;
 
 const contentSchema = z.union([
   z.string(),
-  z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+  z.array(z.looseObject({ type: z.string(), text: z.string().optional(), image_url: z.looseObject({ url: z.string() }).optional() })),
   z.null(),
 ]);
 
@@ -292,7 +292,7 @@ type StreamDelta =
     };
 
 function deltasOf(answer: ScriptedAnswer): StreamDelta[] {
-  if (answer.kind === 'text') return tokenize(answer.text).map((token) => ({ content: token }));
+  if (answer.kind === 'text') return (answer.deltas ?? tokenize(answer.text)).map((token) => ({ content: token }));
   return answer.toolCalls.flatMap((call, index): StreamDelta[] => [
     { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] },
     ...splitArguments(call.arguments).map((piece): StreamDelta => ({ tool_calls: [{ index, function: { arguments: piece } }] })),

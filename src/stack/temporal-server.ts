@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../logger';
 import { cliSearchAttributeArguments, SEARCH_ATTRIBUTE_KEYS } from '../shared/search-attributes';
+import { stopChildProcess } from './child-process';
 import { ensureTemporalCli, TemporalCliUnavailableError } from './temporal-cli';
 
 export interface TemporalServer {
@@ -143,14 +144,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     namespace,
     uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
     owned: true,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChildProcess(child),
   };
 }
 

@@ -3,6 +3,7 @@
  * Always registered, but only agents that name them (or `test_*`) ever see them.
  */
 import { z } from 'zod';
+import { SCRIPTED_PNG_BASE64 } from '../scripted-llm/answers';
 import { defineTool, type ToolDefinition } from './tool-definition';
 
 /**
@@ -32,4 +33,14 @@ export const testFail = defineTool({
   },
 });
 
-export const TEST_TOOLS: readonly ToolDefinition[] = [testRecordSideEffect, testFail];
+/** Returns a small PNG as an inline Markdown data image: proves tool results' images are uploaded too. */
+export const testGenerateImage = defineTool({
+  name: 'test_generate_image',
+  description: 'Test tool: draws a red dot and returns it as Markdown.',
+  schema: z.object({ title: z.string().max(200) }),
+  async run(parsedArguments) {
+    return { title: parsedArguments.title, markdown: `![${parsedArguments.title.replace(/[[\]\n]/g, ' ')}](data:image/png;base64,${SCRIPTED_PNG_BASE64})` };
+  },
+});
+
+export const TEST_TOOLS: readonly ToolDefinition[] = [testRecordSideEffect, testFail, testGenerateImage];

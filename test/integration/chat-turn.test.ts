@@ -146,7 +146,7 @@ describe('bad requests', () => {
   it('rejects an oversize body', async () => {
     const chatId = `chat-${randomUUID()}`;
     const huge = 'x'.repeat(stack.configuration.api.maxRequestBytes + 10);
-    await expectRejected(await post({ id: chatId, messages: [userMessage('m1', huge)] }), 400, 'body_too_large');
+    await expectRejected(await post({ id: chatId, messages: [userMessage('m1', huge)] }), 413, 'body_too_large');
     expect(await conversationExists(chatId)).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-/** Stops the dev server this run started and drops the run's database. */
+/** Stops the servers this run started and drops the run's database. */
 import { rmSync } from 'node:fs';
 import { dropDatabase } from '../../src/db/database';
 
@@ -6,6 +6,7 @@ export default async function globalTeardown() {
   const stack = globalThis.durableChatTestStack;
   if (!stack) return;
   await stack.temporal.stop();
+  await stack.s3?.stop();
   await dropDatabase(stack.databaseUrl);
   rmSync(stack.directory, { recursive: true, force: true });
 }

@@ -81,6 +81,7 @@ export function testConfiguration(options: Omit<TestStackOptions, 'logger' | 'jo
     WORKSPACE_FILES_ROOT: path.join(os.tmpdir(), `durable-chat-files-${unique}`),
     ...(options.llmUrl ? { OPENAI_BASE_URL: options.llmUrl, OPENAI_API_KEY: 'scripted-test-key', LLM_PROVIDER: 'scripted' } : {}),
     SECRETS_ENCRYPTION_KEYS: `test-${unique}:${randomBytes(32).toString('base64')}`,
+    OBJECT_STORE_ROOT: path.join(os.tmpdir(), `durable-chat-objects-${unique}`),
     ...options.environment,
   });
 }

@@ -22,7 +22,7 @@ describe('tool registry', () => {
     expect(everything).toEqual(expect.arrayContaining(['platform_list_agents', 'platform_workspace_info', 'search_knowledge', 'workspace_write_file']));
     expect(everything.some((name) => name.startsWith('test_'))).toBe(false);
     expect(namesFor(['*', 'test_fail'])).toContain('test_fail');
-    expect(namesFor(['test_*'])).toEqual(['test_record_side_effect', 'test_fail']);
+    expect(namesFor(['test_*'])).toEqual(['test_record_side_effect', 'test_fail', 'test_generate_image']);
   });
 
   it('answers permission for names it does not implement as well', () => {

@@ -28,6 +28,7 @@ import { canSeeConversation } from '../conversation-access';
 import type { ToolCatalog } from '../../tools/tool-catalog';
 import { isToolPattern, matchesToolPattern } from '../../tools/tool-patterns';
 import { parseChatRequest, type ChatRequest } from '../chat-request';
+import { checkAttachments, UnknownAttachmentError, type Attachments } from '../../storage/attachments';
 import { sendError } from '../errors';
 import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
@@ -44,6 +45,8 @@ export interface ChatRouteDependencies {
   stream: TurnStreamDependencies;
   /** The tools request hints are checked against (a hint that matches no tool is a 400). */
   tools: ToolCatalog;
+  /** Where the files of a user message are stored before its turn starts. */
+  attachments: Attachments;
   onTurnStarted?(): void;
 }
 
@@ -101,6 +104,9 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     const resumeAfter = lastEventId(request);
     if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
     const chat = parsed.request;
+    // Attachment limits answer 413/415 before anything is claimed, stored or started.
+    const files = checkAttachments(chat.userMessage.parts, configuration.attachments);
+    if (!files.ok) return sendError(response, files.problem.status, files.problem.code, files.problem.message, files.problem.field);
     const principal = principalOf(request);
     const agent = await workspaces.findAgent(principal.workspaceId, chat.agentId);
     if (!agent) return sendError(response, 404, 'agent_not_found', `Agent ${chat.agentId ?? '(default)'} not found.`, 'agentId');
@@ -111,6 +117,15 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     const conversation = await chats.claimConversation(principal.workspaceId, chat.chatId, principal.userId, messageText(chat.userMessage.parts));
     // A member continues only its own conversations; an admin any of the workspace.
     if (!canSeeConversation(principal, conversation)) return sendError(response, 404, 'chat_not_found', 'Chat not found.');
+    if (files.attachments.length > 0) {
+      // Files go to the object store, the message keeps their URLs: Temporal payloads stay small.
+      try {
+        chat.userMessage = { ...chat.userMessage, parts: await dependencies.attachments.storeMessageFiles(principal.workspaceId, chat.userMessage.parts, files.attachments) };
+      } catch (error) {
+        if (error instanceof UnknownAttachmentError) return sendError(response, 400, 'attachment_not_found', error.message, 'messages');
+        throw error;
+      }
+    }
     const titleNeeded = await dependencies.conversations.hasOriginalTitle(conversation.id);
 
     const { key, replaces } = await turnKeyOf(chats, conversation, chat);
