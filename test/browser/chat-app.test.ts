@@ -47,7 +47,7 @@ beforeAll(async () => {
   expect(memory.status).toBe(201);
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
-}, 180_000);
+}, 420_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -47,6 +47,7 @@ export async function startProcessWorkerStack(options: { workers?: number; envir
   const live: WorkerProcess[] = [];
   const everyWorker: WorkerProcess[] = [];
   const spawnWorker = async () => {
+    // A worker bundles the workflow code when it starts: minutes, not seconds, on a loaded 2-core machine.
     const worker = await startWorkerProcess({
       TEMPORAL_ADDRESS: configuration.temporal.address!,
       DATABASE_URL: configuration.databaseUrl,
@@ -56,7 +57,7 @@ export async function startProcessWorkerStack(options: { workers?: number; envir
       OPENAI_BASE_URL: llm.url,
       LLM_HEARTBEAT_TIMEOUT_MS: '2000',
       WORKSPACE_FILES_ROOT: filesRoot,
-    });
+    }, { readyTimeoutMs: 240_000 });
     live.push(worker);
     everyWorker.push(worker);
     void worker.exited.then(() => {
