@@ -7,5 +7,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json worker.ts ./
 COPY src ./src
 COPY migrations ./migrations
+COPY scripts/build-web.ts ./scripts/
+COPY web ./web
+RUN npx tsx scripts/build-web.ts
 USER node
 CMD ["npx", "tsx", "src/api/main.ts"]

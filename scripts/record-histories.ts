@@ -24,7 +24,7 @@ import { assistantMessageId } from '../src/shared/ids';
 import type { ChatTurnResult } from '../src/shared/turn';
 import globalSetup from '../test/support/global-setup';
 import globalTeardown from '../test/support/global-teardown';
-import { createAgent, postChat } from '../test/support/chat';
+import { answerRequests, createAgent, postChat } from '../test/support/chat';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../test/support/sse';
 import { startTestStack, type TestStack } from '../test/support/stack';
 
@@ -212,7 +212,7 @@ const scenarios: Scenario[] = [
       await stack.temporal.workflow.getHandle(first.workflowId).result();
       const second = await sendTurn(stack, { chatId, requestId, text });
       ensure(second.text === first.text, `the duplicate answered "${second.text}" instead of "${first.text}"`);
-      const modelCalls = stack.llm.requests.filter((request) => request.lastUserText.includes(requestId)).length;
+      const modelCalls = answerRequests(stack.llm, requestId).length;
       ensure(modelCalls === 1, `expected one model call for both requests, got ${modelCalls}`);
       return first.workflowId;
     },

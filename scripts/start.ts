@@ -102,7 +102,8 @@ async function run() {
     process.stdout.write(
       [
         '',
-        'durable-chat is running',
+        `durable-chat is running: open the chat app at ${api.url}/`,
+        `  Chat app     ${api.url}/#key=${apiKey}   (this link signs you in with the demo key)`,
         `  API          ${api.url}   (health: ${api.url}/healthz, readiness: ${api.url}/readyz, metrics: ${api.url}/metrics)`,
         `  API docs     ${api.url}/api/docs   (OpenAPI: ${api.url}/api/openapi.json)${secretsNote}`,
         `  Temporal UI  ${temporal.uiUrl ?? '(the configured cluster\'s UI)'}   (server ${temporal.address}, namespace ${temporal.namespace})`,

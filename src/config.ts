@@ -8,6 +8,17 @@ import { parseKeyRing, type EncryptionKey } from './secrets/key-ring';
 import { providerOf } from './llm/provider';
 import type { SpendCapDefaults } from './shared/spend-caps';
 
+/** `*`, or an origin exactly as browsers send it: `scheme://host[:port]`, no path, no trailing slash. */
+function isCorsOrigin(value: string): boolean {
+  if (value === '*') return true;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** What users may attach by default: images a vision model reads, text it can be given, and PDFs (described by name). */
 export const DEFAULT_ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/*', 'application/json', 'application/xml', 'application/x-yaml', 'application/pdf'];
 /** Model name patterns (`*` wildcard) that accept image content parts. */
@@ -58,6 +69,11 @@ const environmentSchema = z.object({
   SPEND_CAP_WARNING_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isCorsOrigin, { error: (issue) => `"${String(issue.input)}" is not an origin (scheme://host[:port], no path) or *` }))),
   PERSIST_DELTAS: z.enum(['true', 'false']).default('false'),
   PERSIST_DELTAS_INTERVAL_MS: integer(200),
   PERSIST_DELTAS_MIN_CHARS: integer(1024),
@@ -99,7 +115,14 @@ export type Environment = z.infer<typeof environmentSchema>;
 export interface Configuration {
   environment: string;
   logLevel: Environment['LOG_LEVEL'];
-  api: { port: number; host: string; maxRequestBytes: number; sseKeepAliveMs: number };
+  api: {
+    port: number;
+    host: string;
+    maxRequestBytes: number;
+    sseKeepAliveMs: number;
+    /** Origins allowed to call `/api` from a browser (`*` for any); empty: same origin only. */
+    corsOrigins: string[];
+  };
   databaseUrl: string;
   redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
   temporal: {
@@ -199,6 +222,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       host: value.HOST,
       maxRequestBytes: value.MAX_REQUEST_BYTES,
       sseKeepAliveMs: value.SSE_KEEPALIVE_MS,
+      corsOrigins: value.CORS_ORIGINS,
     },
     databaseUrl: value.DATABASE_URL,
     redis: {

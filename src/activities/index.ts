@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { createOpenAiClient } from '../clients';
 import { ChatRepository } from '../db/chat-repository';
 import { PricingRepository } from '../db/pricing-repository';
+import { ConversationRepository } from '../db/conversation-repository';
 import { UsageRepository } from '../db/usage-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { SpendCapDefaults } from '../shared/spend-caps';
@@ -32,6 +33,7 @@ import { createStoreActivities } from './store';
 import { createDocumentActivities } from './documents';
 import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddings/embedder';
 import { EmbeddingCache } from '../embeddings/embedding-cache';
+import { createTitleActivities } from './title';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -149,6 +151,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       embedders,
       minimumSimilarity,
     }),
+    ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger }),
     ...createLlmActivities({
       clients: llmClients,
       provider: dependencies.provider,

@@ -9,11 +9,13 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Configuration } from '../config';
 import { ChatRepository } from '../db/chat-repository';
+import { ConversationRepository } from '../db/conversation-repository';
 import { WorkspaceRepository } from '../db/workspace-repository';
 import type { Logger } from '../logger';
 import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
 import { requireApiKey, requireRole } from './auth';
+import { corsForApi } from './cors';
 import { errorHandler, sendError } from './errors';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
@@ -22,6 +24,8 @@ import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createDocumentRouter } from './routes/documents';
 import { createMemoryRouter } from './routes/memories';
 import { createUsageRouter } from './routes/usage';
+import { createConversationRouter, documentConversationRoutes } from './routes/conversations';
+import { createWebAppRouter } from './web-app';
 import swaggerUi from 'swagger-ui-express';
 import { createManagementRouter } from './management/router';
 import { ApiDocument } from './openapi/api-document';
@@ -37,6 +41,7 @@ export function createApiDocument(): ApiDocument {
       'Chat turns as Temporal workflows, streamed with the Vercel AI SDK protocols; agents, skills, LLM connections, API keys and pricing of a workspace. Every route takes `Authorization: Bearer <api key>`.',
   });
   registerCoreRoutes(document);
+  documentConversationRoutes(document);
   return document;
 }
 import { createFileRouter } from './routes/files';
@@ -81,6 +86,7 @@ export function createApp(dependencies: ApiDependencies) {
   const tools = dependencies.toolCatalog ?? builtInToolCatalog;
   const document = createApiDocument();
   const chats = new ChatRepository(pool);
+  const conversations = new ConversationRepository(pool);
   const workspaces = new WorkspaceRepository(pool);
   const eventLog = new EventLog(redis, eventLogOptionsFrom(configuration));
   const hub = new SubscriberHub(subscriber);
@@ -123,6 +129,7 @@ export function createApp(dependencies: ApiDependencies) {
   app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/openapi.json', persistAuthorization: true }, customSiteTitle: 'durable-chat API' }));
 
   const api = express.Router();
+  api.use(corsForApi(configuration.api.corsOrigins));
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(requireApiKey(workspaces));
   api.use((request, response, next) => {
@@ -142,6 +149,7 @@ export function createApp(dependencies: ApiDependencies) {
       temporal,
       redis,
       chats,
+      conversations,
       workspaces,
       eventLog,
       logger,
@@ -164,8 +172,10 @@ export function createApp(dependencies: ApiDependencies) {
   api.use(createDocumentRouter({ pool, logger, temporal, taskQueue: configuration.temporal.taskQueue, maxBytes: configuration.documents.maxBytes }));
   api.use('/usage', requireRole('admin'));
   api.use(createUsageRouter({ pool }));
+  api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
   api.use(createManagementRouter({ pool, configuration, document, tools }));
   app.use('/api', api);
+  app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(errorHandler);
   return { app, openStreams, hub, eventLog, metrics, document };

@@ -321,7 +321,7 @@ export interface ScriptedToolCall {
 }
 
 /** Which rule produced the answer (recorded with each request, handy when a test fails). */
-export type AnswerRule = 'memory-extraction' | 'tool-request' | 'tool-hop' | 'tool-summary' | 'long' | 'summary' | 'echo';
+export type AnswerRule = 'memory-extraction' | 'tool-request' | 'tool-hop' | 'tool-summary' | 'title' | 'long' | 'summary' | 'echo';
 
 /** The scripted model's answer: text, or tool calls. */
 export type ScriptedAnswer =
@@ -387,6 +387,19 @@ export const longAnswer = [
 ].join('\n\n');
 
 const summaryRequestPattern = /summari[sz]e|summary of the conversation/i;
+const titleRequestPattern = /\btitle for the conversation\b/i;
+const titleWords = 6;
+
+/**
+ * The scripted model's title for a conversation: the first words of its first user message
+ * (directives removed), capitalised, without final punctuation.
+ */
+export function scriptedTitle(messages: readonly WireMessage[]): string {
+  const firstUser = messages.find((message) => message.role === 'user');
+  const words = parseDirectives(contentText(firstUser?.content)).text.split(/\s+/).filter(Boolean).slice(0, titleWords);
+  const title = words.join(' ').replace(/[.!?:;,]+$/, '');
+  return title.charAt(0).toUpperCase() + title.slice(1);
+}
 const longPattern = /\blong\b/i;
 const toolResultLimit = 200;
 const summaryWordsPerMessage = 12;
@@ -399,7 +412,8 @@ const summaryWordsPerMessage = 12;
  * 1. the last message is a user message naming offered tools (`use search_docs ...`) → tool calls;
  * 2. the last message is a tool result → more tool calls while `hops=N` rounds are not done,
  *    otherwise `Tool results: ...`;
- * 3. the last user message contains the word `long` → three paragraphs;
+ * 3. a system message asks for a title for the conversation → {@link scriptedTitle};
+ * 3b. the last user message contains the word `long` → three paragraphs;
  * 4. the last message is a system message, or a system message / the last user message asks to
  *    summarise → `Summary: ` + the first 12 words of every user message;
  * 5. otherwise → `You said: <text>`, plus ` (I see 1 image: image/png, 112 bytes)` when the message held image parts.
@@ -472,11 +486,16 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     return textAnswer('tool-summary', `Tool results: ${results.join('; ')}`);
   }
 
-  // Rule 3: a long answer.
+  // Rule 3: a title for the conversation.
+  const isInstruction = (message: WireMessage): boolean => message.role === 'system' || message.role === 'developer';
+  if (messages.some((message) => isInstruction(message) && titleRequestPattern.test(contentText(message.content)))) {
+    return textAnswer('title', scriptedTitle(messages));
+  }
+
+  // Rule 3b: a long answer.
   if (lastMessage?.role === 'user' && longPattern.test(text)) return textAnswer('long', longAnswer);
 
   // Rule 4: a summary of the conversation.
-  const isInstruction = (message: WireMessage): boolean => message.role === 'system' || message.role === 'developer';
   const asksForSummary =
     (lastMessage !== undefined && isInstruction(lastMessage)) ||
     summaryRequestPattern.test(text) ||

@@ -35,6 +35,8 @@ export interface ChatTurnInput {
   /** Set when this turn regenerates an earlier answer to the same user message (kept in history). */
   regenerates?: string;
   options: TurnOptions;
+  /** The conversation still has the title it was created with: name it after this answer. */
+  titleNeeded?: boolean;
 }
 
 /** The id of the deployment's own LLM endpoint (`OPENAI_BASE_URL`), which is not a workspace connection. */

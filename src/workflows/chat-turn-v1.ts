@@ -16,6 +16,7 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import { messageText, type MessagePart } from '../shared/messages';
 import { TURN_STATUS } from '../shared/search-attributes';
@@ -105,7 +106,7 @@ export async function chatTurnV1(input: ChatTurnInput): Promise<ChatTurnResult> 
     heartbeatTimeout: input.options.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-  };
+  } satisfies ActivityOptions;
   const llm = proxyActivities<LegacyActivities>(llmOptions);
 
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };

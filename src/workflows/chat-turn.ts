@@ -22,11 +22,13 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HopUsageRecord } from '../activities/store';
 import { AnswerBuilder } from '../shared/answer';
+import { conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
 import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
@@ -38,6 +40,7 @@ import { ToolExecutionTracker } from '../shared/tool-tracker';
 import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
 import { partialTextOf, type AgentConfiguration, type ChatTurnInput, type ChatTurnResult, type HopResult, type TurnMessage, type TurnState } from '../shared/turn';
 import { chatTurnV1 } from './chat-turn-v1';
+import { conversationTitle } from './conversation-title';
 import { hopLimitWarning, turnStateQuery } from './turn-queries';
 
 export { hopLimitWarning, turnStateQuery };
@@ -69,6 +72,24 @@ class HopFailure extends Error {
     readonly partialText: string,
   ) {
     super(failureMessage(failure));
+  }
+}
+
+/**
+ * Names the conversation in the background after an answer, while it still has the title it was
+ * created with: an abandoned child workflow, so the turn never waits for the model's title and a
+ * title problem never fails the turn (it is logged).
+ */
+async function startConversationTitle(input: ChatTurnInput, model: string, connection: AgentConfiguration['connection']): Promise<void> {
+  try {
+    await startChild(conversationTitle, {
+      workflowId: conversationTitleWorkflowId(input.conversationId),
+      args: [{ conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(connection ? { connection } : {}) }],
+      parentClosePolicy: 'ABANDON',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  } catch (error) {
+    log.warn('conversation title not started', { conversationId: input.conversationId, error: failureMessage(error) });
   }
 }
 
@@ -299,6 +320,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     await finish(finishReason);
     state.status = 'completed';
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
+    if (input.titleNeeded) await startConversationTitle(input, state.model ?? agent.model, agent.connection);
     if (useMemory) {
       const exchange = { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userText, assistantText: answer.text };
       // Extraction asks the agent's model: a regular activity with its own timeout and retries. The

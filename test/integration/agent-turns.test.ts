@@ -9,7 +9,7 @@ import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/serve
 import type { TurnState } from '../../src/shared/turn';
 import { apiClient, type ApiClient } from '../support/api-client';
 import { recordedActivation } from '../support/history';
-import { runTurn } from '../support/chat';
+import { answerRequests, runTurn } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -50,9 +50,9 @@ async function turn(apiKey: string, text: string, extra: Record<string, unknown>
   return { ...run, turnId };
 }
 
-/** The answer's chat completions (not the memory extraction after the turn, which quotes the message too). */
+/** The turns' own model requests that carry the fragment (see `answerRequests`). */
 function requestsWith(llm: ScriptedLlm, marker: string) {
-  return llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(marker));
+  return answerRequests(llm, marker);
 }
 
 /** Usage of the answer's hops (hop −2, the memory extraction, runs after the stream and may still be going). */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runAiClient, assistantText } from '../support/ai-client';
-import { createAgent, runTurn, storedEvents, storedAnswerText, type StoredEvent } from '../support/chat';
+import { answerRequests, createAgent, runTurn, storedEvents, storedAnswerText, type StoredEvent } from '../support/chat';
 import { startTestStack, type TestStack } from '../support/stack';
 import { UsageRepository } from '../../src/db/usage-repository';
 
@@ -19,9 +19,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The chat completions of the answer (not the memory extraction after it, which quotes the message too). */
+/** The turns' own model requests that carry the fragment (see `answerRequests`). */
 function requestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(fragment));
+  return answerRequests(stack.llm, fragment);
 }
 
 function answers(events: StoredEvent[]) {

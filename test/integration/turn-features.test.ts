@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hopLimitWarning } from '../../src/workflows/chat-turn';
-import { createAgent, postChat, runTurn, storedEvents } from '../support/chat';
+import { answerRequests, createAgent, postChat, runTurn, storedEvents } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { activitySummaries } from '../support/history';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -28,9 +28,9 @@ async function events(chatId: string) {
   return storedEvents(stack, chatId);
 }
 
-/** The chat completions whose messages contain `fragment` (not the memory extraction after a turn, which quotes it too). */
+/** The turns' own model requests that carry the fragment (see `answerRequests`). */
 function llmRequestsContaining(fragment: string) {
-  return stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(fragment));
+  return answerRequests(stack.llm, fragment);
 }
 
 describe('tool hops', () => {

@@ -3,6 +3,7 @@
  * way `DefaultChatTransport` does, read a whole turn, read a conversation's stored events.
  */
 import { randomUUID } from 'node:crypto';
+import type { ScriptedLlm } from '../../src/scripted-llm/server';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from './sse';
 import type { TestStack } from './stack';
 
@@ -110,4 +111,12 @@ export async function storedAnswerText(stack: TestStack, chatId: string, workspa
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no answer stored for ${chatId}`);
+}
+
+/**
+ * The model requests of the turns themselves that carry `fragment`: not the background calls after a
+ * turn (memory extraction, the conversation's title), which quote the exchange too.
+ */
+export function answerRequests(llm: ScriptedLlm, fragment: string) {
+  return llm.requests.filter((request) => request.rule !== 'memory-extraction' && request.rule !== 'title' && JSON.stringify(request.messages).includes(fragment));
 }

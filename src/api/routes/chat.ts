@@ -10,6 +10,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Redis } from 'ioredis';
 import type { Configuration } from '../../config';
 import type { ChatRepository, ConversationRow } from '../../db/chat-repository';
+import type { ConversationRepository } from '../../db/conversation-repository';
 import type { WorkspaceRepository } from '../../db/workspace-repository';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
@@ -37,6 +38,7 @@ export interface ChatRouteDependencies {
   temporal: Client;
   redis: Redis;
   chats: ChatRepository;
+  conversations: ConversationRepository;
   workspaces: WorkspaceRepository;
   eventLog: EventLog;
   logger: Logger;
@@ -124,6 +126,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         throw error;
       }
     }
+    const titleNeeded = await dependencies.conversations.hasOriginalTitle(conversation.id);
 
     const { key, replaces } = await turnKeyOf(chats, conversation, chat);
     const turnId = turnWorkflowId(conversation.id, key);
@@ -141,6 +144,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       ...(chat.widgetMode !== undefined ? { widgetMode: chat.widgetMode } : {}),
       ...(replaces ? { regenerates: replaces } : {}),
       userMessage: chat.userMessage,
+      ...(titleNeeded ? { titleNeeded } : {}),
       options: {
         heartbeatTimeoutMs: configuration.llm.heartbeatTimeoutMs,
         llmStartToCloseTimeoutMs: configuration.llm.startToCloseTimeoutMs,
