@@ -67,6 +67,8 @@ const environmentSchema = z.object({
   SPEND_CAP_WORKSPACE_DAILY_USD: z.coerce.number().positive().optional(),
   SPEND_CAP_WORKSPACE_DAILY_TOKENS: z.coerce.number().int().positive().optional(),
   SPEND_CAP_WARNING_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
+  ANSWER_LINK_ORIGINS: z.string().default('*'),
+  ANSWER_IMAGE_ORIGINS: z.string().default(''),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   CORS_ORIGINS: z
@@ -161,6 +163,8 @@ export interface Configuration {
   secrets: { keys?: EncryptionKey[] };
   /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
   toolSelection: { maxTools: number };
+  /** Origins Markdown links and images in answers may point at (`*`: any); other targets are replaced. */
+  answerOrigins: { linkOrigins: string[]; imageOrigins: string[] };
   /** The deployment's default spend caps (agents and workspaces may set their own) and the warning ratio. */
   spendCaps: { defaults: SpendCapDefaults; warningRatio: number };
   /** Where generated images and attachments are stored. */
@@ -269,6 +273,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
+    answerOrigins: { linkOrigins: list(value.ANSWER_LINK_ORIGINS), imageOrigins: list(value.ANSWER_IMAGE_ORIGINS) },
     spendCaps: {
       defaults: {
         ...(value.SPEND_CAP_TURN_USD !== undefined ? { turnUsd: value.SPEND_CAP_TURN_USD } : {}),

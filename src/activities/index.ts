@@ -57,6 +57,8 @@ export interface ActivityDependencies {
   workspaceFilesRoot: string;
   /** Generated images and attachments; absent, answers keep inline images and attached files are not read. */
   media?: MediaStorage & { visionModels: readonly string[]; inlineTextChars: number };
+  /** Origins answer links and images may point at. */
+  answerOrigins?: { linkOrigins: readonly string[]; imageOrigins: readonly string[] };
   /** The deployment's default spend caps and warning ratio (absent: only agents' and workspaces' own caps, warning at 80%). */
   spendCaps?: { defaults: SpendCapDefaults; warningRatio: number };
   /** Which embedding model serves a workspace (default: the LLM client with EMBEDDINGS_MODEL's default). */
@@ -89,6 +91,7 @@ export function activityDependenciesFrom(
     ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
     maxToolsPerTurn: configuration.toolSelection.maxTools,
     spendCaps: configuration.spendCaps,
+    answerOrigins: configuration.answerOrigins,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
     deltaPersistence: configuration.llm.deltaPersistence,
     eventLogOptions: eventLogOptionsFrom(configuration),
@@ -161,6 +164,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       logger: dependencies.logger,
       deltaPersistence: dependencies.deltaPersistence,
       stopSignals: dependencies.stopSignals,
+      ...(dependencies.answerOrigins ? { answerOrigins: dependencies.answerOrigins } : {}),
       ...(dependencies.media ? { media: dependencies.media } : {}),
     }),
   };

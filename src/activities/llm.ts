@@ -28,6 +28,7 @@ import { userContentsWithAttachments } from '../llm/attachment-content';
 import type { Attachments } from '../storage/attachments';
 import type { GeneratedImages } from '../storage/generated-images';
 import { InlineImageRewriter } from '../storage/inline-images';
+import { LinkGuard } from '../llm/link-guard';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { redactCredentials, type LlmClients } from '../llm/connection-clients';
 import { toolsForAgent, toolsNamed } from '../tools/registry';
@@ -55,6 +56,8 @@ export interface LlmDependencies {
   eventLog: EventLog;
   logger: Logger;
   deltaPersistence?: DeltaPersistenceOptions;
+  /** Origins answer links and images may point at (default: any link, no external image). */
+  answerOrigins?: { linkOrigins: readonly string[]; imageOrigins: readonly string[] };
   /** Redis stop messages; without them a stop arrives through Temporal's cancellation only. */
   stopSignals?: StopSignals;
   /** Generated images and attachments; without it answers keep inline images and files are not read. */
@@ -266,7 +269,14 @@ export function createLlmActivities(dependencies: LlmDependencies) {
             ),
           )
         : undefined;
-      const emitText = async (text: string) => {
+      // Link and image targets outside the allowed origins are replaced before anything goes out.
+      const links = new LinkGuard({
+        ...(dependencies.answerOrigins ?? { linkOrigins: ['*'], imageOrigins: [] }),
+        onBlocked: (target, kind) => logger.warn({ turnId, hop, attempt, kind, target: target.slice(0, 200) }, 'answer link target blocked: origin not allowed'),
+      });
+      const emitText = async (raw: string) => {
+        const text = links.push(raw);
+        if (!text) return;
         content += text;
         await publish({ kind: 'text-delta', hop, attempt, delta: text });
         if (deltaBatcher.enabled) await deltaBatcher.add(text);
@@ -307,6 +317,11 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       }
       const heldText = inlineImages ? await inlineImages.end() : '';
       if (heldText) await emitText(heldText);
+      const heldTarget = links.end();
+      if (heldTarget) {
+        content += heldTarget;
+        await publish({ kind: 'text-delta', hop, attempt, delta: heldTarget });
+      }
       await deltaBatcher.flush();
       // An aborted request can end the openai stream quietly: a stopped hop must still end as stopped.
       if (wasStopped()) return await stoppedResult();

@@ -9,13 +9,14 @@
  */
 import type { ChatCompletionContentPart, ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import { isToolPart } from '../shared/answer';
+import { DATA_BOUNDARY_INSTRUCTION, toolResultAsData } from './data-boundary';
 import { messageText, type MessagePart, type StoredMessage } from '../shared/messages';
 import type { TurnMessage } from '../shared/turn';
 
 /** The system prompt of a turn: persona, then the condensed older conversation, then memories. */
 export function composeSystemPrompt(persona: string, condensed: string | undefined, memorySection: string): string {
   const condensedSection = condensed ? `\n\nEarlier in this conversation (condensed):\n${condensed}` : '';
-  return `${persona}${condensedSection}${memorySection}`;
+  return `${persona}${condensedSection}${memorySection}${DATA_BOUNDARY_INSTRUCTION}`;
 }
 
 export type StoredToolResults = ReadonlyMap<string, { content: string; arguments?: string }>;
@@ -47,7 +48,9 @@ function assistantMessages(parts: readonly MessagePart[], toolResults: StoredToo
       function: { name: part.type.slice('tool-'.length), arguments: toolResults.get(part.toolCallId)?.arguments ?? JSON.stringify(part.input ?? {}) },
     }));
     messages.push({ role: 'assistant', content: text || null, tool_calls: toolCalls });
-    for (const part of tools) messages.push({ role: 'tool', tool_call_id: part.toolCallId, content: toolResults.get(part.toolCallId)?.content ?? fallbackToolContent(part) });
+    for (const part of tools) {
+      messages.push({ role: 'tool', tool_call_id: part.toolCallId, content: toolResultAsData(part.type.slice('tool-'.length), toolResults.get(part.toolCallId)?.content ?? fallbackToolContent(part)) });
+    }
   }
   return messages;
 }
@@ -70,8 +73,10 @@ export function toModelMessages(
     else if (message.role === 'assistant') messages.push(...assistantMessages(message.parts, toolResults));
     else messages.push({ role: 'system', content: messageText(message.parts) });
   }
+  const toolNames = new Map<string, string>();
+  for (const message of turnMessages) if (message.role === 'assistant') for (const call of message.toolCalls) toolNames.set(call.id, call.name);
   for (const message of turnMessages) {
-    if (message.role === 'tool') messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: message.content });
+    if (message.role === 'tool') messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: toolResultAsData(toolNames.get(message.toolCallId) ?? 'tool', message.content) });
     else
       messages.push({
         role: 'assistant',

@@ -8,6 +8,7 @@
  * - cutting the answer into the pieces that the server streams,
  * - estimating usage numbers.
  */
+import { dataOfToolResult } from '../llm/data-boundary';
 import { createHash } from 'node:crypto';
 import { MEMORY_EXTRACTION_MARKER } from '../memory/memory-extraction';
 import { scriptedExtractionAnswer } from './memory-extraction';
@@ -482,7 +483,7 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     }
     const results = sinceUser
       .filter((message) => message.role === 'tool')
-      .map((message) => contentText(message.content).slice(0, toolResultLimit));
+      .map((message) => dataOfToolResult(contentText(message.content)).slice(0, toolResultLimit));
     return textAnswer('tool-summary', `Tool results: ${results.join('; ')}`);
   }
 
