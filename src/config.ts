@@ -70,7 +70,8 @@ const environmentSchema = z.object({
   ANSWER_LINK_ORIGINS: z.string().default('*'),
   ANSWER_IMAGE_ORIGINS: z.string().default(''),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Default: the Temporal UI's own origins, on TEMPORAL_UI_PORT. */
+  CODEC_CORS_ORIGINS: z.string().optional(),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -269,7 +270,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     encryption: {
       ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS, 'PAYLOAD_ENCRYPTION_KEYS') } : {}),
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
-      codecCorsOrigins: list(value.CODEC_CORS_ORIGINS),
+      codecCorsOrigins: list(value.CODEC_CORS_ORIGINS ?? `http://localhost:${value.TEMPORAL_UI_PORT},http://127.0.0.1:${value.TEMPORAL_UI_PORT}`),
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
