@@ -43,6 +43,8 @@ const environmentSchema = z.object({
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_UI_PORT: integer(8233),
+  /** How long an API request waits for Temporal before it answers 503 (the client alone retries for ~20 s). */
+  TEMPORAL_REQUEST_TIMEOUT_MS: integer(2000),
   TEMPORAL_PORT: integer(7233),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
@@ -137,6 +139,8 @@ export interface Configuration {
     cliPath?: string;
     port: number;
     uiPort: number;
+    /** Deadline of the API's calls to Temporal (TEMPORAL_REQUEST_TIMEOUT_MS). */
+    requestTimeoutMs: number;
   };
   llm: {
     baseUrl?: string;
@@ -245,6 +249,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       cliPath: value.TEMPORAL_CLI_PATH,
       port: value.TEMPORAL_PORT,
       uiPort: value.TEMPORAL_UI_PORT,
+      requestTimeoutMs: value.TEMPORAL_REQUEST_TIMEOUT_MS,
     },
     llm: {
       baseUrl: value.OPENAI_BASE_URL,

@@ -30,6 +30,7 @@ import { isToolPattern, matchesToolPattern } from '../../tools/tool-patterns';
 import { parseChatRequest, type ChatRequest } from '../chat-request';
 import { checkAttachments, UnknownAttachmentError, type Attachments } from '../../storage/attachments';
 import { sendError } from '../errors';
+import { TemporalUnavailableError, withinTemporalDeadline } from '../temporal-availability';
 import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
 
@@ -151,8 +152,9 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       },
     };
     const streamRequest = { turnId, messageId, modernClient: isModernClient(request), protocol: requestedProtocol(request) };
+    const deadlineMs = configuration.temporal.requestTimeoutMs;
     try {
-      await temporal.workflow.start<typeof chatTurn>('chatTurn', {
+      await withinTemporalDeadline(temporal, deadlineMs, () => temporal.workflow.start<typeof chatTurn>('chatTurn', {
         taskQueue: configuration.temporal.taskQueue,
         workflowId: turnId,
         args: [input],
@@ -168,9 +170,15 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
           { key: AGENT_ID, value: agent.id },
           { key: TURN_STATUS, value: 'running' },
         ],
-      });
+      }));
       dependencies.onTurnStarted?.();
     } catch (error) {
+      if (error instanceof TemporalUnavailableError) {
+        // Nothing started: a conversation this request created goes again, so a retry starts clean.
+        if (conversation.created) await chats.deleteUnusedConversation(conversation.id);
+        logger.warn({ turnId }, 'Temporal unavailable: turn not started');
+        throw error;
+      }
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (!(await eventLog.exists(turnId))) {
         const stored = await chats.findEventByRequestId(conversation.id, requestIds.answer(key));
@@ -202,6 +210,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
    * reveals nothing about other tenants.
    */
   router.get('/chat/:id/stream', async (request: Request<{ id: string }>, response: Response) => {
+    if (!CLIENT_ID_PATTERN.test(request.params.id)) return sendError(response, 400, 'invalid_request', 'id: not a chat id', 'id');
     const resumeAfter = lastEventId(request);
     if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
     const conversation = await conversationOf(request);
@@ -229,15 +238,17 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
    * `cancelled`. A chat with no running turn answers `{stopped: false}`, whoever it belongs to.
    */
   router.post('/chat/:id/stop', async (request: Request<{ id: string }>, response: Response) => {
+    if (!CLIENT_ID_PATTERN.test(request.params.id)) return sendError(response, 400, 'invalid_request', 'id: not a chat id', 'id');
     const conversation = await conversationOf(request);
     const turnId = conversation ? await eventLog.latestTurn(conversation.id) : null;
     if (!turnId) return response.json({ stopped: false });
     const handle = temporal.workflow.getHandle(turnId);
+    const deadlineMs = configuration.temporal.requestTimeoutMs;
     try {
-      const description = await handle.describe();
+      const description = await withinTemporalDeadline(temporal, deadlineMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') return response.json({ stopped: false });
       await publishStop(dependencies.redis, configuration.redis.keyPrefix, turnId);
-      await handle.cancel();
+      await withinTemporalDeadline(temporal, deadlineMs, () => handle.cancel());
       logger.info({ turnId }, 'turn stop requested');
       return response.json({ stopped: true, turnId });
     } catch (error) {
