@@ -57,6 +57,11 @@ const environmentSchema = z.object({
   LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
   // Attachments arrive as data URLs inside the JSON body: raise it to use the attachment limits in full.
   MAX_REQUEST_BYTES: integer(1_000_000),
+  /** Requests per API key, per workspace, and failed authentications per client address, per RATE_LIMIT_WINDOW_MS (0: off). */
+  RATE_LIMIT_PER_KEY: integer(1200),
+  RATE_LIMIT_PER_WORKSPACE: integer(6000),
+  RATE_LIMIT_PER_ADDRESS: integer(300),
+  RATE_LIMIT_WINDOW_MS: integer(60_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
@@ -127,6 +132,7 @@ export interface Configuration {
     sseKeepAliveMs: number;
     /** Origins allowed to call `/api` from a browser (`*` for any); empty: same origin only. */
     corsOrigins: string[];
+    rateLimits: { perKey: number; perWorkspace: number; perAddress: number; windowMs: number };
   };
   databaseUrl: string;
   redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
@@ -232,6 +238,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       maxRequestBytes: value.MAX_REQUEST_BYTES,
       sseKeepAliveMs: value.SSE_KEEPALIVE_MS,
       corsOrigins: value.CORS_ORIGINS,
+      rateLimits: { perKey: value.RATE_LIMIT_PER_KEY, perWorkspace: value.RATE_LIMIT_PER_WORKSPACE, perAddress: value.RATE_LIMIT_PER_ADDRESS, windowMs: value.RATE_LIMIT_WINDOW_MS },
     },
     databaseUrl: value.DATABASE_URL,
     redis: {

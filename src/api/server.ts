@@ -18,6 +18,7 @@ import { requireApiKey, requireRole } from './auth';
 import { corsForApi } from './cors';
 import { createErrorHandler, requestIdMiddleware, sendError } from './errors';
 import { rejectUnsafeJson } from './json-safety';
+import { createAddressRateLimit, createPrincipalRateLimits } from './rate-limits';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
 import { createCodecRouter } from './routes/codec';
@@ -141,9 +142,12 @@ export function createApp(dependencies: ApiDependencies) {
 
   const api = express.Router();
   api.use(corsForApi(configuration.api.corsOrigins));
+  // Bad keys are counted per address before any body is read or key looked up.
+  api.use(createAddressRateLimit(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
+  api.use(requireApiKey(workspaces));
+  api.use(...createPrincipalRateLimits(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(rejectUnsafeJson);
-  api.use(requireApiKey(workspaces));
   api.use((request, response, next) => {
     if (request.method === 'GET' && request.path.endsWith('/stream') || request.method === 'POST' && request.path === '/chat') {
       openStreams.add(response);
