@@ -53,6 +53,7 @@ async function run() {
       databaseFile: path.join(DATA_DIRECTORY, 'temporal.sqlite'),
       port: configuration.temporal.port,
       uiPort: configuration.temporal.uiPort,
+      supervise: true,
       ...(configuration.encryption.keys && configuration.encryption.codecAuthToken
         ? { uiCodecEndpoint: `http://${configuration.api.host}:${configuration.api.port}/codec` }
         : {}),
