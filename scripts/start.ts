@@ -7,6 +7,8 @@
  * workspace with its API key, then the worker and the API in this process. Prints the URLs, the key
  * and a `curl -N` example. Ctrl-C stops everything.
  */
+// First: tracing instruments the modules imported after it.
+import '../src/telemetry/register';
 import path from 'node:path';
 import { startApiProcess } from '../src/api/main';
 import { loadConfiguration } from '../src/config';
