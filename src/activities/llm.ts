@@ -278,7 +278,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
         const text = links.push(raw);
         if (!text) return;
         content += text;
-        await publish({ kind: 'text-delta', hop, attempt, delta: text });
+        // Not awaited: deltas that arrive while a write is in flight go out together in the next one.
+        await publish.enqueue({ kind: 'text-delta', hop, attempt, delta: text });
         if (deltaBatcher.enabled) await deltaBatcher.add(text);
       };
       let providerFinishReason: string | null = null;
@@ -306,10 +307,10 @@ export function createLlmActivities(dependencies: LlmDependencies) {
           if (fragment.function?.arguments) toolArgumentsText += fragment.function.arguments;
           for (const change of toolCalls.add(fragment)) {
             if (change.kind === 'start') {
-              await publish({ kind: 'tool-input-start', hop, attempt, toolCallId: change.id, toolName: change.name });
-              if (change.arguments) await publish({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.arguments });
+              await publish.enqueue({ kind: 'tool-input-start', hop, attempt, toolCallId: change.id, toolName: change.name });
+              if (change.arguments) await publish.enqueue({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.arguments });
             } else {
-              await publish({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.delta });
+              await publish.enqueue({ kind: 'tool-input-delta', hop, attempt, toolCallId: change.id, delta: change.delta });
             }
           }
         }
@@ -373,6 +374,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     } finally {
       clearInterval(heartbeatTimer);
       stop?.dispose();
+      // Whatever was queued is written (or fenced off) before the attempt ends: a retry's events never precede it.
+      await publish.flush().catch(() => undefined);
     }
   }
 

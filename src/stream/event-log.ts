@@ -11,46 +11,60 @@ import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
 /**
- * Appends and publishes in one round trip, fenced by attempt and made idempotent by sequence:
- * - once an attempt of a hop has written, an older attempt of the same hop (a zombie whose worker
- *   lost contact with Temporal while a retry started elsewhere) can no longer write, so clients never
- *   see two attempts interleaved;
+ * Appends a batch of events and publishes them live in one round trip, fenced by attempt and made
+ * idempotent by sequence:
+ * - once an attempt of a writer has written, an older attempt of the same writer (a zombie whose
+ *   worker lost contact with Temporal while a retry started elsewhere) can no longer write, so
+ *   clients never see two attempts interleaved;
  * - each event of an attempt carries its sequence number, and a number already written is skipped,
  *   so a command retried after a lost reply (a reconnect) never appends an event twice.
- * ARGV: maxEvents, payload, retentionSeconds, channel, writer (a name: `hop:0`, `finish`, …), its
- * attempt (0 = not fenced), sequence.
- * Returns the entry id, `false` (nil) when fenced off, or `dup` for a sequence already written.
+ * Every event gets its own stream entry (its own id, for `Last-Event-ID`); the batch is published as
+ * one message, entries separated by U+001E (a control character JSON text never holds raw).
+ * ARGV: maxEvents, retentionSeconds, channel, writer (a name: `hop:0`, `finish`, …), its attempt
+ * (0 = not fenced), then a sequence and a payload per event.
+ * Returns an id per event (`dup` for a sequence already written), or `false` (nil) when fenced off.
  */
 const APPEND_SCRIPT = `
-local attempt = tonumber(ARGV[6])
+local attempt = tonumber(ARGV[5])
+local attemptField = 'a:' .. ARGV[4]
+local sequenceField = 's:' .. ARGV[4]
+local written = 0
 if attempt > 0 then
-  local attemptField = 'a:' .. ARGV[5]
-  local sequenceField = 's:' .. ARGV[5]
-  local sequence = tonumber(ARGV[7])
   local current = tonumber(redis.call('HGET', KEYS[2], attemptField) or '0')
   if attempt < current then return false end
-  if attempt == current and sequence <= tonumber(redis.call('HGET', KEYS[2], sequenceField) or '0') then return 'dup' end
-  redis.call('HSET', KEYS[2], attemptField, attempt, sequenceField, sequence)
-  if attempt > current then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+  if attempt == current then written = tonumber(redis.call('HGET', KEYS[2], sequenceField) or '0') end
+  if attempt > current then
+    redis.call('HSET', KEYS[2], attemptField, attempt, sequenceField, 0)
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
+  end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[4], id .. '\\n' .. ARGV[2])
-return id
+local ids = {}
+local live = {}
+local highest = written
+for index = 6, #ARGV, 2 do
+  local sequence = tonumber(ARGV[index])
+  if attempt > 0 and sequence <= written then
+    ids[#ids + 1] = 'dup'
+  else
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[index + 1])
+    ids[#ids + 1] = id
+    live[#live + 1] = id .. '\\n' .. ARGV[index + 1]
+    if sequence > highest then highest = sequence end
+  end
+end
+if #live > 0 then
+  if attempt > 0 then redis.call('HSET', KEYS[2], sequenceField, highest) end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('PUBLISH', ARGV[3], table.concat(live, '\\30'))
+end
+return ids
 `;
 
+/** Separates the entries of one live message (a batch): U+001E, never raw in JSON text. */
+const ENTRY_SEPARATOR = '\u001e';
+
 type RedisWithAppend = Redis & {
-  appendTurnEvent(
-    log: string,
-    fence: string,
-    maxEvents: number,
-    payload: string,
-    retentionSeconds: number,
-    channel: string,
-    writer: string,
-    attempt: number,
-    sequence: number,
-  ): Promise<string | null>;
+  appendTurnEvents(log: string, fence: string, maxEvents: number, retentionSeconds: number, channel: string, writer: string, attempt: number, ...sequencesAndPayloads: Array<string | number>): Promise<string[] | null>;
 };
 
 /** An attempt tried to write after a newer attempt of the same writer started: it must stop. */
@@ -93,17 +107,39 @@ export function compareEntryIds(left: string, right: string): number {
   return byMs !== 0 ? Math.sign(byMs) : Math.sign(Number(leftSeq) - Number(rightSeq));
 }
 
-/** Decodes a pub/sub message (`<id>\n<json>`) into an id and event. */
-export function decodeLiveMessage(message: string): LoggedStreamEvent {
-  const newline = message.indexOf('\n');
-  return { id: message.slice(0, newline), event: JSON.parse(message.slice(newline + 1)) as StreamEvent };
+/** Decodes a pub/sub message (entries `<id>\n<json>`, separated by U+001E) into its events, in order. */
+export function decodeLiveMessages(message: string): LoggedStreamEvent[] {
+  return message.split(ENTRY_SEPARATOR).map((entry) => {
+    const newline = entry.indexOf('\n');
+    return { id: entry.slice(0, newline), event: JSON.parse(entry.slice(newline + 1)) as StreamEvent };
+  });
+}
+
+/** Most events one Redis call appends; a longer queue goes out in several calls. */
+const MAX_BATCH_EVENTS = 256;
+/** Queued events past which a publisher makes its callers wait (Redis slower than the model). */
+const MAX_QUEUED_EVENTS = 4096;
+
+/**
+ * A publisher for one writer's attempt (see {@link EventLog.publisher}). `publish` resolves once
+ * the event is in the log; `enqueue` does not wait, for the per-delta path.
+ */
+export interface EventPublisher {
+  (event: StreamEvent): Promise<string | undefined>;
+  /**
+   * Queues the event without waiting for Redis; a failure surfaces at the next `publish`,
+   * `enqueue` or `flush`. Resolves at once unless the queue is full (backpressure).
+   */
+  enqueue(event: StreamEvent): Promise<void>;
+  /** Resolves once every queued event is in the log. */
+  flush(): Promise<void>;
 }
 
 export class EventLog {
   private readonly redis: RedisWithAppend;
 
   constructor(redis: Redis, private readonly options: EventLogOptions) {
-    if (!('appendTurnEvent' in redis)) redis.defineCommand('appendTurnEvent', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+    if (!('appendTurnEvents' in redis)) redis.defineCommand('appendTurnEvents', { numberOfKeys: 2, lua: APPEND_SCRIPT });
     this.redis = redis as RedisWithAppend;
   }
 
@@ -118,22 +154,69 @@ export class EventLog {
    * the event is appended as it comes.
    */
   async append(turnId: string, event: StreamEvent, position?: EventWriter & { sequence: number }): Promise<string | undefined> {
+    const [id] = await this.appendMany(turnId, [{ event, sequence: position?.sequence ?? 0 }], position);
+    return id;
+  }
+
+  /** Appends events of one writer's attempt in one round trip; an id per event (undefined: written before). */
+  async appendMany(turnId: string, events: ReadonlyArray<{ event: StreamEvent; sequence: number }>, writer?: EventWriter): Promise<Array<string | undefined>> {
     const { log, channel, fence } = this.keys(turnId);
-    const writer = position?.name ?? '';
-    const attempt = position?.attempt ?? 0;
-    const id = await this.redis.appendTurnEvent(log, fence, this.options.maxEvents, JSON.stringify(event), this.options.retentionSeconds, channel, writer, attempt, position?.sequence ?? 0);
-    if (id === null) throw new SupersededAttemptError(turnId, writer, attempt);
-    return id === 'dup' ? undefined : id;
+    const name = writer?.name ?? '';
+    const attempt = writer?.attempt ?? 0;
+    const pairs = events.flatMap(({ event, sequence }) => [sequence, JSON.stringify(event)]);
+    const ids = await this.redis.appendTurnEvents(log, fence, this.options.maxEvents, this.options.retentionSeconds, channel, name, attempt, ...pairs);
+    if (ids === null) throw new SupersededAttemptError(turnId, name, attempt);
+    return ids.map((id) => (id === 'dup' ? undefined : id));
   }
 
   /**
    * A publisher for one writer's attempt: it numbers its events from 1, so repeating the same
    * attempt's events (a retried local activity, a command retried after a reconnect) appends nothing
    * twice, and an older attempt is fenced off once a newer one wrote.
+   *
+   * Adaptive batching: at most one Redis call is in flight per publisher; events queued meanwhile go
+   * out together in the next call, in order. A quiet stream writes each event at once (no added
+   * latency); a busy machine makes fewer, larger writes.
    */
-  publisher(turnId: string, writer: EventWriter): (event: StreamEvent) => Promise<string | undefined> {
+  publisher(turnId: string, writer: EventWriter): EventPublisher {
     let sequence = 0;
-    return (event) => this.append(turnId, event, { ...writer, sequence: (sequence += 1) });
+    let queue: Array<{ event: StreamEvent; sequence: number; settle?: { resolve(id: string | undefined): void; reject(error: unknown): void } }> = [];
+    let draining: Promise<void> | undefined;
+    let failure: unknown;
+    const drain = async () => {
+      while (queue.length > 0 && failure === undefined) {
+        const batch = queue.slice(0, MAX_BATCH_EVENTS);
+        queue = queue.slice(batch.length);
+        try {
+          const ids = await this.appendMany(turnId, batch, writer);
+          batch.forEach((item, index) => item.settle?.resolve(ids[index]));
+        } catch (error) {
+          failure = error;
+          for (const item of [...batch, ...queue]) item.settle?.reject(error);
+          queue = [];
+        }
+      }
+      draining = undefined;
+    };
+    const push = (event: StreamEvent, settle?: { resolve(id: string | undefined): void; reject(error: unknown): void }) => {
+      queue.push({ event, sequence: (sequence += 1), ...(settle ? { settle } : {}) });
+      draining ??= drain();
+    };
+    const flush = async () => {
+      while (draining) await draining;
+      if (failure !== undefined) throw failure;
+    };
+    const publish = ((event: StreamEvent) => {
+      if (failure !== undefined) return Promise.reject(failure);
+      return new Promise<string | undefined>((resolve, reject) => push(event, { resolve, reject }));
+    }) as EventPublisher;
+    publish.enqueue = async (event) => {
+      if (failure !== undefined) throw failure;
+      push(event);
+      if (queue.length > MAX_QUEUED_EVENTS) await flush();
+    };
+    publish.flush = flush;
+    return publish;
   }
 
   /** The logged events after `afterId` (exclusive), or from the start, in order. */

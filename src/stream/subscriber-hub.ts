@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { LoggedStreamEvent } from '../shared/stream-events';
-import { decodeLiveMessage } from './event-log';
+import { decodeLiveMessages } from './event-log';
 
 export interface ChannelListener {
   onEvent(entry: LoggedStreamEvent): void;
@@ -22,8 +22,8 @@ export class SubscriberHub {
     subscriber.on('message', (channel: string, message: string) => {
       const channelListeners = this.listeners.get(channel);
       if (!channelListeners || channelListeners.size === 0) return;
-      const entry = decodeLiveMessage(message);
-      for (const listener of channelListeners) listener.onEvent(entry);
+      // One message may carry a batch of events: each listener gets them in order.
+      for (const entry of decodeLiveMessages(message)) for (const listener of channelListeners) listener.onEvent(entry);
     });
     subscriber.on('ready', () => {
       if (this.connectedOnce) for (const set of this.listeners.values()) for (const listener of set) listener.onResync();

@@ -45,7 +45,7 @@ import { conversationKey, turnWorkflowId } from '../../src/shared/ids';
 import { messageText } from '../../src/shared/messages';
 import type { StreamEvent } from '../../src/shared/stream-events';
 import type { ChatTurnResult } from '../../src/shared/turn';
-import { compareEntryIds, decodeLiveMessage } from '../../src/stream/event-log';
+import { compareEntryIds, decodeLiveMessages } from '../../src/stream/event-log';
 import { turnStreamKeys } from '../../src/stream/keys';
 import { runAiClient, type AiClientResult } from '../support/ai-client';
 import { testConfiguration } from '../support/stack';
@@ -215,9 +215,8 @@ class ChatWatch {
   private readonly listeners = new Set<() => void>();
 
   push(channel: string, message: string) {
-    const entry = decodeLiveMessage(message);
     this.turnId ??= /turn:\{(.*)\}:live$/.exec(channel)?.[1];
-    this.events.push({ ...entry, at: performance.now() });
+    for (const entry of decodeLiveMessages(message)) this.events.push({ ...entry, at: performance.now() });
     for (const listener of [...this.listeners]) listener();
   }
 

@@ -64,8 +64,21 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   response.writeHead(200, framing.headers);
   if (framing.preamble) response.write(framing.preamble);
 
+  // Writes within one tick (a batch of events from one Redis message, a catch-up) leave as one
+  // socket write: the response is corked at the first and uncorked on the next tick.
+  let corked = false;
   const write = (bytes: string) => {
-    if (bytes) response.write(bytes);
+    if (bytes) {
+      if (!corked) {
+        corked = true;
+        response.cork();
+        process.nextTick(() => {
+          corked = false;
+          response.uncork();
+        });
+      }
+      response.write(bytes);
+    }
     if (response.writableLength > dependencies.maxBufferedBytes) {
       logger.warn({ turnId: turn.turnId, buffered: response.writableLength }, 'slow SSE client disconnected; it can resume');
       finish(false);
