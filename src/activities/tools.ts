@@ -25,6 +25,8 @@ import { errorMessage, isInfrastructureError } from '../tools/tool-errors';
 import { WorkspaceFiles } from '../tools/workspace-files';
 import type { GeneratedImages } from '../storage/generated-images';
 import { rewriteInlineImages } from '../storage/inline-images';
+import { isAppTool } from '../mcp/action-names';
+import type { AppActionExecutor } from '../mcp/app-action-executor';
 
 export interface ToolDependencies {
   pool: Pool;
@@ -36,6 +38,8 @@ export interface ToolDependencies {
   /** Query embeddings for the `search_*` tools; without them they search by full text only. */
   embedders?: EmbedderProvider;
   minimumSimilarity?: number;
+  /** Runs `APP_*` actions and `app_execute` on the workspace's MCP servers; absent, they are unknown tools. */
+  appActions?: AppActionExecutor;
 }
 
 export interface ExecuteToolInput {
@@ -129,8 +133,28 @@ export function createToolActivities(dependencies: ToolDependencies) {
     return rewritten === json ? output : (JSON.parse(rewritten) as unknown);
   }
 
+  /** Runs an app action on its MCP server (see src/mcp/app-action-executor.ts). */
+  async function runAppAction(input: ExecuteToolInput, signal: AbortSignal | undefined): Promise<ToolResult> {
+    if (!dependencies.appActions) return errorResult(`Unknown tool "${input.name}"`);
+    const outcome = await dependencies.appActions.execute(
+      {
+        scopeId: input.turnId,
+        workspaceId: input.workspaceId,
+        name: input.name,
+        arguments: input.arguments,
+        allowedTools: input.allowedTools,
+        logContext: { turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name },
+      },
+      signal,
+    );
+    if (!outcome.ok) return errorResult(outcome.error);
+    const result = successResult(await withUploadedImages(outcome.output, input));
+    return { ...result, content: truncateText(outcome.text, MAX_TOOL_CONTENT_CHARS), ...(outcome.cached ? { output: { cached: true, ...(result.output as object) } } : {}) };
+  }
+
   /** Validates and runs the tool inside a savepoint. Throws only for infrastructure failures. */
-  async function runTool(client: PoolClient, input: ExecuteToolInput): Promise<ToolResult> {
+  async function runTool(client: PoolClient, input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    if (isAppTool(input.name)) return runAppAction(input, signal);
     const tool = findTool(input.name);
     if (!tool) return errorResult(`Unknown tool "${input.name}"`);
     if (!isToolAllowed(input.name, input.allowedTools)) return errorResult(`Tool "${input.name}" is not allowed for this agent`);
@@ -166,20 +190,22 @@ export function createToolActivities(dependencies: ToolDependencies) {
    */
   async function executeTool(input: ExecuteToolInput): Promise<ToolResult> {
     let heartbeat: NodeJS.Timeout | undefined;
+    let signal: AbortSignal | undefined;
     try {
       const context = Context.current();
       heartbeat = setInterval(() => context.heartbeat(), 1000);
+      signal = context.cancellationSignal;
     } catch {
       // Called outside an activity (tests call it directly): nothing to heartbeat.
     }
     try {
-      return await executeToolOnce(input);
+      return await executeToolOnce(input, signal);
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  async function executeToolOnce(input: ExecuteToolInput): Promise<ToolResult> {
+  async function executeToolOnce(input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
     const started = performance.now();
     const client = await pool.connect();
     let failure: Error | undefined;
@@ -194,7 +220,7 @@ export function createToolActivities(dependencies: ToolDependencies) {
         return stored;
       }
 
-      const result = await runTool(client, input);
+      const result = await runTool(client, input, signal);
       const inserted = await client.query(
         `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

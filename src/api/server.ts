@@ -30,7 +30,11 @@ import swaggerUi from 'swagger-ui-express';
 import { createManagementRouter } from './management/router';
 import { ApiDocument } from './openapi/api-document';
 import { registerCoreRoutes } from './openapi/core-routes';
-import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
+import { builtInToolCatalog, combineToolCatalogs, type ToolCatalog } from '../tools/tool-catalog';
+import { McpServerRepository } from '../mcp/mcp-server-repository';
+import { AppActionCatalog } from '../mcp/app-action-catalog';
+import { SecretBox } from '../secrets/secret-box';
+import { createMcpServerRouter } from './routes/mcp-servers';
 
 /** The OpenAPI document with the core routes; the management routes add themselves as they are built. */
 export function createApiDocument(): ApiDocument {
@@ -83,7 +87,9 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
 
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
-  const tools = dependencies.toolCatalog ?? builtInToolCatalog;
+  const mcpServers = new McpServerRepository(pool, configuration.secrets.keys ? new SecretBox(configuration.secrets.keys) : undefined);
+  // App actions (the cached catalogues of the workspace's MCP servers) are tools like the built-in ones.
+  const tools = combineToolCatalogs(dependencies.toolCatalog ?? builtInToolCatalog, new AppActionCatalog(mcpServers));
   const document = createApiDocument();
   const chats = new ChatRepository(pool);
   const conversations = new ConversationRepository(pool);
@@ -174,6 +180,7 @@ export function createApp(dependencies: ApiDependencies) {
   api.use(createUsageRouter({ pool }));
   api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
   api.use(createManagementRouter({ pool, configuration, document, tools }));
+  api.use(createMcpServerRouter({ servers: mcpServers, temporal, taskQueue: configuration.temporal.taskQueue, limits: configuration.mcp }, document));
   app.use('/api', api);
   app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
