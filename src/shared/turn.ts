@@ -191,6 +191,8 @@ export interface TurnState {
     connection?: { id: string; version: number; provider: string };
     skills: SkillUse[];
     tools: string[];
+    /** The app actions offered and the resolution tier that found them. */
+    appActions?: AppActionResolution;
   };
 }
 

@@ -3,9 +3,10 @@
  * seed's order (`ComposioToolService.get_tools_for_step`): the first tier that finds something wins.
  *
  * 1. `hint`: the request's or the skills' tool hints name actions exactly (`APP_GITHUB_GET_ISSUE`)
- *    or by server (`APP_GITHUB_*`), or the user's message names one outright: those actions.
- * 2. `search`: a search of the message's words over the cached catalogue's names and descriptions
- *    (the same scoring as the built-in tool selection): the best matches.
+ *    or by server (`APP_GITHUB_*`): those actions.
+ * 2. `search`: actions the user's message names outright, then a search of the message's words over
+ *    the cached catalogue's names and descriptions (the same scoring as the built-in tool
+ *    selection): the best matches.
  * 3. `catalogue`: nothing matched, but the agent's whole catalogue fits in the cap: every action, in
  *    catalogue order (the seed's cache fallback: the model picks from the list).
  * 4. `mega`: nothing matched and the catalogue is too large to offer: the `app_execute` mega-tool,
@@ -52,16 +53,18 @@ export function resolveAppActions(input: AppActionResolutionInput): AppActionRes
     if (!isToolPattern(hint) || !(hint.startsWith('APP_') || hint === '*')) continue;
     for (const action of allowed) if (matchesToolPattern(action.name, hint) && !hinted.includes(action.name)) hinted.push(action.name);
   }
-  for (const action of allowed) if (mentions(input.message, action.name) && !hinted.includes(action.name)) hinted.push(action.name);
   if (hinted.length > 0) return { tier: 'hint', actions: hinted.slice(0, cap) };
 
+  const mentioned = allowed.filter((action) => mentions(input.message, action.name)).map((action) => action.name);
   const words = intentWords(input.message);
   const scored = allowed.map((action, position) => ({ action, position, score: searchScore(action, words) }));
   const best = Math.max(0, ...scored.map((entry) => entry.score));
   const found = scored
     .filter((entry) => entry.score >= SEARCH_THRESHOLD && entry.score > best * SEARCH_RELATIVE_THRESHOLD)
     .sort((left, right) => right.score - left.score || left.position - right.position)
-    .map((entry) => entry.action.name);
+    .map((entry) => entry.action.name)
+    .filter((name) => !mentioned.includes(name));
+  found.unshift(...mentioned);
   if (found.length > 0) return { tier: 'search', actions: found.slice(0, cap) };
 
   if (allowed.length <= cap) return { tier: 'catalogue', actions: allowed.map((action) => action.name) };
