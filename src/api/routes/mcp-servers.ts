@@ -69,7 +69,8 @@ const env = z
 const args = z.array(z.string().max(1000)).max(50).describe('Arguments of the command.');
 const timeoutMs = z.number().int().min(100).max(300_000).describe("Timeout of one call to this server (default: the deployment's MCP_CALL_TIMEOUT_MS).");
 
-const createBody = z.discriminatedUnion('transport', [
+/** A server definition: the body of `POST /api/mcp-servers`, and each entry of `MCP_SERVERS`. */
+export const mcpServerDefinition = z.discriminatedUnion('transport', [
   z.strictObject({ transport: z.literal('http'), name: serverName, url, headers: headers.optional(), timeoutMs: timeoutMs.optional() }),
   z.strictObject({ transport: z.literal('stdio'), name: serverName, command: z.string().min(1).max(500).describe('One of MCP_STDIO_COMMANDS.'), args: args.optional(), env: env.optional(), timeoutMs: timeoutMs.optional() }),
 ]);
@@ -196,7 +197,7 @@ export function createMcpServerRouter(dependencies: McpServerRouterDependencies,
       description: 'Registers the server and lists its tools at once (`refresh`); a server that cannot be listed is registered all the same, and the scheduled refresh tries again.',
       tags,
       access: 'admin',
-      body: createBody,
+      body: mcpServerDefinition,
       responses: {
         201: { description: 'The server and how its first listing went.', schema: z.object({ server: serverSchema, refresh: refreshSchema }) },
         400: { description: 'Invalid body, or a stdio command the deployment does not allow.' },
