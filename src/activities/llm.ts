@@ -222,6 +222,10 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
+      const appActions = input.agent.appActions;
+      if (hop === 0 && appActions && !input.fastPath) {
+        await publish({ kind: 'app-actions', tier: appActions.tier, actions: appActions.actions, ...(appActions.megaTool ? { megaToolHints: appActions.megaTool.hints } : {}) });
+      }
       const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
       const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
       const userContents = media

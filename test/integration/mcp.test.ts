@@ -175,6 +175,7 @@ describe('resolution tiers', () => {
     const agentId = await agentAllowing(['APP_TESTKIT_*']);
     const run = await turn(agentId, 'use APP_TESTKIT_ECHO hello over the wire', { toolHints: ['APP_TESTKIT_ECHO'] });
     expect(run.state.activation?.appActions).toEqual({ tier: 'hint', actions: ['APP_TESTKIT_ECHO'] });
+    expect(run.chunks).toContainEqual({ type: 'data-app-actions', data: { tier: 'hint', actions: ['APP_TESTKIT_ECHO'] } });
     expect(toolOutputs(run).ok).toEqual([{ content: [{ type: 'text', text: 'echo over http: hello over the wire' }] }]);
     expect(run.text).toContain('echo over http: hello over the wire');
   });
@@ -201,6 +202,7 @@ describe('resolution tiers', () => {
     const marker = randomUUID().slice(0, 8);
     const run = await turn(agentId, `use app_execute for me ${marker} [[args=${args({ action: 'APP_TESTKIT_ECHO', arguments: { text: 'through the mega-tool' } })}]]`);
     expect(run.state.activation?.appActions).toMatchObject({ tier: 'mega', actions: [], megaTool: { hints: expect.arrayContaining(['APP_TESTKIT_ECHO']) } });
+    expect(run.chunks).toContainEqual({ type: 'data-app-actions', data: expect.objectContaining({ tier: 'mega', megaToolHints: expect.arrayContaining(['APP_TESTKIT_ECHO']) }) });
     const request = stack.llm.requests.find((entry) => JSON.stringify(entry.messages).includes(marker));
     const mega = request?.tools?.find((tool) => tool.function?.name === 'app_execute');
     expect((mega?.function as { description?: string } | undefined)?.description).toContain('APP_TESTKIT_ECHO');
