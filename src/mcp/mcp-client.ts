@@ -60,7 +60,8 @@ function causeCode(error: unknown): string | undefined {
 
 /** The one classification point for MCP failures. */
 export function classifyMcpError(error: unknown, server: Pick<McpServerForUse, 'name'>, timeoutMs: number, secrets: readonly string[] = []): McpCallError {
-  if (error instanceof McpCallError) return error;
+  // A server's own error text may repeat a credential it was sent: redacted before anyone reads it.
+  if (error instanceof McpCallError) return new McpCallError(redact(error.message, secrets), error.kind);
   const label = `MCP server "${server.name}"`;
   const message = redact(error instanceof Error ? error.message : String(error), secrets).slice(0, 500);
   const code = causeCode(error);
