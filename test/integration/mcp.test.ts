@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { temporal } from '@temporalio/proto';
 import { createAgent, runTurn, type TurnRun } from '../support/chat';
 import { apiClient, type ApiClient } from '../support/api-client';
 import { mcpTestServerCommand, startMcpTestServer, type RunningMcpTestServer } from '../support/mcp-test-server';
@@ -69,11 +70,12 @@ async function agentAllowing(allowedTools: string[], maxTools?: number): Promise
   return agentId;
 }
 
-async function turn(agentId: string, text: string, extra: Record<string, unknown> = {}): Promise<TurnRun & { state: TurnState }> {
+async function turn(agentId: string, text: string, extra: Record<string, unknown> = {}): Promise<TurnRun & { state: TurnState; turnId: string }> {
   const chatId = `mcp-${randomUUID().slice(0, 8)}`;
   const run = await runTurn(stack, chatId, text, { extra: { agentId, ...extra } });
-  const state = await stack.temporal.workflow.getHandle(stack.turnId(chatId, run.requestId)).query<TurnState>('state');
-  return { ...run, state };
+  const turnId = stack.turnId(chatId, run.requestId);
+  const state = await stack.temporal.workflow.getHandle(turnId).query<TurnState>('state');
+  return { ...run, state, turnId };
 }
 
 function offeredTools(fragment: string): string[] {
@@ -178,6 +180,11 @@ describe('resolution tiers', () => {
     expect(run.chunks).toContainEqual({ type: 'data-app-actions', data: { tier: 'hint', actions: ['APP_TESTKIT_ECHO'] } });
     expect(toolOutputs(run).ok).toEqual([{ content: [{ type: 'text', text: 'echo over http: hello over the wire' }] }]);
     expect(run.text).toContain('echo over http: hello over the wire');
+    // The server's bearer token never reaches the turn's history (nor the logs, nor API answers: above).
+    const history = await stack.temporal.workflow.getHandle(run.turnId).fetchHistory();
+    const raw = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('utf8');
+    expect(raw).toContain('APP_TESTKIT_ECHO');
+    expect(raw).not.toContain(bearerToken);
   });
 
   test('search: the message finds the action in the cached catalogue by its description', async () => {
