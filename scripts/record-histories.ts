@@ -27,6 +27,8 @@ import globalTeardown from '../test/support/global-teardown';
 import { answerRequests, createAgent, postChat } from '../test/support/chat';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../test/support/sse';
 import { startTestStack, type TestStack } from '../test/support/stack';
+import { apiClient } from '../test/support/api-client';
+import { startMcpTestServer } from '../test/support/mcp-test-server';
 
 const HISTORIES_DIRECTORY = path.resolve(__dirname, '../test/replay/histories');
 
@@ -219,6 +221,28 @@ const scenarios: Scenario[] = [
     check(history) {
       ensure(count(scheduledActivities(history), 'streamCompletion') === 1, 'expected a single hop');
       completedResult(history);
+    },
+  },
+  {
+    // An app action: the model calls a tool of an MCP server (the project's test server over streamable HTTP).
+    name: 'app-action',
+    async run(stack) {
+      const server = await startMcpTestServer();
+      try {
+        const registered = await apiClient(stack.apiUrl, stack.apiKey).post('/mcp-servers', { name: 'replay', transport: 'http', url: server.url });
+        ensure(registered.status === 201 && registered.body.refresh?.status === 'ok', `registering the MCP server answered ${registered.status}: ${registered.text}`);
+        const agentId = await createAgent(stack, { allowedTools: ['APP_REPLAY_*'], maxHops: 3 });
+        const turn = await sendTurn(stack, { text: `use APP_REPLAY_ECHO ${randomUUID().slice(0, 8)}`, agentId });
+        await stack.temporal.workflow.getHandle(turn.workflowId).result();
+        return turn.workflowId;
+      } finally {
+        await server.close();
+      }
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'executeTool') === 1 && count(activities, 'streamCompletion') === 2, `expected one app action and a final answer: ${activities.join(', ')}`);
+      ensure(completedResult(history).text.includes('echo over http: '), 'expected the echo of the MCP server in the answer');
     },
   },
 ];
