@@ -49,10 +49,18 @@ export function createMcpActivities(dependencies: McpActivityDependencies) {
     return { serverId: input.serverId, status: 'ok', actions: stored.stored, ...(stored.skipped.length > 0 ? { skipped: stored.skipped } : {}), durationMs: elapsed() };
   }
 
+  /**
+   * Drops cached action results older than a day: the cache serves repeats within a turn (and its
+   * retries), which never last that long.
+   */
+  async function pruneMcpActionResults(): Promise<{ deleted: number }> {
+    return { deleted: await servers.pruneActionResults('1 day') };
+  }
+
   /** Every registered server, for the scheduled refresh. */
   async function listMcpServerIds(): Promise<Array<{ workspaceId: string; id: string }>> {
     return servers.allIds();
   }
 
-  return { refreshMcpCatalogue, listMcpServerIds };
+  return { refreshMcpCatalogue, listMcpServerIds, pruneMcpActionResults };
 }

@@ -300,6 +300,12 @@ export class McpServerRepository {
     }));
   }
 
+  /** Deletes cached action results older than `age` (a Postgres interval such as `1 day`). */
+  async pruneActionResults(age: string): Promise<number> {
+    const result = await this.pool.query('DELETE FROM mcp_action_results WHERE created_at < now() - $1::interval', [age]);
+    return result.rowCount ?? 0;
+  }
+
   /** One action of the workspace by the tool name the model calls. */
   async actionByToolName(workspaceId: string, toolName: string): Promise<McpActionRecord | undefined> {
     const result = await this.pool.query(

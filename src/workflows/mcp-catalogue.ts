@@ -1,7 +1,7 @@
 /**
  * Keeps the MCP catalogues current: the scheduled refresh is a timer workflow (one per task queue,
  * `mcpCatalogueRefreshWorkflowId`), not a cron in the API. Each round lists every registered
- * server's tools, then sleeps for the interval; after a number of rounds it continues as new, so
+ * server's tools, prunes the per-turn action result cache, then sleeps for the interval; after a number of rounds it continues as new, so
  * its history stays small. A server that is down only records its failure: its cached catalogue
  * stays in service, and the next round tries again.
  *
@@ -28,7 +28,7 @@ export interface McpCatalogueRefreshInput {
 
 /** The scheduled refresh of every server's catalogue; see the module comment. */
 export async function refreshMcpCatalogues(input: McpCatalogueRefreshInput): Promise<void> {
-  const { listMcpServerIds, refreshMcpCatalogue } = catalogueSteps();
+  const { listMcpServerIds, refreshMcpCatalogue, pruneMcpActionResults } = catalogueSteps();
   for (let round = 0; round < ROUNDS_PER_RUN; round++) {
     const servers = await listMcpServerIds();
     await Promise.all(
@@ -36,6 +36,8 @@ export async function refreshMcpCatalogues(input: McpCatalogueRefreshInput): Pro
         refreshMcpCatalogue({ workspaceId: server.workspaceId, serverId: server.id }).catch(() => undefined),
       ),
     );
+    // The per-turn action result cache is only needed while a turn runs.
+    await pruneMcpActionResults();
     await sleep(input.intervalMs);
   }
   await continueAsNew<typeof refreshMcpCatalogues>(input);
