@@ -35,6 +35,7 @@ import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddin
 import { EmbeddingCache } from '../embeddings/embedding-cache';
 import { createTitleActivities } from './title';
 import { createMcpActivities } from './mcp';
+import { createRecipeActivities } from './recipes';
 import type { McpLimits } from '../config';
 import { McpServerRepository } from '../mcp/mcp-server-repository';
 import { AppActionCatalog } from '../mcp/app-action-catalog';
@@ -172,6 +173,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       appActions: new AppActionExecutor({ pool: dependencies.pool, servers: mcpServers, limits: mcpLimits, logger: dependencies.logger, isAllowed: isToolAllowed }),
     }),
     ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
+    ...createRecipeActivities({ eventLog, clients: llmClients, logger: dependencies.logger }),
     ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger }),
     ...createLlmActivities({
       appActions: appActionCatalog,

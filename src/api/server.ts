@@ -35,6 +35,10 @@ import { McpServerRepository } from '../mcp/mcp-server-repository';
 import { AppActionCatalog } from '../mcp/app-action-catalog';
 import { SecretBox } from '../secrets/secret-box';
 import { createMcpServerRouter } from './routes/mcp-servers';
+import { createRecipeRouter } from './routes/recipes';
+import { RecipeRepository } from '../recipes/recipe-repository';
+import { AgentRepository } from '../agents/agent-repository';
+import type { StreamEvent } from '../shared/stream-events';
 
 /** The OpenAPI document with the core routes; the management routes add themselves as they are built. */
 export function createApiDocument(): ApiDocument {
@@ -102,6 +106,16 @@ export function createApp(dependencies: ApiDependencies) {
   // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
   const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
 
+  const streamDependencies = {
+    hub,
+    eventLog,
+    logger,
+    keepAliveMs: configuration.api.sseKeepAliveMs,
+    maxBufferedBytes: 4 * 1024 * 1024,
+    isTurnRunning: turnLiveness.isRunning,
+    onEventDelivered: (event: StreamEvent) => metrics.eventsDelivered.inc({ kind: event.kind }),
+  };
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_request, response) => response.json({ status: 'ok' }));
@@ -162,15 +176,7 @@ export function createApp(dependencies: ApiDependencies) {
       tools,
       attachments: media.attachments,
       onTurnStarted: () => metrics.turnsStarted.inc(),
-      stream: {
-        hub,
-        eventLog,
-        logger,
-        keepAliveMs: configuration.api.sseKeepAliveMs,
-        maxBufferedBytes: 4 * 1024 * 1024,
-        isTurnRunning: turnLiveness.isRunning,
-        onEventDelivered: (event) => metrics.eventsDelivered.inc({ kind: event.kind }),
-      },
+      stream: streamDependencies,
     }),
   );
   api.use(createFileRouter(media));
@@ -180,6 +186,12 @@ export function createApp(dependencies: ApiDependencies) {
   api.use(createUsageRouter({ pool }));
   api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
   api.use(createManagementRouter({ pool, configuration, document, tools }));
+  api.use(
+    createRecipeRouter(
+      { recipes: new RecipeRepository(pool), servers: mcpServers, agents: new AgentRepository(pool), temporal, taskQueue: configuration.temporal.taskQueue, stream: streamDependencies },
+      document,
+    ),
+  );
   api.use(createMcpServerRouter({ servers: mcpServers, temporal, taskQueue: configuration.temporal.taskQueue, limits: configuration.mcp }, document));
   app.use('/api', api);
   app.use(createWebAppRouter());

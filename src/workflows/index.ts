@@ -4,3 +4,4 @@ export { ingestDocument } from './document-ingestion';
 export { embedWorkspaceMemories, memoriesChangedSignal } from './memory-embedding';
 export { conversationTitle } from './conversation-title';
 export { refreshMcpCatalogues, refreshMcpCatalogueNow } from './mcp-catalogue';
+export { recipeRun } from './recipe-run';
