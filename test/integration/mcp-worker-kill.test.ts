@@ -7,6 +7,9 @@
  * The kill point is made deterministic with a Postgres lock: the test holds `tool_executions` in
  * EXCLUSIVE mode (reads go on, inserts wait), so the tool activity blocks on its insert right after
  * the server answered. The worker running it is killed, then the lock is released.
+ *
+ * A recipe run survives a kill too: the worker streaming its prompt stage dies, the stage's activity
+ * is retried on the other worker (the client gets `reset-step`), and the run completes.
  */
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
@@ -15,6 +18,7 @@ import { chunksOf, readSse, userMessage } from '../support/sse';
 import { startMcpTestServer, type RunningMcpTestServer } from '../support/mcp-test-server';
 import { startProcessWorkerStack, type ProcessWorkerStack } from '../support/process-worker-stack';
 import { turnWorkflowId, conversationKey } from '../../src/shared/ids';
+import { recipeRunWorkflowId } from '../../src/api/routes/recipes';
 
 jest.setTimeout(600_000);
 
@@ -96,4 +100,39 @@ test('a completed action is not run again when its worker dies before the result
   } finally {
     await release();
   }
+});
+
+test('a recipe run survives the kill of the worker streaming its prompt stage', async () => {
+  const admin = apiClient(stack.apiUrl, stack.apiKey);
+  const created = await admin.post('/recipes', {
+    name: `kill-${randomUUID().slice(0, 6)}`,
+    stages: [
+      { name: 'greet', kind: 'action', action: 'APP_KILLTEST_ECHO', arguments: { text: 'hi {{input.who}}' } },
+      { name: 'essay', kind: 'prompt', prompt: 'Write a long essay about {{stages.greet}} [[tps=30]]' },
+      { name: 'close', kind: 'action', action: 'APP_KILLTEST_ECHO', arguments: { text: 'closing' } },
+    ],
+  });
+  expect(created.status).toBe(201);
+  const echoesBefore = server.counters.calls.echo ?? 0;
+  const response = await fetch(`${stack.apiUrl}/api/recipes/${created.body.recipe.id}/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+    body: JSON.stringify({ input: { who: 'Grace' } }),
+  });
+  const runId = response.headers.get('x-recipe-run-id')!;
+  const runWorkflowId = recipeRunWorkflowId(stack.workspaceId, runId);
+  let deltas = 0;
+  let killing: Promise<unknown> | undefined;
+  const events = await readSse(response, (event) => {
+    if (event.data.includes('"text-delta"') && ++deltas === 5) {
+      killing = waitFor('the worker streaming the prompt', () => stack.killWorkerRunning(runWorkflowId)).then(() => stack.spawnWorker());
+    }
+  });
+  await killing;
+  const chunks = chunksOf(events);
+  expect(chunks.some((chunk) => chunk.type === 'reset-step')).toBe(true);
+  const stages = chunks.filter((chunk) => chunk.type === 'data-stage').map((chunk) => chunk.data as { name: string; status: string });
+  expect(stages.map((stage) => `${stage.name}:${stage.status}`)).toEqual(['greet:running', 'greet:completed', 'essay:running', 'essay:completed', 'close:running', 'close:completed']);
+  expect(chunks.at(-1)).toMatchObject({ type: 'finish' });
+  expect((server.counters.calls.echo ?? 0) - echoesBefore).toBe(2);
 });
