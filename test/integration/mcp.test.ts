@@ -135,9 +135,9 @@ describe('registration and the catalogue', () => {
     expect((await memberClient.get('/mcp-servers')).status).toBe(403);
   });
 
-  test('the OpenAPI document describes the MCP routes and stays valid', async () => {
+  test('the OpenAPI document describes the MCP and recipe routes and stays valid', async () => {
     const document = (await admin.get('/openapi.json')).body;
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/mcp-servers', '/api/mcp-servers/{id}', '/api/mcp-servers/{id}/refresh', '/api/mcp-servers/{id}/actions']));
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/mcp-servers', '/api/mcp-servers/{id}', '/api/mcp-servers/{id}/refresh', '/api/mcp-servers/{id}/actions', '/api/recipes', '/api/recipes/{id}/runs', '/api/recipes/runs/{runId}/stream', '/api/recipes/runs/{runId}/stop']));
     expect((await validateOpenApi(document)).valid).toBe(true);
   });
 
