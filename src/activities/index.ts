@@ -173,7 +173,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       appActions: new AppActionExecutor({ pool: dependencies.pool, servers: mcpServers, limits: mcpLimits, logger: dependencies.logger, isAllowed: isToolAllowed }),
     }),
     ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
-    ...createRecipeActivities({ eventLog, clients: llmClients, logger: dependencies.logger }),
+    ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
     ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger }),
     ...createLlmActivities({
       appActions: appActionCatalog,

@@ -137,6 +137,14 @@ test('a three-stage recipe streams its stage parts to the real ai client, and re
     { content: [{ type: 'text', text: 'echo over http: done: echo over http: hello Ada' }] },
   ]);
   expect((server.counters.calls.echo ?? 0) - echoesBefore).toBe(2);
+
+  // The prompt stage's model call is billed like a chat hop; another member cannot resume the run.
+  const usage = await stack.pool.query('SELECT hop, model, outcome, output_tokens FROM llm_usage WHERE turn_id = $1', [`recipe:${stack.workspaceId}/${runId}`]);
+  expect(usage.rows).toEqual([expect.objectContaining({ hop: 1, model: 'scripted-1', outcome: 'completed' })]);
+  expect(usage.rows[0].output_tokens).toBeGreaterThan(50);
+  const member = await admin.post('/keys', { label: 'member', role: 'member' });
+  const other = await fetch(`${stack.apiUrl}/api/recipes/runs/${runId}/stream`, { headers: { authorization: `Bearer ${member.body.secret}` } });
+  expect(other.status).toBe(204);
 });
 
 test("a run's action results are cached per run, and stop ends a run cancelled", async () => {

@@ -2,7 +2,8 @@
  * Recipes: `GET/POST /api/recipes`, `GET/DELETE /api/recipes/:id` (writes: admin keys), and runs:
  * `POST /api/recipes/:id/runs` starts the `recipeRun` workflow and answers with its stream;
  * `GET /api/recipes/runs/:runId/stream` resumes it (from the start, or after `Last-Event-ID`) and
- * `POST /api/recipes/runs/:runId/stop` stops it, as for chat. The stream is the chat bridge's: the
+ * `POST /api/recipes/runs/:runId/stop` stops it, as for chat (a member key only its own runs; another's
+ * answers as a run that does not exist). The stream is the chat bridge's: the
  * same protocols (UI message stream, or v4 data stream), each stage a step with `data-stage` parts.
  *
  * A definition is checked before it is stored; a bad stage gets a 400 naming it (`stages.1.prompt`):
@@ -18,7 +19,8 @@ import type { McpServerRepository } from '../../mcp/mcp-server-repository';
 import { DuplicateRecipeNameError, type RecipeRecord, type RecipeRepository } from '../../recipes/recipe-repository';
 import { checkRecipeStages, type RecipeStage } from '../../shared/recipe';
 import type { recipeRun } from '../../workflows/recipe-run';
-import { principalOf } from '../auth';
+import { principalOf, seesWholeWorkspace } from '../auth';
+import type { Principal } from '../../db/workspace-repository';
 import { ApiError, sendError } from '../errors';
 import { idParams, timestamp } from '../management/schemas';
 import { defineRoute, type ApiDocument } from '../openapi/api-document';
@@ -76,6 +78,12 @@ export function createRecipeRouter(dependencies: RecipeRouterDependencies, docum
   const { recipes, servers, agents, temporal, taskQueue } = dependencies;
   const router = Router();
   const tags = ['Recipes'];
+
+  /** The run, if the caller may see it: admins see every run of the workspace, members their own. */
+  async function visibleRun(principal: Principal, runId: string) {
+    const run = await recipes.getRun(principal.workspaceId, runId);
+    return run && (seesWholeWorkspace(principal) || run.userId === principal.userId) ? run : undefined;
+  }
 
   async function checkStages(workspaceId: string, stages: RecipeStage[]): Promise<void> {
     const problem = checkRecipeStages(stages);
@@ -187,8 +195,7 @@ export function createRecipeRouter(dependencies: RecipeRouterDependencies, docum
   });
   router.get('/recipes/runs/:runId/stream', async (request: Request<{ runId: string }>, response: Response, next) => {
     try {
-      const principal = principalOf(request);
-      const run = await recipes.getRun(principal.workspaceId, request.params.runId);
+      const run = await visibleRun(principalOf(request), request.params.runId);
       const after = lastEventId(request);
       if (!after.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
       if (!run || !(await dependencies.stream.eventLog.exists(run.workflowId))) return response.status(204).end();
@@ -216,7 +223,7 @@ export function createRecipeRouter(dependencies: RecipeRouterDependencies, docum
       responses: { 200: { description: 'Whether a running run was stopped.', schema: z.object({ stopped: z.boolean() }) } },
     },
     async ({ principal, params }) => {
-      const run = await recipes.getRun(principal.workspaceId, params.runId);
+      const run = await visibleRun(principal, params.runId);
       if (!run) return { status: 200, body: { stopped: false } };
       const handle = temporal.workflow.getHandle(run.workflowId);
       const description = await handle.describe();
