@@ -13,6 +13,9 @@
  * recorded like any result and never fails the turn. Only infrastructure failures (Postgres
  * unreachable, lock timeouts) throw, so that Temporal retries the activity.
  *
+ * App actions (`APP_*`, `app_execute`: tools of MCP servers) keep the same key and stored result but
+ * run outside the transaction; see `executeAppActionOnce`.
+ *
  * No activity context is needed: tests call `executeTool` directly.
  */
 import { Context } from '@temporalio/activity';
@@ -106,7 +109,7 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
 }
 
-async function readStoredResult(client: Pick<PoolClient, 'query'>, idempotencyKey: string): Promise<ToolResult | undefined> {
+async function readStoredResult(client: Pick<PoolClient, 'query'> | Pool, idempotencyKey: string): Promise<ToolResult | undefined> {
   const result = await client.query('SELECT content, is_error, output FROM tool_executions WHERE idempotency_key = $1', [idempotencyKey]);
   const row = result.rows[0];
   return row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : undefined;
@@ -205,7 +208,52 @@ export function createToolActivities(dependencies: ToolDependencies) {
     }
   }
 
+  /**
+   * An app action waits on a remote server for up to its timeout, so it runs outside any database
+   * transaction: holding a pooled connection for that long would starve the worker's other
+   * activities. A stored result is looked up first and the new one recorded after, each in a short
+   * statement; between the two, the per-turn action cache (written the moment the server answers)
+   * keeps a retried attempt from calling the server again. Only two attempts running at once (a
+   * worker Temporal gave up on that still runs) could both call it.
+   */
+  async function executeAppActionOnce(input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    const started = performance.now();
+    const stored = await readStoredResult(pool, input.idempotencyKey);
+    if (stored) {
+      logger.info({ turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name }, 'tool result reused from an earlier attempt');
+      return stored;
+    }
+    const result = await runAppAction(input, signal);
+    const inserted = await pool.query(
+      `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING content, is_error, output`,
+      [
+        input.idempotencyKey,
+        input.turnId,
+        input.hop,
+        input.toolCallId,
+        input.name,
+        input.workspaceId,
+        JSON.stringify(input.arguments),
+        result.content,
+        result.isError,
+        JSON.stringify(result.output ?? null),
+      ],
+    );
+    const row = inserted.rows[0];
+    const recorded = row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : await readStoredResult(pool, input.idempotencyKey);
+    if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
+    logger.info(
+      { turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name, isError: recorded.isError, durationMs: Math.round(performance.now() - started) },
+      'tool executed',
+    );
+    return recorded;
+  }
+
   async function executeToolOnce(input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    if (isAppTool(input.name) && dependencies.appActions) return executeAppActionOnce(input, signal);
     const started = performance.now();
     const client = await pool.connect();
     let failure: Error | undefined;

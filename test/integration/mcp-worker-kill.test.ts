@@ -6,7 +6,8 @@
  *
  * The kill point is made deterministic with a Postgres lock: the test holds `tool_executions` in
  * EXCLUSIVE mode (reads go on, inserts wait), so the tool activity blocks on its insert right after
- * the server answered. The worker running it is killed, then the lock is released.
+ * the server answered. The worker running it is killed (and its waiting Postgres session with it),
+ * then the lock is released.
  *
  * A recipe run survives a kill too: the worker streaming its prompt stage dies, the stage's activity
  * is retried on the other worker (the client gets `reset-step`), and the run completes.
@@ -19,6 +20,7 @@ import { startMcpTestServer, type RunningMcpTestServer } from '../support/mcp-te
 import { startProcessWorkerStack, type ProcessWorkerStack } from '../support/process-worker-stack';
 import { turnWorkflowId, conversationKey } from '../../src/shared/ids';
 import { recipeRunWorkflowId } from '../../src/api/routes/recipes';
+import { connectionName } from '../../src/clients';
 
 jest.setTimeout(600_000);
 
@@ -88,6 +90,14 @@ test('a completed action is not run again when its worker dies before the result
     });
     const killed = await waitFor('the worker running the action', () => stack.killWorkerRunning(turnId));
     expect(killed.pid).toBeGreaterThan(0);
+    // The dead worker's statement still waits in Postgres; a machine that died would take its
+    // connection with it, so its backend goes too before the lock is released.
+    const terminated = await stack.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO tool_executions%' AND application_name = $1`,
+      [connectionName('durable-chat-worker', stack.configuration)],
+    );
+    expect(terminated.rowCount).toBe(1);
     await release();
     void stack.spawnWorker();
 
