@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { inTransaction } from '../db/transaction';
 import { decodeCursor, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
-import type { SecretBox } from '../secrets/secret-box';
+import { SecretsError, type SecretBox } from '../secrets/secret-box';
 import { toolNamesFor } from './action-names';
 
 export type McpTransport = 'http' | 'stdio';
@@ -298,6 +298,35 @@ export class McpServerRepository {
       description: row.description as string,
       inputSchema: row.input_schema as Record<string, unknown>,
     }));
+  }
+
+  /**
+   * Re-encrypts every stored server secret that is not under the current key (the rotation job), row
+   * by row, each update guarded by its old value; a row under a key this ring lacks is counted as
+   * `unreadable` and left as it is.
+   */
+  async resealAll(): Promise<{ resealed: number; current: number; unreadable: number }> {
+    if (!this.secrets) throw new McpSecretsNotConfiguredError();
+    const result = await this.pool.query('SELECT id, workspace_id, secret FROM mcp_servers WHERE secret IS NOT NULL');
+    const report = { resealed: 0, current: 0, unreadable: 0 };
+    for (const row of result.rows) {
+      const sealed = row.secret as string;
+      if (!this.secrets.needsResealing(sealed)) {
+        report.current += 1;
+        continue;
+      }
+      let next: string;
+      try {
+        next = this.secrets.reseal(sealed, owner(row.workspace_id as string, row.id as string));
+      } catch (error) {
+        if (!(error instanceof SecretsError)) throw error;
+        report.unreadable += 1;
+        continue;
+      }
+      const updated = await this.pool.query('UPDATE mcp_servers SET secret = $2 WHERE id = $1 AND secret = $3', [row.id, next, sealed]);
+      report.resealed += updated.rowCount ?? 0;
+    }
+    return report;
   }
 
   /** Deletes cached action results older than `age` (a Postgres interval such as `1 day`). */
