@@ -245,6 +245,48 @@ const scenarios: Scenario[] = [
       ensure(completedResult(history).text.includes('echo over http: '), 'expected the echo of the MCP server in the answer');
     },
   },
+  {
+    // A recipe run: an app action, a prompt to the default agent reading its output, another action.
+    name: 'recipe-run',
+    async run(stack) {
+      const server = await startMcpTestServer();
+      try {
+        const admin = apiClient(stack.apiUrl, stack.apiKey);
+        const registered = await admin.post('/mcp-servers', { name: 'recipes', transport: 'http', url: server.url });
+        ensure(registered.status === 201 && registered.body.refresh?.status === 'ok', `registering the MCP server answered ${registered.status}: ${registered.text}`);
+        const recipe = await admin.post('/recipes', {
+          name: `replay-${randomUUID().slice(0, 8)}`,
+          stages: [
+            { name: 'greet', kind: 'action', action: 'APP_RECIPES_ECHO', arguments: { text: 'hello {{input.who}}' } },
+            { name: 'note', kind: 'prompt', prompt: 'Note this: {{stages.greet}}' },
+            { name: 'final', kind: 'action', action: 'APP_RECIPES_ECHO', arguments: { text: 'done: {{stages.note}}' } },
+          ],
+        });
+        ensure(recipe.status === 201, `creating the recipe answered ${recipe.status}: ${recipe.text}`);
+        const response = await fetch(`${stack.apiUrl}/api/recipes/${recipe.body.recipe.id}/runs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+          body: JSON.stringify({ input: { who: 'replay' } }),
+        });
+        const runId = response.headers.get('x-recipe-run-id');
+        ensure(response.status === 200 && runId !== null, `running the recipe answered ${response.status}`);
+        await readSse(response);
+        const workflowId = `recipe:${stack.workspaceId}/${runId}`;
+        await stack.temporal.workflow.getHandle(workflowId).result();
+        return workflowId;
+      } finally {
+        await server.close();
+      }
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'executeTool') === 2 && count(activities, 'recipePrompt') === 1, `expected two action stages and one prompt stage: ${activities.join(', ')}`);
+      const payload = closingEvent(history).workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+      ensure(payload != null, 'the run did not complete');
+      const result = defaultPayloadConverter.fromPayload<{ status: string; outputs: Record<string, string> }>(payload);
+      ensure(result.status === 'completed' && result.outputs.final?.startsWith('echo over http: done: ') === true, `unexpected result ${JSON.stringify(result)}`);
+    },
+  },
 ];
 
 async function recordScenario(stack: TestStack, scenario: Scenario): Promise<void> {
