@@ -135,6 +135,31 @@ describe('registration and the catalogue', () => {
     expect((await memberClient.get('/mcp-servers')).status).toBe(403);
   });
 
+  test('a server is changed and deleted through the API, and agents allow its actions by pattern', async () => {
+    const spare = await startMcpTestServer({ bearerToken: 'first-token' });
+    try {
+      const { server } = await register({ name: 'spare', transport: 'http', url: spare.url, headers: { Authorization: 'Bearer wrong-token' } });
+      expect(server.catalogue).toMatchObject({ status: 'failed', actions: 0 });
+      const fixed = await admin.patch(`/mcp-servers/${server.id}`, { headers: { Authorization: 'Bearer first-token' }, timeoutMs: 5000 });
+      expect(fixed.status).toBe(200);
+      expect(fixed.body).toMatchObject({ refresh: { status: 'ok', actions: 6 }, server: { headerNames: ['Authorization'], timeoutMs: 5000 } });
+      expect(fixed.text).not.toContain('first-token');
+      const wrongField = await admin.patch(`/mcp-servers/${server.id}`, { command: 'node' });
+      expect(wrongField.body.error).toMatchObject({ code: 'invalid_request', field: 'command' });
+
+      const allowed = await admin.post('/agents', { name: `spare-${randomUUID().slice(0, 6)}`, systemPrompt: 'x', allowedTools: ['APP_SPARE_*', 'app_execute'] });
+      expect(allowed.status).toBe(201);
+      const unknown = await admin.post('/agents', { name: `nope-${randomUUID().slice(0, 6)}`, systemPrompt: 'x', allowedTools: ['APP_NOPE_*'] });
+      expect(unknown.body.error).toMatchObject({ code: 'unknown_tool', field: 'allowedTools.0' });
+
+      expect((await admin.delete(`/mcp-servers/${server.id}`)).status).toBe(204);
+      expect((await admin.get(`/mcp-servers/${server.id}`)).status).toBe(404);
+      expect((await stack.pool.query('SELECT count(*)::int AS count FROM mcp_actions WHERE server_id = $1', [server.id])).rows[0].count).toBe(0);
+    } finally {
+      await spare.close();
+    }
+  });
+
   test('the OpenAPI document describes the MCP and recipe routes and stays valid', async () => {
     const document = (await admin.get('/openapi.json')).body;
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/mcp-servers', '/api/mcp-servers/{id}', '/api/mcp-servers/{id}/refresh', '/api/mcp-servers/{id}/actions', '/api/recipes', '/api/recipes/{id}/runs', '/api/recipes/runs/{runId}/stream', '/api/recipes/runs/{runId}/stop']));
