@@ -27,6 +27,8 @@ import globalTeardown from '../test/support/global-teardown';
 import { answerRequests, createAgent, postChat } from '../test/support/chat';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../test/support/sse';
 import { startTestStack, type TestStack } from '../test/support/stack';
+import { apiClient } from '../test/support/api-client';
+import { startMcpTestServer } from '../test/support/mcp-test-server';
 
 const HISTORIES_DIRECTORY = path.resolve(__dirname, '../test/replay/histories');
 
@@ -219,6 +221,70 @@ const scenarios: Scenario[] = [
     check(history) {
       ensure(count(scheduledActivities(history), 'streamCompletion') === 1, 'expected a single hop');
       completedResult(history);
+    },
+  },
+  {
+    // An app action: the model calls a tool of an MCP server (the project's test server over streamable HTTP).
+    name: 'app-action',
+    async run(stack) {
+      const server = await startMcpTestServer();
+      try {
+        const registered = await apiClient(stack.apiUrl, stack.apiKey).post('/mcp-servers', { name: 'replay', transport: 'http', url: server.url });
+        ensure(registered.status === 201 && registered.body.refresh?.status === 'ok', `registering the MCP server answered ${registered.status}: ${registered.text}`);
+        const agentId = await createAgent(stack, { allowedTools: ['APP_REPLAY_*'], maxHops: 3 });
+        const turn = await sendTurn(stack, { text: `use APP_REPLAY_ECHO ${randomUUID().slice(0, 8)}`, agentId });
+        await stack.temporal.workflow.getHandle(turn.workflowId).result();
+        return turn.workflowId;
+      } finally {
+        await server.close();
+      }
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'executeTool') === 1 && count(activities, 'streamCompletion') === 2, `expected one app action and a final answer: ${activities.join(', ')}`);
+      ensure(completedResult(history).text.includes('echo over http: '), 'expected the echo of the MCP server in the answer');
+    },
+  },
+  {
+    // A recipe run: an app action, a prompt to the default agent reading its output, another action.
+    name: 'recipe-run',
+    async run(stack) {
+      const server = await startMcpTestServer();
+      try {
+        const admin = apiClient(stack.apiUrl, stack.apiKey);
+        const registered = await admin.post('/mcp-servers', { name: 'recipes', transport: 'http', url: server.url });
+        ensure(registered.status === 201 && registered.body.refresh?.status === 'ok', `registering the MCP server answered ${registered.status}: ${registered.text}`);
+        const recipe = await admin.post('/recipes', {
+          name: `replay-${randomUUID().slice(0, 8)}`,
+          stages: [
+            { name: 'greet', kind: 'action', action: 'APP_RECIPES_ECHO', arguments: { text: 'hello {{input.who}}' } },
+            { name: 'note', kind: 'prompt', prompt: 'Note this: {{stages.greet}}' },
+            { name: 'final', kind: 'action', action: 'APP_RECIPES_ECHO', arguments: { text: 'done: {{stages.note}}' } },
+          ],
+        });
+        ensure(recipe.status === 201, `creating the recipe answered ${recipe.status}: ${recipe.text}`);
+        const response = await fetch(`${stack.apiUrl}/api/recipes/${recipe.body.recipe.id}/runs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+          body: JSON.stringify({ input: { who: 'replay' } }),
+        });
+        const runId = response.headers.get('x-recipe-run-id');
+        ensure(response.status === 200 && runId !== null, `running the recipe answered ${response.status}`);
+        await readSse(response);
+        const workflowId = `recipe:${stack.workspaceId}/${runId}`;
+        await stack.temporal.workflow.getHandle(workflowId).result();
+        return workflowId;
+      } finally {
+        await server.close();
+      }
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(count(activities, 'executeTool') === 2 && count(activities, 'recipePrompt') === 1, `expected two action stages and one prompt stage: ${activities.join(', ')}`);
+      const payload = closingEvent(history).workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+      ensure(payload != null, 'the run did not complete');
+      const result = defaultPayloadConverter.fromPayload<{ status: string; outputs: Record<string, string> }>(payload);
+      ensure(result.status === 'completed' && result.outputs.final?.startsWith('echo over http: done: ') === true, `unexpected result ${JSON.stringify(result)}`);
     },
   },
 ];

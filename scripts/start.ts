@@ -23,6 +23,11 @@ import { startWorker } from '../worker';
 import { seedDemoAgent } from '../src/agents/demo-seed';
 import { developmentSecretKeys } from '../src/secrets/development-key';
 import { installTemporalRuntime } from '../src/worker/create-worker';
+import { connectTemporalClient } from '../src/clients';
+import { McpServerRepository } from '../src/mcp/mcp-server-repository';
+import { parseMcpServersVariable, registerEnvironmentServers, seedAppsAgent } from '../src/mcp/environment-servers';
+import { refreshCatalogueNow } from '../src/mcp/catalogue-workflows';
+import { SecretBox } from '../src/secrets/secret-box';
 
 const DATA_DIRECTORY = path.resolve(__dirname, '../.data');
 
@@ -44,6 +49,8 @@ async function run() {
   process.on('SIGTERM', onSignal);
 
   try {
+    // Checked before anything starts: a bad MCP_SERVERS fails fast, naming the entry.
+    const mcpDefinitions = parseMcpServersVariable(process.env.MCP_SERVERS);
     const redisCheck = await connectRedis(configuration.redis.url, 'durable-chat-start');
     redisCheck.disconnect();
     const pool = await prepareDatabase(configuration.databaseUrl, logger);
@@ -94,6 +101,33 @@ async function run() {
     const api = await startApiProcess(configuration, temporal.address, logger);
     cleanups.push(() => api.stop());
 
+    // MCP servers from MCP_SERVERS: registered in the demo workspace, their tools listed on the worker.
+    const mcpLines: string[] = [];
+    if (mcpDefinitions.length > 0) {
+      const mcpServers = new McpServerRepository(pool, new SecretBox(configuration.secrets.keys!));
+      const registered = await registerEnvironmentServers(mcpServers, 'demo', mcpDefinitions);
+      const appsAgent = await seedAppsAgent(pool, 'demo');
+      const client = await connectTemporalClient(configuration, temporal.address);
+      for (const server of registered) {
+        const refresh = await refreshCatalogueNow(client, configuration.temporal.taskQueue, 'demo', server.id, 30_000);
+        const actions = await mcpServers.actions('demo', server.id);
+        mcpLines.push(
+          `  MCP server   ${server.name}: ${refresh?.status === 'ok' ? `${actions.length} actions (${actions.slice(0, 3).map((action) => action.toolName).join(', ')}${actions.length > 3 ? ', …' : ''})` : `not listed yet (${refresh?.error ?? 'still listing'})`}`,
+        );
+      }
+      await client.connection.close();
+      const first = (await mcpServers.actions('demo', registered[0]!.id))[0];
+      if (first) {
+        mcpLines.push(
+          '',
+          `The agent "${appsAgent}" (App actions) may use every app action; this turn calls ${first.toolName}:`,
+          `curl -N ${api.url}/api/chat \\\n` +
+            `  -H "Authorization: Bearer ${apiKey}" -H 'Content-Type: application/json' \\\n` +
+            `  -d "{\\"id\\":\\"demo-apps\\",\\"agentId\\":\\"${appsAgent}\\",\\"messages\\":[{\\"id\\":\\"msg-$(date +%s%N)\\",\\"role\\":\\"user\\",\\"parts\\":[{\\"type\\":\\"text\\",\\"text\\":\\"use ${first.toolName} hello from the README\\"}]}]}"`,
+        );
+      }
+    }
+
     const curl =
       `curl -N ${api.url}/api/chat \\\n` +
       `  -H "Authorization: Bearer ${apiKey}" -H 'Content-Type: application/json' \\\n` +
@@ -119,6 +153,7 @@ async function run() {
         '',
         `The agent "${demo.agentId}" (Workspace helper) has tools and the skill "workspace-guide"; this turn calls a tool:`,
         toolCurl,
+        ...(mcpLines.length > 0 ? ['', ...mcpLines] : []),
         '',
         'Ctrl-C stops everything.',
         '',

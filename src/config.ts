@@ -24,6 +24,18 @@ export const DEFAULT_ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/gif',
 /** Model name patterns (`*` wildcard) that accept image content parts. */
 export const DEFAULT_VISION_MODELS = ['gpt-4o*', 'gpt-4.1*', 'gpt-5*', 'o1*', 'o3*', 'o4*', 'chatgpt-4o*', 'claude-*', 'gemini-*', '*vision*', '*-vl*', 'llava*', 'pixtral*', 'scripted-*'];
 
+/** Limits of the MCP client (app actions); see the `MCP_*` variables. */
+export interface McpLimits {
+  /** Executables a workspace may run as stdio MCP servers (exact `command` values); empty: stdio is refused. */
+  stdioCommands: string[];
+  callTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** A tool result larger than this (serialised) is refused as a tool error. */
+  maxResultBytes: number;
+  /** How often the catalogue of each server is listed again (a Temporal timer workflow). */
+  refreshIntervalMs: number;
+}
+
 const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
 const integer = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
@@ -67,6 +79,12 @@ const environmentSchema = z.object({
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
   SECRETS_ENCRYPTION_KEYS: z.string().optional(),
   TOOL_SELECTION_MAX_TOOLS: z.coerce.number().int().min(1).max(128).default(8),
+  // MCP servers (app actions): commands a workspace may run as stdio servers, call limits, refresh period.
+  MCP_STDIO_COMMANDS: z.string().default(''),
+  MCP_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  MCP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  MCP_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).default(256_000),
+  MCP_REFRESH_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
   SPEND_CAP_TURN_USD: z.coerce.number().positive().optional(),
   SPEND_CAP_TURN_TOKENS: z.coerce.number().int().positive().optional(),
   SPEND_CAP_AGENT_DAILY_USD: z.coerce.number().positive().optional(),
@@ -174,6 +192,8 @@ export interface Configuration {
   secrets: { keys?: EncryptionKey[] };
   /** How many tools a turn offers the model at most, unless the agent sets its own cap. */
   toolSelection: { maxTools: number };
+  /** MCP servers: stdio commands a workspace may register (`MCP_STDIO_COMMANDS`), call and listing limits. */
+  mcp: McpLimits;
   /** Origins Markdown links and images in answers may point at (`*`: any); other targets are replaced. */
   answerOrigins: { linkOrigins: string[]; imageOrigins: string[] };
   /** The deployment's default spend caps (agents and workspaces may set their own) and the warning ratio. */
@@ -286,6 +306,13 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },
+    mcp: {
+      stdioCommands: list(value.MCP_STDIO_COMMANDS),
+      callTimeoutMs: value.MCP_CALL_TIMEOUT_MS,
+      connectTimeoutMs: value.MCP_CONNECT_TIMEOUT_MS,
+      maxResultBytes: value.MCP_MAX_RESULT_BYTES,
+      refreshIntervalMs: value.MCP_REFRESH_INTERVAL_MS,
+    },
     answerOrigins: { linkOrigins: list(value.ANSWER_LINK_ORIGINS), imageOrigins: list(value.ANSWER_IMAGE_ORIGINS) },
     spendCaps: {
       defaults: {

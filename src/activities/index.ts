@@ -19,7 +19,7 @@ import { LlmClients } from '../llm/connection-clients';
 import type { EncryptionKey } from '../secrets/key-ring';
 import { SecretBox } from '../secrets/secret-box';
 import { SkillRepository } from '../skills/skill-repository';
-import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
+import { builtInToolCatalog, combineToolCatalogs, type ToolCatalog } from '../tools/tool-catalog';
 import type { Logger } from '../logger';
 import type { Configuration } from '../config';
 import { EventLog, eventLogOptionsFrom, type EventLogOptions } from '../stream/event-log';
@@ -34,6 +34,13 @@ import { createDocumentActivities } from './documents';
 import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddings/embedder';
 import { EmbeddingCache } from '../embeddings/embedding-cache';
 import { createTitleActivities } from './title';
+import { createMcpActivities } from './mcp';
+import { createRecipeActivities } from './recipes';
+import type { McpLimits } from '../config';
+import { McpServerRepository } from '../mcp/mcp-server-repository';
+import { AppActionCatalog } from '../mcp/app-action-catalog';
+import { AppActionExecutor } from '../mcp/app-action-executor';
+import { isToolAllowed } from '../tools/registry';
 
 export interface ActivityDependencies {
   pool: Pool;
@@ -65,7 +72,12 @@ export interface ActivityDependencies {
   embedders?: EmbedderProvider;
   /** Hybrid retrieval: vector matches below this cosine similarity are not matches (default 0.3). */
   minimumSimilarity?: number;
+  /** Limits of the MCP client (app actions); defaults when absent. */
+  mcp?: McpLimits;
 }
+
+/** The MCP limits when the deployment sets none (the defaults of the `MCP_*` variables). */
+export const DEFAULT_MCP_LIMITS: McpLimits = { stdioCommands: [], callTimeoutMs: 30_000, connectTimeoutMs: 10_000, maxResultBytes: 256_000, refreshIntervalMs: 15 * 60 * 1000 };
 
 const DEFAULT_MINIMUM_SIMILARITY = 0.3;
 
@@ -90,6 +102,7 @@ export function activityDependenciesFrom(
     provider: configuration.llm.provider,
     ...(configuration.secrets.keys ? { secretKeys: configuration.secrets.keys } : {}),
     maxToolsPerTurn: configuration.toolSelection.maxTools,
+    mcp: configuration.mcp,
     spendCaps: configuration.spendCaps,
     answerOrigins: configuration.answerOrigins,
     workspaceFilesRoot: configuration.workspaceFilesRoot,
@@ -114,12 +127,16 @@ export function createActivities(dependencies: ActivityDependencies) {
   const chats = new ChatRepository(dependencies.pool);
   const usage = new UsageRepository(dependencies.pool);
   const eventLog = new EventLog(dependencies.redis, dependencies.eventLogOptions);
-  const connections = new ConnectionRepository(dependencies.pool, dependencies.secretKeys ? new SecretBox(dependencies.secretKeys) : undefined);
+  const secretBox = dependencies.secretKeys ? new SecretBox(dependencies.secretKeys) : undefined;
+  const connections = new ConnectionRepository(dependencies.pool, secretBox);
+  const mcpServers = new McpServerRepository(dependencies.pool, secretBox);
+  const mcpLimits = dependencies.mcp ?? DEFAULT_MCP_LIMITS;
+  const appActionCatalog = new AppActionCatalog(mcpServers);
   const agents = createAgentActivator({
     agents: new AgentRepository(dependencies.pool),
     skills: new SkillRepository(dependencies.pool),
     connections,
-    tools: dependencies.toolCatalog ?? builtInToolCatalog,
+    tools: combineToolCatalogs(dependencies.toolCatalog ?? builtInToolCatalog, appActionCatalog),
     defaultModel: dependencies.defaultModel,
     systemProvider: dependencies.provider,
     maxTools: dependencies.maxToolsPerTurn ?? DEFAULT_MAX_TOOLS_PER_TURN,
@@ -153,9 +170,13 @@ export function createActivities(dependencies: ActivityDependencies) {
       ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
       embedders,
       minimumSimilarity,
+      appActions: new AppActionExecutor({ pool: dependencies.pool, servers: mcpServers, limits: mcpLimits, logger: dependencies.logger, isAllowed: isToolAllowed }),
     }),
+    ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
+    ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
     ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger }),
     ...createLlmActivities({
+      appActions: appActionCatalog,
       clients: llmClients,
       provider: dependencies.provider,
       chats,

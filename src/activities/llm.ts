@@ -32,6 +32,7 @@ import { LinkGuard } from '../llm/link-guard';
 import { formatMemorySection } from '../memory/memory-prompt';
 import { redactCredentials, type LlmClients } from '../llm/connection-clients';
 import { toolsForAgent, toolsNamed } from '../tools/registry';
+import type { AppActionCatalog } from '../mcp/app-action-catalog';
 import { DELTA_PERSISTENCE_DEFAULTS, DeltaBatcher, type DeltaPersistenceOptions } from '../llm/delta-persistence';
 import { ToolCallAccumulator } from '../llm/tool-call-accumulator';
 import type { Logger } from '../logger';
@@ -47,6 +48,8 @@ import { streamAttempt, type AgentConfiguration, type HopResult, type ToolCall, 
 export const FAST_PATH_PROMPT = 'You are a friendly assistant. Answer briefly.';
 
 export interface LlmDependencies {
+  /** The function tools of the turn's app actions (the cached MCP catalogue); absent, none are offered. */
+  appActions?: Pick<AppActionCatalog, 'functionTools'>;
   /** The `openai` client of each LLM connection version, the deployment's own included (src/llm/connection-clients.ts). */
   clients: LlmClients;
   /** Who serves the deployment's model (for usage rows). */
@@ -219,6 +222,10 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
       if (memories.length > 0) await publish({ kind: 'memory-used', memories });
+      const appActions = input.agent.appActions;
+      if (hop === 0 && appActions && !input.fastPath) {
+        await publish({ kind: 'app-actions', tier: appActions.tier, actions: appActions.actions, ...(appActions.megaTool ? { megaToolHints: appActions.megaTool.hints } : {}) });
+      }
       const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
       const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
       const userContents = media
@@ -232,7 +239,10 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       messages = toModelMessages(systemPrompt, conversation.messages, input.turnMessages, conversation.toolResults, userContents);
       // The tools chosen at activation for this turn; turns recorded before tool selection offer every allowed tool.
       const selection = input.agent.toolSelection;
-      const tools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
+      const builtInTools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
+      // App actions resolved at activation, described from the cached catalogue (never a live server).
+      const appTools = input.fastPath || !dependencies.appActions ? [] : await dependencies.appActions.functionTools(input.workspaceId, input.agent.appActions);
+      const tools = [...builtInTools, ...appTools];
       const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, logger, {
         conversationId: input.conversationId,
         turnId,

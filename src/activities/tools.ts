@@ -13,6 +13,9 @@
  * recorded like any result and never fails the turn. Only infrastructure failures (Postgres
  * unreachable, lock timeouts) throw, so that Temporal retries the activity.
  *
+ * App actions (`APP_*`, `app_execute`: tools of MCP servers) keep the same key and stored result but
+ * run outside the transaction; see `executeAppActionOnce`.
+ *
  * No activity context is needed: tests call `executeTool` directly.
  */
 import { Context } from '@temporalio/activity';
@@ -25,6 +28,8 @@ import { errorMessage, isInfrastructureError } from '../tools/tool-errors';
 import { WorkspaceFiles } from '../tools/workspace-files';
 import type { GeneratedImages } from '../storage/generated-images';
 import { rewriteInlineImages } from '../storage/inline-images';
+import { isAppTool } from '../mcp/action-names';
+import type { AppActionExecutor } from '../mcp/app-action-executor';
 
 export interface ToolDependencies {
   pool: Pool;
@@ -36,6 +41,8 @@ export interface ToolDependencies {
   /** Query embeddings for the `search_*` tools; without them they search by full text only. */
   embedders?: EmbedderProvider;
   minimumSimilarity?: number;
+  /** Runs `APP_*` actions and `app_execute` on the workspace's MCP servers; absent, they are unknown tools. */
+  appActions?: AppActionExecutor;
 }
 
 export interface ExecuteToolInput {
@@ -102,7 +109,7 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
 }
 
-async function readStoredResult(client: Pick<PoolClient, 'query'>, idempotencyKey: string): Promise<ToolResult | undefined> {
+async function readStoredResult(client: Pick<PoolClient, 'query'> | Pool, idempotencyKey: string): Promise<ToolResult | undefined> {
   const result = await client.query('SELECT content, is_error, output FROM tool_executions WHERE idempotency_key = $1', [idempotencyKey]);
   const row = result.rows[0];
   return row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : undefined;
@@ -129,8 +136,28 @@ export function createToolActivities(dependencies: ToolDependencies) {
     return rewritten === json ? output : (JSON.parse(rewritten) as unknown);
   }
 
+  /** Runs an app action on its MCP server (see src/mcp/app-action-executor.ts). */
+  async function runAppAction(input: ExecuteToolInput, signal: AbortSignal | undefined): Promise<ToolResult> {
+    if (!dependencies.appActions) return errorResult(`Unknown tool "${input.name}"`);
+    const outcome = await dependencies.appActions.execute(
+      {
+        scopeId: input.turnId,
+        workspaceId: input.workspaceId,
+        name: input.name,
+        arguments: input.arguments,
+        allowedTools: input.allowedTools,
+        logContext: { turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name },
+      },
+      signal,
+    );
+    if (!outcome.ok) return errorResult(outcome.error);
+    const result = successResult(await withUploadedImages(outcome.output, input));
+    return { ...result, content: truncateText(outcome.text, MAX_TOOL_CONTENT_CHARS), ...(outcome.cached ? { output: { cached: true, ...(result.output as object) } } : {}) };
+  }
+
   /** Validates and runs the tool inside a savepoint. Throws only for infrastructure failures. */
-  async function runTool(client: PoolClient, input: ExecuteToolInput): Promise<ToolResult> {
+  async function runTool(client: PoolClient, input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    if (isAppTool(input.name)) return runAppAction(input, signal);
     const tool = findTool(input.name);
     if (!tool) return errorResult(`Unknown tool "${input.name}"`);
     if (!isToolAllowed(input.name, input.allowedTools)) return errorResult(`Tool "${input.name}" is not allowed for this agent`);
@@ -166,20 +193,67 @@ export function createToolActivities(dependencies: ToolDependencies) {
    */
   async function executeTool(input: ExecuteToolInput): Promise<ToolResult> {
     let heartbeat: NodeJS.Timeout | undefined;
+    let signal: AbortSignal | undefined;
     try {
       const context = Context.current();
       heartbeat = setInterval(() => context.heartbeat(), 1000);
+      signal = context.cancellationSignal;
     } catch {
       // Called outside an activity (tests call it directly): nothing to heartbeat.
     }
     try {
-      return await executeToolOnce(input);
+      return await executeToolOnce(input, signal);
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  async function executeToolOnce(input: ExecuteToolInput): Promise<ToolResult> {
+  /**
+   * An app action waits on a remote server for up to its timeout, so it runs outside any database
+   * transaction: holding a pooled connection for that long would starve the worker's other
+   * activities. A stored result is looked up first and the new one recorded after, each in a short
+   * statement; between the two, the per-turn action cache (written the moment the server answers)
+   * keeps a retried attempt from calling the server again. Only two attempts running at once (a
+   * worker Temporal gave up on that still runs) could both call it.
+   */
+  async function executeAppActionOnce(input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    const started = performance.now();
+    const stored = await readStoredResult(pool, input.idempotencyKey);
+    if (stored) {
+      logger.info({ turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name }, 'tool result reused from an earlier attempt');
+      return stored;
+    }
+    const result = await runAppAction(input, signal);
+    const inserted = await pool.query(
+      `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING content, is_error, output`,
+      [
+        input.idempotencyKey,
+        input.turnId,
+        input.hop,
+        input.toolCallId,
+        input.name,
+        input.workspaceId,
+        JSON.stringify(input.arguments),
+        result.content,
+        result.isError,
+        JSON.stringify(result.output ?? null),
+      ],
+    );
+    const row = inserted.rows[0];
+    const recorded = row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : await readStoredResult(pool, input.idempotencyKey);
+    if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
+    logger.info(
+      { turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name, isError: recorded.isError, durationMs: Math.round(performance.now() - started) },
+      'tool executed',
+    );
+    return recorded;
+  }
+
+  async function executeToolOnce(input: ExecuteToolInput, signal?: AbortSignal): Promise<ToolResult> {
+    if (isAppTool(input.name) && dependencies.appActions) return executeAppActionOnce(input, signal);
     const started = performance.now();
     const client = await pool.connect();
     let failure: Error | undefined;
@@ -194,7 +268,7 @@ export function createToolActivities(dependencies: ToolDependencies) {
         return stored;
       }
 
-      const result = await runTool(client, input);
+      const result = await runTool(client, input, signal);
       const inserted = await client.query(
         `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

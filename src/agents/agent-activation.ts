@@ -21,6 +21,8 @@ import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill
 import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
 import type { ToolCatalog } from '../tools/tool-catalog';
 import { selectTools } from '../tools/tool-selection';
+import { resolveAppActions } from '../tools/app-action-resolution';
+import { isAppTool } from '../mcp/action-names';
 import type { PricingRepository } from '../db/pricing-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
@@ -109,12 +111,25 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
     const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
     const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;
     const budget = await budgetOf(agent, [model, ...fallbackModels]);
+    const candidates = await dependencies.tools.candidates(agent.workspaceId);
+    const hints = [...(request.toolHints ?? []), ...merged.toolHints];
+    // Built-in tools and app actions are chosen apart: app actions have their own tiers
+    // (src/tools/app-action-resolution.ts) and their own cap, so a large catalogue never crowds out
+    // the built-in tools.
     const toolSelection = selectTools({
-      candidates: await dependencies.tools.candidates(agent.workspaceId),
+      candidates: candidates.filter((candidate) => !isAppTool(candidate.name)),
       allowedTools: merged.allowedTools,
-      hints: [...(request.toolHints ?? []), ...merged.toolHints],
+      hints: hints.filter((hint) => !isAppTool(hint)),
       message: request.userText ?? '',
       maxTools: agent.maxTools ?? dependencies.maxTools,
+      fastPath: request.fastPath === true,
+    });
+    const appActions = resolveAppActions({
+      actions: candidates.filter((candidate) => isAppTool(candidate.name)),
+      allowedTools: merged.allowedTools,
+      hints,
+      message: request.userText ?? '',
+      maxActions: agent.maxTools ?? dependencies.maxTools,
       fastPath: request.fastPath === true,
     });
 
@@ -137,6 +152,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       connection,
       skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
       toolSelection,
+      ...(appActions.tier !== 'none' ? { appActions } : {}),
       ...(budget ? { budget } : {}),
     };
   }

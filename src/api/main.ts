@@ -11,6 +11,7 @@ import { WorkspaceRepository } from '../db/workspace-repository';
 import { createLogger, type Logger } from '../logger';
 import { startApi, type RunningApi } from './server';
 import { seedDemoAgent } from '../agents/demo-seed';
+import { ensureCatalogueSchedule } from '../mcp/catalogue-workflows';
 
 /** Starts the API; `stop` ends open streams and closes every connection it opened. */
 export async function startApiProcess(configuration: Configuration, temporalAddress: string, logger: Logger, port?: number): Promise<RunningApi> {
@@ -19,6 +20,10 @@ export async function startApiProcess(configuration: Configuration, temporalAddr
   const subscriber = await connectRedis(configuration.redis.url, connectionName('durable-chat-api-subscriber', configuration), logger);
   const temporal = await connectTemporalClient(configuration, temporalAddress);
   const api = await startApi({ configuration, pool, redis, subscriber, temporal, logger }, port);
+  // The scheduled refresh of the MCP catalogues: a timer workflow, started once per task queue.
+  await ensureCatalogueSchedule(temporal, configuration.temporal.taskQueue, configuration.mcp.refreshIntervalMs).catch((error: unknown) =>
+    logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'the scheduled MCP catalogue refresh could not be started; it is tried again at the next start'),
+  );
   return {
     ...api,
     async stop() {

@@ -32,7 +32,15 @@ import swaggerUi from 'swagger-ui-express';
 import { createManagementRouter } from './management/router';
 import { ApiDocument } from './openapi/api-document';
 import { registerCoreRoutes } from './openapi/core-routes';
-import { builtInToolCatalog, type ToolCatalog } from '../tools/tool-catalog';
+import { builtInToolCatalog, combineToolCatalogs, type ToolCatalog } from '../tools/tool-catalog';
+import { McpServerRepository } from '../mcp/mcp-server-repository';
+import { AppActionCatalog } from '../mcp/app-action-catalog';
+import { SecretBox } from '../secrets/secret-box';
+import { createMcpServerRouter } from './routes/mcp-servers';
+import { createRecipeRouter } from './routes/recipes';
+import { RecipeRepository } from '../recipes/recipe-repository';
+import { AgentRepository } from '../agents/agent-repository';
+import type { StreamEvent } from '../shared/stream-events';
 
 /** The OpenAPI document with the core routes; the management routes add themselves as they are built. */
 export function createApiDocument(): ApiDocument {
@@ -92,7 +100,9 @@ function withinDeadline(check: Promise<unknown>, timeoutMs: number): Promise<str
 
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
-  const tools = dependencies.toolCatalog ?? builtInToolCatalog;
+  const mcpServers = new McpServerRepository(pool, configuration.secrets.keys ? new SecretBox(configuration.secrets.keys) : undefined);
+  // App actions (the cached catalogues of the workspace's MCP servers) are tools like the built-in ones.
+  const tools = combineToolCatalogs(dependencies.toolCatalog ?? builtInToolCatalog, new AppActionCatalog(mcpServers));
   const document = createApiDocument();
   const chats = new ChatRepository(pool);
   const conversations = new ConversationRepository(pool);
@@ -104,6 +114,16 @@ export function createApp(dependencies: ApiDependencies) {
   const openStreams = new Set<http.ServerResponse>();
   // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
   const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
+
+  const streamDependencies = {
+    hub,
+    eventLog,
+    logger,
+    keepAliveMs: configuration.api.sseKeepAliveMs,
+    maxBufferedBytes: 4 * 1024 * 1024,
+    isTurnRunning: turnLiveness.isRunning,
+    onEventDelivered: (event: StreamEvent) => metrics.eventsDelivered.inc({ kind: event.kind }),
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -172,15 +192,7 @@ export function createApp(dependencies: ApiDependencies) {
       tools,
       attachments: media.attachments,
       onTurnStarted: () => metrics.turnsStarted.inc(),
-      stream: {
-        hub,
-        eventLog,
-        logger,
-        keepAliveMs: configuration.api.sseKeepAliveMs,
-        maxBufferedBytes: 4 * 1024 * 1024,
-        isTurnRunning: turnLiveness.isRunning,
-        onEventDelivered: (event) => metrics.eventsDelivered.inc({ kind: event.kind }),
-      },
+      stream: streamDependencies,
     }),
   );
   api.use(createFileRouter(media));
@@ -190,6 +202,13 @@ export function createApp(dependencies: ApiDependencies) {
   api.use(createUsageRouter({ pool }));
   api.use(createConversationRouter({ conversations, eventLog, temporal, logger }));
   api.use(createManagementRouter({ pool, configuration, document, tools }));
+  api.use(
+    createRecipeRouter(
+      { recipes: new RecipeRepository(pool), servers: mcpServers, agents: new AgentRepository(pool), temporal, taskQueue: configuration.temporal.taskQueue, stream: streamDependencies },
+      document,
+    ),
+  );
+  api.use(createMcpServerRouter({ servers: mcpServers, temporal, taskQueue: configuration.temporal.taskQueue, limits: configuration.mcp }, document));
   app.use('/api', api);
   app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));

@@ -120,6 +120,12 @@ export interface Directives {
   vary: boolean;
   /** `image=1`: text answers end with a small PNG as an inline Markdown data image, streamed in several deltas. */
   image: boolean;
+  /**
+   * `args=<base64url of a JSON object>`: the arguments of the tool calls the user asks for, verbatim
+   * (a tool whose arguments are not one string, such as the `app_execute` mega-tool). Base64, so its
+   * words never reach a search over the message.
+   */
+  toolArguments?: string;
   /** Every key/value seen, including keys this server does not know. */
   raw: Record<string, string>;
   /** Human-readable problems (unknown keys, bad numbers) so the server can log them. */
@@ -191,6 +197,17 @@ function applyDirective(directives: Directives, key: string, value: string): voi
     case 'image':
       directives.image = value !== '0' && value.toLowerCase() !== 'false';
       return;
+    case 'args': {
+      const json = Buffer.from(value, 'base64url').toString('utf8');
+      try {
+        const parsed: unknown = JSON.parse(json);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) directives.problems.push('args must encode a JSON object');
+        else directives.toolArguments = json;
+      } catch {
+        directives.problems.push('args must be base64url of a JSON object');
+      }
+      return;
+    }
     default:
       directives.problems.push(`unknown directive "${key}"`);
   }
@@ -435,7 +452,7 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     toolCalls: requested.map((tool, index) => ({
       id: `call_${hashPrefix}_${index}`,
       name: tool.name,
-      arguments: toolArguments(
+      arguments: directives.toolArguments ?? toolArguments(
         tool.name,
         round === undefined ? tool.argumentText : `${tool.argumentText} (round ${round})`,
         request.tools?.find((offeredTool) => offeredTool.function?.name === tool.name)?.function?.parameters,

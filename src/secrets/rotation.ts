@@ -3,11 +3,11 @@
  * keys"). Each store re-seals its rows one by one, guarded by the old value, so the job runs while the
  * API and workers serve: during a rotation every process holds both keys and opens either.
  *
- * A feature that stores secrets adds its store here (the MCP server credentials can, with the same
- * `SecretBox.needsResealing` / `reseal` pair).
+ * A feature that stores secrets adds its store here: LLM connection keys, MCP server credentials.
  */
 import type { Pool } from 'pg';
 import { ConnectionRepository } from '../connections/connection-repository';
+import { McpServerRepository } from '../mcp/mcp-server-repository';
 import type { SecretKey } from './secret-box';
 import { SecretBox } from './secret-box';
 
@@ -26,6 +26,7 @@ export async function resealStoredSecrets(pool: Pool, keys: readonly SecretKey[]
   const box = new SecretBox(keys);
   const stores: Array<{ store: string; resealAll(): Promise<Omit<ResealReport, 'store'>> }> = [
     { store: 'llm connections', resealAll: () => new ConnectionRepository(pool, box).resealAll() },
+    { store: 'mcp servers', resealAll: () => new McpServerRepository(pool, box).resealAll() },
   ];
   const reports: ResealReport[] = [];
   for (const { store, resealAll } of stores) reports.push({ store, ...(await resealAll()) });

@@ -44,6 +44,10 @@ export type StreamEvent =
   | { kind: 'tool-output-available'; hop: number; toolCallId: string; output: unknown }
   | { kind: 'tool-output-error'; hop: number; toolCallId: string; errorText: string }
   | { kind: 'memory-used'; memories: Array<{ id: string; tier: string; text: string }> }
+  /** A recipe stage started or ended (status, and its duration once it ended). */
+  | { kind: 'recipe-stage'; index: number; name: string; stageKind: 'prompt' | 'action'; status: 'running' | 'completed' | 'failed' | 'cancelled'; durationMs?: number }
+  /** The app actions (MCP tools) the turn offers and the resolution tier that chose them. */
+  | { kind: 'app-actions'; tier: string; actions: string[]; megaToolHints?: string[] }
   /** A document passage a knowledge tool returned (see src/shared/sources.ts). */
   | { kind: 'source-cited'; hop: number; source: CitedSource }
   | { kind: 'hop-end'; hop: number; attempt: number; finishReason: FinishReason | null }

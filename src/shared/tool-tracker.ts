@@ -39,6 +39,8 @@ export interface ToolOutcome {
  */
 export const DEFAULT_TOOL_LIMITS: Record<string, number> = {
   composio_execute: 2,
+  // The app actions' mega-tool (src/mcp/action-names.ts): external and paid, like composio_execute.
+  app_execute: 2,
   search_knowledge: 2,
   read_file: 3,
   write_file: 2,

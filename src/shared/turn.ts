@@ -80,6 +80,19 @@ export interface ToolSelection {
   ignoredHints?: string[];
 }
 
+/**
+ * The app actions (MCP server tools) a turn offers and the tier that found them: exact hints, the
+ * search over the cached catalogue, the whole cached catalogue, or the `app_execute` mega-tool (see
+ * src/tools/app-action-resolution.ts). Decided once at activation and recorded in history.
+ */
+export interface AppActionResolution {
+  tier: 'hint' | 'search' | 'catalogue' | 'mega' | 'none';
+  /** `APP_<SERVER>_<ACTION>` tools offered, in order. */
+  actions: string[];
+  /** Set for the `mega` tier: the mega-tool is offered, with these actions named in its description. */
+  megaTool?: { hints: string[] };
+}
+
 /** What a turn needs of its agent. Credentials never appear here: activities resolve them. */
 export interface AgentConfiguration {
   agentId: string;
@@ -109,6 +122,8 @@ export interface AgentConfiguration {
   toolSelection?: ToolSelection;
   /** The turn's spend caps and prices; absent when no cap applies. */
   budget?: TurnBudget;
+  /** The app actions of the workspace's MCP servers this turn offers; absent when it has none. */
+  appActions?: AppActionResolution;
 }
 
 /** The model's tool-call arguments, parsed once where they arrive: a JSON object, or why not. */
@@ -176,6 +191,8 @@ export interface TurnState {
     connection?: { id: string; version: number; provider: string };
     skills: SkillUse[];
     tools: string[];
+    /** The app actions offered and the resolution tier that found them. */
+    appActions?: AppActionResolution;
   };
 }
 

@@ -225,6 +225,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       ...(agent.connection ? { connection: { id: agent.connection.id, version: agent.connection.version, provider: agent.connection.provider } } : {}),
       skills: agent.skills ?? [],
       tools: agent.toolSelection?.tools.map((tool) => tool.name) ?? [],
+      ...(agent.appActions ? { appActions: agent.appActions } : {}),
     };
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;

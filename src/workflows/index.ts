@@ -3,3 +3,5 @@ export { chatTurn, turnStateQuery } from './chat-turn';
 export { ingestDocument } from './document-ingestion';
 export { embedWorkspaceMemories, memoriesChangedSignal } from './memory-embedding';
 export { conversationTitle } from './conversation-title';
+export { refreshMcpCatalogues, refreshMcpCatalogueNow } from './mcp-catalogue';
+export { recipeRun } from './recipe-run';

@@ -104,6 +104,11 @@ it('rotates payload and connection keys with no failed turn at any step', async 
   const adminA = apiClient(a.apiUrl, workspace.apiKey);
   const connection = (await adminA.post('/connections', { name: 'Rotating', provider: 'rotating', baseUrl: provider.url, apiKey: providerKey })).body.connection;
   const agentId = (await adminA.post('/agents', { name: 'Rotating agent', connectionId: connection.id, model: 'rotation-model', allowedTools: ['platform_*'] })).body.agent.id;
+  // An MCP server's credentials are sealed the same way (the server need not answer to be registered).
+  const mcpServer = await adminA.post('/mcp-servers', { name: 'rotating', transport: 'http', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: `Bearer ${randomUUID()}` } });
+  expect(mcpServer.status).toBe(201);
+  const mcpKeyId = async (stack: TestStack) => sealedKeyId((await stack.pool.query('SELECT secret FROM mcp_servers WHERE id = $1', [mcpServer.body.server.id])).rows[0].secret);
+  expect(await mcpKeyId(a)).toBe('s1');
   const storedKeyIds = async (stack: TestStack) =>
     (
       await stack.pool.query('SELECT v.secret FROM llm_connection_versions v JOIN llm_connections c ON c.id = v.connection_id WHERE c.workspace_id = $1 ORDER BY c.created_at', [
@@ -137,8 +142,9 @@ it('rotates payload and connection keys with no failed turn at any step', async 
   // Step 3: re-seal what is stored under the new key, while B and C serve.
   const reports = await resealStoredSecrets(c.pool, parseKeyRing(`${s2},${s1}`, 'SECRETS_ENCRYPTION_KEYS'));
   // Other test files share this database with their own keys: those rows are left alone.
-  expect(reports).toEqual([expect.objectContaining({ store: 'llm connections', resealed: 1 })]);
+  expect(reports).toEqual([expect.objectContaining({ store: 'llm connections', resealed: 1 }), expect.objectContaining({ store: 'mcp servers', resealed: 1 })]);
   expect(await storedKeyIds(c)).toEqual(['s2', 's2']);
+  expect(await mcpKeyId(c)).toBe('s2');
   await stop(b);
 
   // Step 4: D drops the old secrets key (the old payload key stays while histories sealed with it are kept).

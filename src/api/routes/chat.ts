@@ -64,7 +64,7 @@ export function requestedProtocol(request: Request): StreamProtocol {
 }
 
 /** The `Last-Event-ID` to resume after: absent, or a Redis stream id; anything else is a 400. */
-function lastEventId(request: Request): { ok: true; id?: string } | { ok: false } {
+export function lastEventId(request: Request): { ok: true; id?: string } | { ok: false } {
   const value = request.header('last-event-id');
   if (value === undefined || value === '') return { ok: true };
   return value.length <= MAX_LAST_EVENT_ID_LENGTH && /^\d{1,20}-\d{1,20}$/.test(value) ? { ok: true, id: value } : { ok: false };

@@ -145,6 +145,12 @@ export class DataStreamV4Encoder {
       case 'memory-used':
         lines.push(line('2', [{ type: 'memory', memories: event.memories }]));
         break;
+      case 'recipe-stage':
+        lines.push(line('2', [{ type: 'stage', index: event.index, name: event.name, kind: event.stageKind, status: event.status, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) }]));
+        break;
+      case 'app-actions':
+        lines.push(line('2', [{ type: 'app-actions', tier: event.tier, actions: event.actions, ...(event.megaToolHints ? { megaToolHints: event.megaToolHints } : {}) }]));
+        break;
       case 'source-cited':
         // v4 sources are URLs only: the passage's API address, resolvable with the same API key.
         this.ensureStep(lines);

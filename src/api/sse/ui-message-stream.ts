@@ -103,6 +103,15 @@ export class UiMessageStreamEncoder {
       case 'memory-used':
         chunks.push({ type: 'data-memory', data: { memories: event.memories } });
         break;
+      case 'recipe-stage':
+        chunks.push({
+          type: 'data-stage',
+          data: { index: event.index, name: event.name, kind: event.stageKind, status: event.status, ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}) },
+        });
+        break;
+      case 'app-actions':
+        chunks.push({ type: 'data-app-actions', data: { tier: event.tier, actions: event.actions, ...(event.megaToolHints ? { megaToolHints: event.megaToolHints } : {}) } });
+        break;
       case 'source-cited':
         // The same part the stored answer holds (ai 5, 6 and 7 all accept `source-document`).
         chunks.push(sourceDocumentPart(event.source) as UiMessageChunk);
