@@ -21,6 +21,8 @@ import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill
 import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
 import type { ToolCatalog } from '../tools/tool-catalog';
 import { selectTools } from '../tools/tool-selection';
+import { matchesToolPattern } from '../tools/tool-patterns';
+import type { ToolApprovalSettings, TurnApproval } from '../shared/turn-control';
 import type { PricingRepository } from '../db/pricing-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
@@ -118,6 +120,8 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       fastPath: request.fastPath === true,
     });
 
+    const approval = agent.toolApproval ? await approvalOf(agent.workspaceId, agent.toolApproval) : undefined;
+
     return {
       agentId: agent.id,
       workspaceId: agent.workspaceId,
@@ -138,7 +142,15 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
       toolSelection,
       ...(budget ? { budget } : {}),
+      ...(approval ? { approval } : {}),
     };
+  }
+
+  /** The exact tool names the agent's approval patterns cover (workflow code cannot match patterns). */
+  async function approvalOf(workspaceId: string, settings: ToolApprovalSettings): Promise<TurnApproval | undefined> {
+    const candidates = await dependencies.tools.candidates(workspaceId);
+    const toolNames = candidates.map((candidate) => candidate.name).filter((name) => settings.tools.some((pattern) => matchesToolPattern(name, pattern)));
+    return toolNames.length > 0 ? { toolNames, timeoutSeconds: settings.timeoutSeconds } : undefined;
   }
 
   return { activate };

@@ -50,6 +50,20 @@ export type StreamEvent =
   | { kind: 'warning'; hop: number; text: string }
   | { kind: 'usage'; hop: number; attempt?: number; usage: TokenUsage }
   | { kind: 'error'; errorText: string }
+  /** A tool call waits for the user's approval (`tool-approval-request`). */
+  | { kind: 'tool-approval-request'; hop: number; toolCallId: string; toolName: string; approvalId: string }
+  /** The user's (or the timeout's) answer to an approval request. */
+  | { kind: 'tool-approval-response'; hop: number; toolCallId: string; approvalId: string; approved: boolean; reason?: string }
+  /** A call the user denied: it did not run (`tool-output-denied`). */
+  | { kind: 'tool-output-denied'; hop: number; toolCallId: string; reason?: string }
+  /** Every request of a round is out: the turn waits. A client that answers with its next POST ends its stream here. */
+  | { kind: 'turn-awaiting-approval'; hop: number; approvalIds: string[] }
+  /** The turn waits for an earlier turn of the conversation to end (busy policy `queue`). */
+  | { kind: 'turn-queued'; behindTurnId: string }
+  /** The queued turn starts. */
+  | { kind: 'turn-dequeued' }
+  /** A steering message the model reads from the next hop on. */
+  | { kind: 'steering-message'; hop: number; id: string; text: string }
   | {
       kind: 'turn-finish';
       finishReason: FinishReason;
@@ -63,6 +77,11 @@ export type StreamEventKind = StreamEvent['kind'];
 export interface LoggedStreamEvent {
   id: string;
   event: StreamEvent;
+}
+
+/** An event after which a client that answers approvals with its next request stops reading. */
+export function isApprovalPause(event: StreamEvent): boolean {
+  return event.kind === 'turn-awaiting-approval';
 }
 
 /** The event that closes a turn's stream: after it the bridge ends the response. */

@@ -20,6 +20,8 @@ export interface StreamFraming {
   end: string;
   /** Whether a client can resume after an event id; otherwise a reconnect replays from the start. */
   resumable: boolean;
+  /** Whether the response ends while the turn waits for an approval (the client answers with its next request). */
+  endsAtApprovalPause: boolean;
 }
 
 function sseFrames(chunks: UiMessageChunk[], id?: string): string {
@@ -31,7 +33,7 @@ function sseFrames(chunks: UiMessageChunk[], id?: string): string {
   return frames;
 }
 
-export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean }): StreamFraming {
+export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean; approvalChunks?: boolean }): StreamFraming {
   if (protocol === 'data-stream-v4') {
     const encoder = new DataStreamV4Encoder();
     return {
@@ -43,6 +45,7 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
       keepAlive: '\n',
       end: '',
       resumable: false,
+      endsAtApprovalPause: false,
     };
   }
   const encoder = new UiMessageStreamEncoder(options);
@@ -54,5 +57,6 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
     keepAlive: ': keep-alive\n\n',
     end: 'data: [DONE]\n\n',
     resumable: true,
+    endsAtApprovalPause: options.approvalChunks === true,
   };
 }

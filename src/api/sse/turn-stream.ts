@@ -9,7 +9,7 @@ import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
 import { compareEntryIds } from '../../stream/event-log';
 import type { SubscriberHub } from '../../stream/subscriber-hub';
-import { isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
+import { isApprovalPause, isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
 import { createFraming, type StreamProtocol } from './stream-framing';
 
 export interface TurnStreamDependencies {
@@ -29,6 +29,8 @@ export interface TurnStreamRequest {
   messageId: string;
   afterId?: string;
   modernClient: boolean;
+  /** The client runs ai ≥ 6: approval chunks, and the response ends while the turn waits for an approval. */
+  approvalChunks?: boolean;
   protocol?: StreamProtocol;
   /** Extra events sent before the log (e.g. a cached answer with no log left). */
   prelude?: StreamEvent[];
@@ -38,7 +40,10 @@ export interface TurnStreamRequest {
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
   const { hub, eventLog, logger } = dependencies;
-  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient });
+  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient, approvalChunks: turn.approvalChunks === true });
+  // The last event sent made the turn wait for an approval: a client that answers with its next
+  // request stops reading there (once nothing newer is in the log).
+  let pausedAtApproval = false;
   const afterId = framing.resumable ? turn.afterId : undefined;
   let lastId = afterId ?? '0-0';
   let ended = false;
@@ -79,6 +84,8 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     write(framing.event(entry.event, entry.id));
     dependencies.onEventDelivered?.(entry.event);
     if (isTerminal(entry.event)) finish(true);
+    pausedAtApproval = framing.endsAtApprovalPause && isApprovalPause(entry.event);
+    if (pausedAtApproval && !catchingUp) finish(true);
   };
 
   /**
@@ -101,6 +108,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
       held.sort((left, right) => compareEntryIds(left.id, right.id));
       for (const entry of held.splice(0)) deliver(entry);
       catchingUp = false;
+      if (pausedAtApproval) finish(true);
       return;
     }
   };
