@@ -247,7 +247,8 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
           return { ok: false, status: 409, code: 'approval_already_answered', message: failure.message, details: { answer: failure.details?.[0] } };
         }
         if (failure.type === APPROVAL_REJECTIONS.notFound) return { ok: false, status: 404, code: notFound.code, message: failure.message };
-        return { ok: false, status: 409, code: 'turn_not_accepting', message: failure.message };
+        // A steering message for a turn that is finishing (its last hop ran): nothing would read it.
+        return { ok: false, status: 409, code: 'turn_not_running', message: failure.message };
       }
       // The turn ended (or never existed): nothing can answer there any more.
       if (error instanceof WorkflowNotFoundError || /completed|not found/i.test(String((error as Error).message))) return { ok: false, status: 404, code: notFound.code, message: notFound.message };
