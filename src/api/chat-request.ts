@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CLIENT_ID_PATTERN } from '../shared/ids';
 import { messageText, type StoredMessage } from '../shared/messages';
 import { MAX_MESSAGE_TEXT_CHARACTERS } from '../shared/policy';
+import { MAX_STEERING_TEXT_CHARACTERS } from '../shared/turn-control';
 import { findJsonProblem } from './json-safety';
 
 const identifier = z.string().regex(CLIENT_ID_PATTERN, 'must be 1–200 letters, digits or _ . : -');
@@ -130,3 +131,15 @@ export function parseChatRequest(body: unknown): ParseResult {
     },
   };
 }
+
+/** `POST /api/chat/:id/approvals/:approvalId`: the user's answer to a tool approval request. */
+export const approvalAnswerSchema = z.strictObject({
+  approved: z.boolean().describe('true runs the tool call (once); false denies it, and the model is told.'),
+  reason: z.string().max(2000).optional().describe('Why (shown to the model for a denial).'),
+});
+
+/** `POST /api/chat/:id/steer`: a message for the running turn. */
+export const steeringSchema = z.strictObject({
+  text: z.string().min(1).max(MAX_STEERING_TEXT_CHARACTERS).describe('What the model should take into account from its next hop on.'),
+  id: identifier.optional().describe('The client\'s id of the message (a repeated id is taken once); generated when absent.'),
+});

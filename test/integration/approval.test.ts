@@ -6,6 +6,8 @@
  * wrong id, a second answer or another workspace's answer is refused and never enters history.
  */
 import { randomUUID } from 'node:crypto';
+import { apiClient } from '../support/api-client';
+import { validateOpenApi } from '../support/openapi-validator';
 import { assistantText, runAiClient, type AiClientScenario } from '../support/ai-client';
 import { answerRequests, createAgent, postChat, storedEvents } from '../support/chat';
 import { chunksOf, readSse, userMessage } from '../support/sse';
@@ -190,4 +192,30 @@ it('answers over REST: validated before history (wrong id, second answer, other 
   expect(types.at(-1)).toBe('finish');
   expect(await sideEffects(label)).toBe(1);
   expect(await updatesAccepted(turnId)).toBe(1);
+});
+
+describe('the management API and the OpenAPI document', () => {
+  it('stores toolApproval and busyPolicy on agents, and refuses bad values naming the field', async () => {
+    const admin = apiClient(stack.apiUrl, stack.apiKey);
+    const created = await admin.post('/agents', { name: `approver-${randomUUID().slice(0, 6)}`, allowedTools: ['test_*'], toolApproval: { tools: ['test_record_side_effect'] }, busyPolicy: 'reject' });
+    expect(created.status).toBe(201);
+    expect(created.body.agent).toMatchObject({ toolApproval: { tools: ['test_record_side_effect'], timeoutSeconds: 300 }, busyPolicy: 'reject' });
+    const id = created.body.agent.id as string;
+    const unknownTool = await admin.patch(`/agents/${id}`, { toolApproval: { tools: ['no_such_tool'], timeoutSeconds: 60 } });
+    expect(unknownTool.status).toBe(400);
+    expect(unknownTool.body.error.field).toMatch(/^toolApproval\.tools/);
+    const badPolicy = await admin.patch(`/agents/${id}`, { busyPolicy: 'whenever' });
+    expect(badPolicy.status).toBe(400);
+    expect(badPolicy.body.error.field).toBe('busyPolicy');
+    const cleared = await admin.patch(`/agents/${id}`, { toolApproval: null, busyPolicy: 'queue' });
+    expect(cleared.body.agent).toMatchObject({ toolApproval: null, busyPolicy: 'queue' });
+  });
+
+  it('documents the approval and steering routes in a valid document', async () => {
+    const document = await (await fetch(`${stack.apiUrl}/api/openapi.json`)).json();
+    const validation = await validateOpenApi(document);
+    expect(validation.errors).toEqual([]);
+    expect(document.paths['/api/chat/{id}/approvals/{approvalId}'].post.responses).toHaveProperty('409');
+    expect(document.paths['/api/chat/{id}/steer'].post.responses).toHaveProperty('202');
+  });
 });

@@ -30,8 +30,8 @@ import { principalOf } from '../auth';
 import { canSeeConversation } from '../conversation-access';
 import type { ToolCatalog } from '../../tools/tool-catalog';
 import { isToolPattern, matchesToolPattern } from '../../tools/tool-patterns';
-import { parseChatRequest, type ApprovalResponses, type ChatRequest } from '../chat-request';
-import { APPROVAL_REJECTIONS, MAX_STEERING_TEXT_CHARACTERS, type ApprovalAnswer, type ApprovalOutcome, type SteeringMessage } from '../../shared/turn-control';
+import { approvalAnswerSchema, parseChatRequest, steeringSchema, type ApprovalResponses, type ChatRequest } from '../chat-request';
+import { APPROVAL_REJECTIONS, type ApprovalAnswer, type ApprovalOutcome, type SteeringMessage } from '../../shared/turn-control';
 import { findJsonProblem } from '../json-safety';
 import { checkAttachments, UnknownAttachmentError, type Attachments } from '../../storage/attachments';
 import { sendError } from '../errors';
@@ -332,8 +332,8 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     );
   });
 
-  const approvalBody = z.strictObject({ approved: z.boolean(), reason: z.string().max(2000).optional() });
-  const steeringBody = z.strictObject({ text: z.string().min(1).max(MAX_STEERING_TEXT_CHARACTERS), id: z.string().regex(CLIENT_ID_PATTERN).optional() });
+  const approvalBody = approvalAnswerSchema;
+  const steeringBody = steeringSchema;
 
   /** The body parsed with a schema, or a 400 naming the field (sent). */
   function bodyOf<T>(schema: z.ZodType<T>, request: Request, response: Response): T | undefined {
