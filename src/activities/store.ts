@@ -87,12 +87,15 @@ export interface RecordToolResultsInput {
 
 export interface PublishApprovalRequestsInput {
   turnId: string;
+  /** Absent in turns recorded before the conversation event stream. */
+  conversationId?: string;
   hop: number;
   requests: Array<{ approvalId: string; toolCallId: string; toolName: string }>;
 }
 
 export interface PublishApprovalResponsesInput {
   turnId: string;
+  conversationId?: string;
   hop: number;
   responses: Array<{ approvalId: string; toolCallId: string; approved: boolean; reason?: string }>;
 }
@@ -188,6 +191,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     }
     if (input.errorText) await publish({ kind: 'error', errorText: input.errorText });
     await publish({ kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
+    await eventLog.publishConversationEvent(input.conversationId, `finish:${input.turnId}`, 'turn-finished', input.turnId, { finishReason: input.finishReason, messageId: input.messageId });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
@@ -282,6 +286,11 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     const publish = eventLog.publisher(input.turnId, { name: `approval:${input.hop}`, attempt: 1 });
     for (const request of input.requests) await publish({ kind: 'tool-approval-request', hop: input.hop, ...request });
     await publish({ kind: 'turn-awaiting-approval', hop: input.hop, approvalIds: input.requests.map((request) => request.approvalId) });
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `approval:${input.turnId}:${input.hop}`, 'turn-awaiting-approval', input.turnId, {
+        approvals: input.requests.map(({ approvalId, toolCallId, toolName }) => ({ approvalId, toolCallId, toolName })),
+      });
+    }
     logger.info({ turnId: input.turnId, hop: input.hop, approvals: input.requests.length }, 'tool calls wait for approval');
   }
 
@@ -289,6 +298,9 @@ export function createStoreActivities(dependencies: StoreDependencies) {
   async function publishApprovalResponses(input: PublishApprovalResponsesInput): Promise<void> {
     const publish = eventLog.publisher(input.turnId, { name: `approval-answer:${input.hop}`, attempt: 1 });
     for (const response of input.responses) await publish({ kind: 'tool-approval-response', hop: input.hop, ...response });
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `approval-answer:${input.turnId}:${input.hop}`, 'turn-approval-answered', input.turnId, { answers: input.responses });
+    }
   }
 
   /**
@@ -309,14 +321,18 @@ export function createStoreActivities(dependencies: StoreDependencies) {
         extra: { steering: true, hop: input.hop },
       });
       await publish({ kind: 'steering-message', hop: input.hop, id: message.id, text: message.text });
+      await eventLog.publishConversationEvent(input.conversationId, `steering:${input.turnId}:${message.id}`, 'turn-steered', input.turnId, { id: message.id, text: message.text });
     }
   }
 
   /** Streams that the turn waits for an earlier one, or that it starts now. */
-  async function publishQueueState(input: { turnId: string; behindTurnId: string; phase: 'queued' | 'dequeued' }): Promise<void> {
+  async function publishQueueState(input: { turnId: string; conversationId?: string; behindTurnId: string; phase: 'queued' | 'dequeued' }): Promise<void> {
     await eventLog.publisher(input.turnId, { name: `queue:${input.phase}`, attempt: 1 })(
       input.phase === 'queued' ? { kind: 'turn-queued', behindTurnId: input.behindTurnId } : { kind: 'turn-dequeued' },
     );
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `${input.phase}:${input.turnId}`, input.phase === 'queued' ? 'turn-queued' : 'turn-dequeued', input.turnId, { behindTurnId: input.behindTurnId });
+    }
   }
 
   /**

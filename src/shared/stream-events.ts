@@ -62,6 +62,11 @@ export type StreamEvent =
   | { kind: 'turn-queued'; behindTurnId: string }
   /** The queued turn starts. */
   | { kind: 'turn-dequeued' }
+  /**
+   * A conversation-level event (`GET /api/chat/:id/events`): kept in the conversation's own log, so
+   * every tab following the chat sees the same events in the same order.
+   */
+  | { kind: 'conversation-event'; type: ConversationEventType; turnId: string; data?: Record<string, unknown> }
   /** A steering message the model reads from the next hop on. */
   | { kind: 'steering-message'; hop: number; id: string; text: string }
   | {
@@ -72,6 +77,16 @@ export type StreamEvent =
     };
 
 export type StreamEventKind = StreamEvent['kind'];
+
+/** What happened to a turn of the conversation, as `GET /api/chat/:id/events` streams it. */
+export type ConversationEventType =
+  | 'turn-started'
+  | 'turn-queued'
+  | 'turn-dequeued'
+  | 'turn-awaiting-approval'
+  | 'turn-approval-answered'
+  | 'turn-steered'
+  | 'turn-finished';
 
 /** An event as read back from the replay log: the Redis Stream entry id is its SSE `id:`. */
 export interface LoggedStreamEvent {

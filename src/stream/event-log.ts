@@ -7,7 +7,7 @@
  * resumes exactly after the last event it saw.
  */
 import type { Redis } from 'ioredis';
-import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
+import type { ConversationEventType, LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
 /**
@@ -134,6 +134,19 @@ export class EventLog {
   publisher(turnId: string, writer: EventWriter): (event: StreamEvent) => Promise<string | undefined> {
     let sequence = 0;
     return (event) => this.append(turnId, event, { ...writer, sequence: (sequence += 1) });
+  }
+
+  /** The id under which a conversation's own events are logged (a log like a turn's). */
+  conversationLogId(conversationId: string): string {
+    return `conversation:${conversationId}`;
+  }
+
+  /**
+   * Appends a conversation-level event; `writer` names it uniquely (e.g. `finish:<turnId>`), so a
+   * retried activity or request appends it once.
+   */
+  async publishConversationEvent(conversationId: string, writer: string, type: ConversationEventType, turnId: string, data?: Record<string, unknown>): Promise<void> {
+    await this.append(this.conversationLogId(conversationId), { kind: 'conversation-event', type, turnId, ...(data ? { data } : {}) }, { name: writer, attempt: 1, sequence: 1 });
   }
 
   /** The logged events after `afterId` (exclusive), or from the start, in order. */

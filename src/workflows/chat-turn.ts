@@ -282,9 +282,9 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       // Busy policy `queue`: this turn starts when the earlier one ended (durably: a restarted worker
       // goes on waiting), and its user message is stored after that turn's answer.
       state.status = 'queued';
-      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'queued' }, [{ turnId: input.turnId, behindTurnId: input.queuedBehind, phase: 'queued' }]);
+      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'queued' }, [{ turnId: input.turnId, conversationId: input.conversationId, behindTurnId: input.queuedBehind, phase: 'queued' }]);
       await queueWait.awaitTurnEnd.executeWithOptions({ ...QUEUE_WAIT_STEP, summary: 'wait for the running turn' }, [{ conversationId: input.conversationId, turnId: input.queuedBehind }]);
-      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'dequeued' }, [{ turnId: input.turnId, behindTurnId: input.queuedBehind, phase: 'dequeued' }]);
+      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'dequeued' }, [{ turnId: input.turnId, conversationId: input.conversationId, behindTurnId: input.queuedBehind, phase: 'dequeued' }]);
       state.status = 'starting';
     }
     if (isFreshStart(userText)) {
@@ -349,7 +349,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       const round = gated.map((call) => ({ approvalId: `apr_${uuid4()}`, toolCallId: call.id, toolName: call.name }));
       for (const request of round) approvals.set(request.approvalId, { approvalId: request.approvalId, toolCallId: request.toolCallId });
       state.status = 'awaiting-approval';
-      await storeSteps.publishApprovalRequests.executeWithOptions({ ...STORE_STEP, summary: `approval requests · hop ${hop}` }, [{ turnId: input.turnId, hop, requests: round }]);
+      await storeSteps.publishApprovalRequests.executeWithOptions({ ...STORE_STEP, summary: `approval requests · hop ${hop}` }, [{ turnId: input.turnId, conversationId: input.conversationId, hop, requests: round }]);
       const timeoutSeconds = agent!.approval!.timeoutSeconds;
       const answered = () => round.every((request) => approvals.get(request.approvalId)!.answer !== undefined);
       if (!(await condition(answered, timeoutSeconds * 1000))) {
@@ -360,7 +360,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       }
       const decided = new Map(round.map((request) => [request.toolCallId, { id: request.approvalId, ...approvals.get(request.approvalId)!.answer! }]));
       await storeSteps.publishApprovalResponses.executeWithOptions({ ...STORE_STEP, summary: `approval answers · hop ${hop}` }, [
-        { turnId: input.turnId, hop, responses: round.map((request) => ({ approvalId: request.approvalId, toolCallId: request.toolCallId, ...approvals.get(request.approvalId)!.answer! })) },
+        { turnId: input.turnId, conversationId: input.conversationId, hop, responses: round.map((request) => ({ approvalId: request.approvalId, toolCallId: request.toolCallId, ...approvals.get(request.approvalId)!.answer! })) },
       ]);
       state.status = 'running-tools';
       const runnable = calls.filter((call) => decided.get(call.id)?.approved !== false);

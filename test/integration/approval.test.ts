@@ -217,5 +217,6 @@ describe('the management API and the OpenAPI document', () => {
     expect(validation.errors).toEqual([]);
     expect(document.paths['/api/chat/{id}/approvals/{approvalId}'].post.responses).toHaveProperty('409');
     expect(document.paths['/api/chat/{id}/steer'].post.responses).toHaveProperty('202');
+    expect(document.paths['/api/chat/{id}/events'].get.responses).toHaveProperty('200');
   });
 });

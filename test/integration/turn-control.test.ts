@@ -166,3 +166,49 @@ it('steering without a running turn is a 409; bad input is a 400 naming the fiel
   });
   expect(unknown.status).toBe(404);
 });
+
+it('events: two clients following the chat see the same events in the same order, from the start or after Last-Event-ID', async () => {
+  const agentId = await createAgent(stack, { memoryEnabled: false });
+  const chatId = `chat-${randomUUID()}`;
+  const opening = send(chatId, agentId, 'hello');
+  await readSse(await opening.response);
+
+  type Followed = Array<{ id?: string; type: string; turnId: string; [key: string]: unknown }>;
+  const follow = (finishedTurns: number, headers: Record<string, string> = {}) => {
+    const controller = new AbortController();
+    const seen: Followed = [];
+    const done = fetch(`${stack.apiUrl}/api/chat/${chatId}/events`, { headers: { authorization: `Bearer ${stack.apiKey}`, ...headers }, signal: controller.signal }).then(async (response) => {
+      expect(response.status).toBe(200);
+      await readSse(response, (event) => {
+        seen.push({ id: event.id, ...JSON.parse(event.data) });
+        if (seen.filter((entry) => entry.type === 'turn-finished').length >= finishedTurns) controller.abort();
+      }).catch(() => undefined);
+      return seen;
+    });
+    return done;
+  };
+  const tabs = [follow(3), follow(3)];
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const second = send(chatId, agentId, 'Something long please [[tps=80]]');
+  await untilStreaming(stack.turnId(chatId, second.requestId));
+  const third = send(chatId, agentId, 'And then this one');
+  await Promise.all([second.response.then((response) => readSse(response)), third.response.then((response) => readSse(response))]);
+  const [one, two] = await Promise.all(tabs);
+  expect(one).toEqual(two);
+
+  const secondTurn = stack.turnId(chatId, second.requestId);
+  const thirdTurn = stack.turnId(chatId, third.requestId);
+  const at = (type: string, turnId: string) => one!.findIndex((entry) => entry.type === type && entry.turnId === turnId);
+  expect(at('turn-started', stack.turnId(chatId, opening.requestId))).toBe(0);
+  expect(at('turn-started', secondTurn)).toBeLessThan(at('turn-finished', secondTurn));
+  expect(at('turn-queued', thirdTurn)).toBeGreaterThan(at('turn-started', secondTurn));
+  expect(at('turn-finished', secondTurn)).toBeLessThan(at('turn-dequeued', thirdTurn));
+  expect(at('turn-dequeued', thirdTurn)).toBeLessThan(at('turn-finished', thirdTurn));
+  expect(one!.find((entry) => entry.type === 'turn-queued')).toMatchObject({ behindTurnId: secondTurn });
+
+  // A tab that comes back with Last-Event-ID gets only what it missed.
+  const resumed = await follow(1, { 'last-event-id': one![1]!.id! });
+  expect(resumed[0]).toEqual(one![2]);
+  const missing = await fetch(`${stack.apiUrl}/api/chat/chat-none-${randomUUID()}/events`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+  expect(missing.status).toBe(404);
+});

@@ -62,6 +62,20 @@ export function registerCoreRoutes(document: ApiDocument): void {
     },
   });
   document.register({
+    method: 'get',
+    path: '/chat/:id/events',
+    summary: "Follow the conversation's events",
+    description:
+      'SSE, one JSON object per event with an `id:` for `Last-Event-ID`: `turn-started` (`messageId`, `userMessageId`, `queuedBehind`), `turn-queued` / `turn-dequeued` (`behindTurnId`), `turn-awaiting-approval` (`approvals`), `turn-approval-answered` (`answers`), `turn-steered` (`id`, `text`) and `turn-finished` (`finishReason`, `messageId`), each with its `turnId`. From the start of the log (kept `STREAM_RETENTION_SECONDS`) or after `Last-Event-ID`, then live; it stays open until the client closes it. Every follower sees the same order.',
+    tags: ['Chat'],
+    params: chatIdParams,
+    requestHeaders: { 'Last-Event-ID': 'Resume after this event id.' },
+    responses: {
+      200: { description: 'The event stream.', contentType: 'text/event-stream' },
+      404: { description: 'The chat does not exist or is not visible to this key.' },
+    },
+  });
+  document.register({
     method: 'post',
     path: '/chat/:id/approvals/:approvalId',
     summary: 'Answer a tool approval request',

@@ -194,6 +194,11 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         ],
       });
       dependencies.onTurnStarted?.();
+      await eventLog.publishConversationEvent(conversation.id, `start:${turnId}`, 'turn-started', turnId, {
+        messageId,
+        userMessageId: chat.userMessage.id,
+        ...(input.queuedBehind ? { queuedBehind: input.queuedBehind } : {}),
+      });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (!(await eventLog.exists(turnId))) {
@@ -326,6 +331,32 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         modernClient: isModernClient(request),
         approvalChunks: understandsApprovals(request),
         protocol: requestedProtocol(request),
+        ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}),
+      },
+      dependencies.stream,
+    );
+  });
+
+  /**
+   * The conversation's own events (a turn started, queued, awaiting approval, answered, steered,
+   * finished), from the start of its log (or after `Last-Event-ID`), then live: every tab or device
+   * following the chat sees the same events in the same order, and resumes a running turn's stream
+   * with `GET /api/chat/:id/stream`. The response stays open until the client closes it.
+   */
+  router.get('/chat/:id/events', async (request: Request<{ id: string }>, response: Response) => {
+    const resumeAfter = lastEventId(request);
+    if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
+    const conversation = await conversationOf(request);
+    if (!conversation) return sendError(response, 404, 'chat_not_found', 'Chat not found.', 'id');
+    await pipeTurnStream(
+      request,
+      response,
+      {
+        turnId: eventLog.conversationLogId(conversation.id),
+        messageId: '',
+        modernClient: true,
+        protocol: 'conversation-events',
+        follow: true,
         ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}),
       },
       dependencies.stream,

@@ -7,7 +7,8 @@ import type { StreamEvent } from '../../shared/stream-events';
 import { DATA_STREAM_V4_HEADERS, DataStreamV4Encoder } from './data-stream-v4';
 import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from './ui-message-stream';
 
-export type StreamProtocol = 'ui-message-stream' | 'data-stream-v4';
+/** `conversation-events`: the conversation-level events of `GET /api/chat/:id/events` (SSE, JSON per event). */
+export type StreamProtocol = 'ui-message-stream' | 'data-stream-v4' | 'conversation-events';
 
 export interface StreamFraming {
   headers: Record<string, string>;
@@ -45,6 +46,19 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
       keepAlive: '\n',
       end: '',
       resumable: false,
+      endsAtApprovalPause: false,
+    };
+  }
+  if (protocol === 'conversation-events') {
+    return {
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+      preamble: 'retry: 1000\n\n',
+      start: () => '',
+      event: (event, id) =>
+        event.kind === 'conversation-event' ? `${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type: event.type, turnId: event.turnId, ...event.data })}\n\n` : '',
+      keepAlive: ': keep-alive\n\n',
+      end: '',
+      resumable: true,
       endsAtApprovalPause: false,
     };
   }

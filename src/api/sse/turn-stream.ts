@@ -36,6 +36,8 @@ export interface TurnStreamRequest {
   prelude?: StreamEvent[];
   /** Send no log at all: the prelude is the whole stream. */
   preludeOnly?: boolean;
+  /** A log with no end (a conversation's events): no start chunk, and no check that a turn still runs. */
+  follow?: boolean;
 }
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
@@ -113,7 +115,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     }
   };
 
-  if (!afterId) write(framing.start(turn.messageId));
+  if (!afterId && !turn.follow) write(framing.start(turn.messageId));
   for (const event of turn.prelude ?? []) {
     write(framing.event(event));
     if (isTerminal(event)) finish(true);
@@ -134,6 +136,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   resources.keepAlive = setInterval(() => {
     if (ended) return;
     response.write(framing.keepAlive);
+    if (turn.follow) return;
     void dependencies
       .isTurnRunning(turn.turnId)
       .then(async (running) => {
