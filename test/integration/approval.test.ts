@@ -220,3 +220,33 @@ describe('the management API and the OpenAPI document', () => {
     expect(document.paths['/api/chat/{id}/events'].get.responses).toHaveProperty('200');
   });
 });
+
+it('a hop retried after the approval (the model cut off mid-answer) does not run the tool again', async () => {
+  const agentId = await approvalAgent();
+  const chatId = `chat-${randomUUID()}`;
+  const label = randomUUID();
+  const requestId = `msg-${randomUUID()}`;
+  const turnId = stack.turnId(chatId, requestId);
+  const response = await postChat(stack, { id: chatId, agentId, messages: [userMessage(requestId, `use test_record_side_effect for ${label}`)] });
+  const reading = readSse(response);
+  await waitForStatus(turnId, 'awaiting-approval');
+  // The hop after the tool is cut off after two deltas: Temporal retries it.
+  stack.llm.injectFault({ match: label, fault: 'cut:2', times: 1 });
+  const resumed = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`, { headers: { authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' } });
+  const approvalId = chunksOf(await readSse(resumed)).find((chunk) => chunk.type === 'tool-approval-request')!.approvalId as string;
+  const given = await fetch(`${stack.apiUrl}/api/chat/${chatId}/approvals/${approvalId}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ approved: true }),
+  });
+  expect(given.status).toBe(200);
+  const chunks = chunksOf(await reading);
+  expect(chunks.map((chunk) => chunk.type)).toContain('data-hop-restart');
+  expect(chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { finishReason: 'stop' } });
+  expect(await sideEffects(label)).toBe(1);
+  const history = await stack.temporal.workflow.getHandle(turnId).fetchHistory();
+  const scheduled = (history.events ?? []).flatMap((event) => (event.activityTaskScheduledEventAttributes ? [event.activityTaskScheduledEventAttributes.activityType?.name] : []));
+  expect(scheduled.filter((name) => name === 'executeTool')).toHaveLength(1);
+  const attempts = (history.events ?? []).flatMap((event) => (event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+  expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+});
