@@ -94,11 +94,6 @@ export interface LoggedStreamEvent {
   event: StreamEvent;
 }
 
-/** An event after which a client that answers approvals with its next request stops reading. */
-export function isApprovalPause(event: StreamEvent): boolean {
-  return event.kind === 'turn-awaiting-approval';
-}
-
 /** The event that closes a turn's stream: after it the bridge ends the response. */
 export function isTerminal(event: StreamEvent): boolean {
   return event.kind === 'turn-finish';

@@ -64,49 +64,86 @@ async function waitForStatus(turnId: string, status: string) {
   throw new Error(`turn ${turnId} never reached ${status}`);
 }
 
-it('ai 7: approved with addToolApprovalResponse, the tool runs once and the answer continues the same message', async () => {
-  const agentId = await approvalAgent();
-  const chatId = `chat-${randomUUID()}`;
-  const label = randomUUID();
-  const result = await client(chatId, agentId, [
-    { action: 'send', text: `use test_record_side_effect for ${label}` },
-    { action: 'answer-approval', approved: true },
-  ]);
-  expect(result.error).toBeNull();
-  expect(result.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
-  const [tool] = toolParts(result.messages[1]!.parts);
-  expect(tool).toMatchObject({ state: 'output-available', approval: { approved: true }, output: { recorded: true } });
-  expect(assistantText(result.messages[1])).toContain('Tool results:');
-  expect(await sideEffects(label)).toBe(1);
+describe.each([7, 6] as const)('the ai %i chat engine', (version) => {
+  it('approved with addToolApprovalResponse: the tool runs once and the answer continues the same message', async () => {
+    const agentId = await approvalAgent();
+    const chatId = `chat-${randomUUID()}`;
+    const label = randomUUID();
+    const result = await client(
+      chatId,
+      agentId,
+      [
+        { action: 'send', text: `use test_record_side_effect for ${label}` },
+        { action: 'answer-approval', approved: true },
+      ],
+      version,
+    );
+    expect(result.error).toBeNull();
+    expect(result.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    const [tool] = toolParts(result.messages[1]!.parts);
+    expect(tool).toMatchObject({ state: 'output-available', approval: { approved: true }, output: { recorded: true } });
+    expect(assistantText(result.messages[1])).toContain('Tool results:');
+    expect(await sideEffects(label)).toBe(1);
 
-  const stored = (await storedEvents(stack, chatId)).filter((event) => event.role === 'assistant').at(-1)!;
-  expect(toolParts(stored.content.parts)[0]).toMatchObject({ state: 'output-available', approval: { approved: true } });
-  expect(stored.extra.finishReason).toBe('stop');
-});
+    const stored = (await storedEvents(stack, chatId)).filter((event) => event.role === 'assistant').at(-1)!;
+    expect(toolParts(stored.content.parts)[0]).toMatchObject({ state: 'output-available', approval: { approved: true } });
+    expect(stored.extra.finishReason).toBe('stop');
+  });
 
-it('ai 6: denied with a reason, the tool does not run, the stream says tool-output-denied and the model is told', async () => {
-  const agentId = await approvalAgent();
-  const chatId = `chat-${randomUUID()}`;
-  const label = randomUUID();
-  const result = await client(
-    chatId,
-    agentId,
-    [
-      { action: 'send', text: `use test_record_side_effect for ${label}` },
-      { action: 'answer-approval', approved: false, reason: 'not on production' },
-    ],
-    6,
-  );
-  expect(result.error).toBeNull();
-  const [tool] = toolParts(result.messages[1]!.parts);
-  expect(tool).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
-  expect(await sideEffects(label)).toBe(0);
-  const told = answerRequests(stack.llm, label).at(-1)!;
-  expect(JSON.stringify(told.messages)).toContain('the user denied this tool call (reason: not on production)');
-  expect(assistantText(result.messages[1])).toContain('denied');
+  it('denied with a reason: the tool does not run, the stream says tool-output-denied and the model is told', async () => {
+    const agentId = await approvalAgent();
+    const chatId = `chat-${randomUUID()}`;
+    const label = randomUUID();
+    const result = await client(
+      chatId,
+      agentId,
+      [
+        { action: 'send', text: `use test_record_side_effect for ${label}` },
+        { action: 'answer-approval', approved: false, reason: 'not on production' },
+      ],
+      version,
+    );
+    expect(result.error).toBeNull();
+    const [tool] = toolParts(result.messages[1]!.parts);
+    expect(tool).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
+    expect(await sideEffects(label)).toBe(0);
+    const told = answerRequests(stack.llm, label).at(-1)!;
+    expect(JSON.stringify(told.messages)).toContain('the user denied this tool call (reason: not on production)');
+    expect(assistantText(result.messages[1])).toContain('denied');
 
-  const stored = (await storedEvents(stack, chatId)).filter((event) => event.role === 'assistant').at(-1)!;
-  expect(toolParts(stored.content.parts)[0]).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
+    const stored = (await storedEvents(stack, chatId)).filter((event) => event.role === 'assistant').at(-1)!;
+    expect(toolParts(stored.content.parts)[0]).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
+  });
+
+  it('nobody answers: the timeout denies the call, and the reloaded page shows it denied', async () => {
+    const agentId = await approvalAgent(5);
+    const chatId = `chat-${randomUUID()}`;
+    const label = randomUUID();
+    const first = await client(chatId, agentId, [{ action: 'send', text: `use test_record_side_effect for ${label}` }], version);
+    expect(toolParts(first.messages[1]!.parts)[0]).toMatchObject({ state: 'approval-requested' });
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const reloaded = await client(chatId, agentId, [{ action: 'resume' }], version);
+    expect(toolParts(reloaded.messages.at(-1)!.parts)[0]).toMatchObject({ state: 'output-denied' });
+    expect(assistantText(reloaded.messages.at(-1))).toContain('no answer within 5 seconds');
+    expect(await sideEffects(label)).toBe(0);
+  });
+
+  it('a refresh between request and answer shows the pending request again; the new page approves it', async () => {
+    const agentId = await approvalAgent();
+    const chatId = `chat-${randomUUID()}`;
+    const label = randomUUID();
+    const first = await client(chatId, agentId, [{ action: 'send', text: `use test_record_side_effect for ${label}` }], version);
+    expect(toolParts(first.messages[1]!.parts)[0]).toMatchObject({ state: 'approval-requested' });
+    const approvalId = (toolParts(first.messages[1]!.parts)[0]!.approval as { id: string }).id;
+
+    // The reloaded page: a fresh chat engine that resumes the chat's stream.
+    const reloaded = await client(chatId, agentId, [{ action: 'resume' }, { action: 'answer-approval', approved: true }], version);
+    expect(reloaded.approvalAnswers).toEqual([{ approvalId, via: 'addToolApprovalResponse' }]);
+    const [tool] = toolParts(reloaded.messages.at(-1)!.parts);
+    expect(tool).toMatchObject({ state: 'output-available', approval: { id: approvalId, approved: true } });
+    expect(assistantText(reloaded.messages.at(-1))).toContain('Tool results:');
+    expect(await sideEffects(label)).toBe(1);
+  });
 });
 
 it('denies the call when nobody answers in time; an ai 5 stream stays open and shows the request and the denial as data', async () => {
@@ -125,23 +162,6 @@ it('denies the call when nobody answers in time; an ai 5 stream stays open and s
   expect(await sideEffects(label)).toBe(0);
   const told = answerRequests(stack.llm, label).at(-1)!;
   expect(JSON.stringify(told.messages)).toContain('no answer within 5 seconds');
-});
-
-it('a refresh between request and answer shows the pending request again; the new page approves it', async () => {
-  const agentId = await approvalAgent();
-  const chatId = `chat-${randomUUID()}`;
-  const label = randomUUID();
-  const first = await client(chatId, agentId, [{ action: 'send', text: `use test_record_side_effect for ${label}` }]);
-  expect(toolParts(first.messages[1]!.parts)[0]).toMatchObject({ state: 'approval-requested' });
-  const approvalId = (toolParts(first.messages[1]!.parts)[0]!.approval as { id: string }).id;
-
-  // The reloaded page: a fresh chat engine that resumes the chat's stream.
-  const reloaded = await client(chatId, agentId, [{ action: 'resume' }, { action: 'answer-approval', approved: true }]);
-  expect(reloaded.approvalAnswers).toEqual([{ approvalId, via: 'addToolApprovalResponse' }]);
-  const [tool] = toolParts(reloaded.messages.at(-1)!.parts);
-  expect(tool).toMatchObject({ state: 'output-available', approval: { id: approvalId, approved: true } });
-  expect(assistantText(reloaded.messages.at(-1))).toContain('Tool results:');
-  expect(await sideEffects(label)).toBe(1);
 });
 
 it('answers over REST: validated before history (wrong id, second answer, other workspace, bad body), then applied once', async () => {

@@ -214,10 +214,14 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     await pipeTurnStream(request, response, { ...streamRequest, ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}) }, dependencies.stream);
   });
 
-  /** The conversation's running turn other than `turnId` (the one this request names), if any. */
+  /**
+   * The conversation's running turn other than `turnId` (the one this request names), if any. A turn
+   * that stored its answer is done for the user, even while its workflow still learns memories.
+   */
   async function runningTurn(conversationId: string, turnId: string): Promise<string | undefined> {
     const latest = await eventLog.latestTurn(conversationId);
     if (!latest || latest === turnId) return undefined;
+    if (await chats.turnAnswered(conversationId, latest)) return undefined;
     try {
       const description = await temporal.workflow.getHandle(latest).describe();
       return description.status.name === 'RUNNING' ? latest : undefined;

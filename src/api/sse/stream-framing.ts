@@ -23,6 +23,8 @@ export interface StreamFraming {
   resumable: boolean;
   /** Whether the response ends while the turn waits for an approval (the client answers with its next request). */
   endsAtApprovalPause: boolean;
+  /** The bytes that end a response at an approval pause (after the pause event). */
+  pauseEnd(approvalIds: readonly string[]): string;
 }
 
 function sseFrames(chunks: UiMessageChunk[], id?: string): string {
@@ -47,6 +49,7 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
       end: '',
       resumable: false,
       endsAtApprovalPause: false,
+      pauseEnd: () => '',
     };
   }
   if (protocol === 'conversation-events') {
@@ -60,6 +63,7 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
       end: '',
       resumable: true,
       endsAtApprovalPause: false,
+      pauseEnd: () => '',
     };
   }
   const encoder = new UiMessageStreamEncoder(options);
@@ -72,5 +76,6 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
     end: 'data: [DONE]\n\n',
     resumable: true,
     endsAtApprovalPause: options.approvalChunks === true,
+    pauseEnd: (approvalIds) => sseFrames(encoder.pause(approvalIds)),
   };
 }

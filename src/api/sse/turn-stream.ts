@@ -9,7 +9,7 @@ import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
 import { compareEntryIds } from '../../stream/event-log';
 import type { SubscriberHub } from '../../stream/subscriber-hub';
-import { isApprovalPause, isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
+import { isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
 import { createFraming, type StreamProtocol } from './stream-framing';
 
 export interface TurnStreamDependencies {
@@ -45,7 +45,12 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient, approvalChunks: turn.approvalChunks === true });
   // The last event sent made the turn wait for an approval: a client that answers with its next
   // request stops reading there (once nothing newer is in the log).
-  let pausedAtApproval = false;
+  let pausedAtApproval: string[] | undefined;
+  const endAtPause = () => {
+    if (ended || !pausedAtApproval) return;
+    write(framing.pauseEnd(pausedAtApproval));
+    finish(true);
+  };
   const afterId = framing.resumable ? turn.afterId : undefined;
   let lastId = afterId ?? '0-0';
   let ended = false;
@@ -86,8 +91,8 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     write(framing.event(entry.event, entry.id));
     dependencies.onEventDelivered?.(entry.event);
     if (isTerminal(entry.event)) finish(true);
-    pausedAtApproval = framing.endsAtApprovalPause && isApprovalPause(entry.event);
-    if (pausedAtApproval && !catchingUp) finish(true);
+    pausedAtApproval = framing.endsAtApprovalPause && entry.event.kind === 'turn-awaiting-approval' ? entry.event.approvalIds : undefined;
+    if (!catchingUp) endAtPause();
   };
 
   /**
@@ -110,7 +115,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
       held.sort((left, right) => compareEntryIds(left.id, right.id));
       for (const entry of held.splice(0)) deliver(entry);
       catchingUp = false;
-      if (pausedAtApproval) finish(true);
+      endAtPause();
       return;
     }
   };

@@ -142,15 +142,9 @@ export class UiMessageStreamEncoder {
         else chunks.push({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: `Denied${event.reason ? `: ${event.reason}` : ''}` });
         break;
       case 'turn-awaiting-approval':
-        this.closeStep(chunks);
-        if (this.options.approvalChunks) {
-          // The client answers with its next request: this response ends here (the turn goes on waiting).
-          chunks.push(
-            this.options.modernClient
-              ? { type: 'finish', finishReason: 'tool-calls', messageMetadata: { awaitingApproval: event.approvalIds } }
-              : { type: 'finish', messageMetadata: { awaitingApproval: event.approvalIds } },
-          );
-        } else chunks.push({ type: 'data-awaiting-approval', data: { approvalIds: event.approvalIds } });
+        // For ai ≥ 6 the response may end here (see `pause`); older clients read on.
+        if (this.options.approvalChunks) this.closeStep(chunks);
+        else chunks.push({ type: 'data-awaiting-approval', data: { approvalIds: event.approvalIds } });
         break;
       case 'turn-queued':
         chunks.push({ type: 'data-turn-queued', data: { behindTurnId: event.behindTurnId } });
@@ -176,6 +170,18 @@ export class UiMessageStreamEncoder {
         break;
       }
     }
+    return chunks;
+  }
+
+  /**
+   * The end of a response that stops while the turn waits for approvals (the client answers with
+   * its next request, which continues the same message): a `finish` naming the pending approvals.
+   */
+  pause(approvalIds: readonly string[]): UiMessageChunk[] {
+    const chunks: UiMessageChunk[] = [];
+    this.closeStep(chunks);
+    const messageMetadata = { awaitingApproval: [...approvalIds] };
+    chunks.push(this.options.modernClient ? { type: 'finish', finishReason: 'tool-calls', messageMetadata } : { type: 'finish', messageMetadata });
     return chunks;
   }
 
