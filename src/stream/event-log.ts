@@ -178,4 +178,26 @@ export class EventLog {
   async latestTurn(conversationId: string): Promise<string | null> {
     return this.redis.get(latestTurnKey(this.options.keyPrefix, conversationId));
   }
+
+  /**
+   * Makes `turnId` the conversation's latest turn and returns the one it replaced, atomically: two
+   * messages sent at the same moment each see the other one or none, never the same predecessor, so
+   * queued turns form one chain in the order their requests claimed it.
+   */
+  async swapLatestTurn(conversationId: string, turnId: string): Promise<string | null> {
+    return this.redis.set(latestTurnKey(this.options.keyPrefix, conversationId), turnId, 'EX', this.options.retentionSeconds, 'GET');
+  }
+
+  /** Puts `previous` back as the latest turn if `turnId` still is (a refused request). */
+  async restoreLatestTurn(conversationId: string, turnId: string, previous: string | null): Promise<void> {
+    const key = latestTurnKey(this.options.keyPrefix, conversationId);
+    await this.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end end return 1",
+      1,
+      key,
+      turnId,
+      previous ?? '',
+      this.options.retentionSeconds,
+    );
+  }
 }

@@ -212,3 +212,19 @@ it('events: two clients following the chat see the same events in the same order
   const missing = await fetch(`${stack.apiUrl}/api/chat/chat-none-${randomUUID()}/events`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
   expect(missing.status).toBe(404);
 });
+
+it('queue: three messages sent at once are answered one after the other, in the order they were sent', async () => {
+  const agentId = await createAgent(stack, { memoryEnabled: false });
+  const chatId = `chat-${randomUUID()}`;
+  const first = send(chatId, agentId, 'Something long please [[tps=100]]');
+  await untilStreaming(stack.turnId(chatId, first.requestId));
+  const second = send(chatId, agentId, 'Second question');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const third = send(chatId, agentId, 'Third question');
+  const streams = await Promise.all([first, second, third].map(async (turn) => chunksOf(await readSse(await turn.response))));
+  expect(streams[2]!.find((chunk) => chunk.type === 'data-turn-queued')).toMatchObject({ data: { behindTurnId: stack.turnId(chatId, second.requestId) } });
+  const rows = await messageRows(chatId);
+  expect(rows.map((row) => `${row.role}:${row.role === 'user' ? row.message_id : row.extra.userMessageId}`)).toEqual(
+    [first, second, third].flatMap((turn) => [`user:${turn.requestId}`, `assistant:${turn.requestId}`]),
+  );
+});

@@ -166,10 +166,19 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       },
     };
     const streamRequest = { turnId, messageId, modernClient: isModernClient(request), approvalChunks: understandsApprovals(request), protocol: requestedProtocol(request) };
-    // A turn of this conversation still runs: the agent's busy policy decides.
-    const running = await runningTurn(conversation.id, turnId);
+    // A turn of this conversation still runs: the agent's busy policy decides. The claim of the
+    // latest turn is atomic, so messages sent at once queue in one chain, in the order they claimed.
+    const previous = await eventLog.swapLatestTurn(conversation.id, turnId);
+    let running = await runningTurn(conversation.id, turnId, previous);
+    if (running && (await turnExists(turnId))) {
+      // A repeated request for an earlier turn while a newer one runs: it attaches, and the newer
+      // turn stays the latest (and is neither stopped nor queued behind).
+      await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
+      running = undefined;
+    }
     if (running) {
       if (agent.busyPolicy === 'reject') {
+        await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
         return sendError(response, 409, 'turn_running', 'A turn of this chat is still running: wait for it, stop it, or steer it (POST /api/chat/:id/steer).', undefined, { turnId: running });
       }
       if (agent.busyPolicy === 'interrupt') await interruptTurn(running);
@@ -203,14 +212,19 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (!(await eventLog.exists(turnId))) {
         const stored = await chats.findEventByRequestId(conversation.id, requestIds.answer(key));
-        if (!stored) return sendError(response, 409, 'turn_unavailable', 'This request already ran and left no answer.');
+        if (!stored) {
+          if (previous !== turnId) await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
+          return sendError(response, 409, 'turn_unavailable', 'This request already ran and left no answer.');
+        }
         logger.info({ turnId }, 'duplicate request: streaming the stored answer');
+        // Nothing of this turn is left to resume: the latest turn stays what it was.
+        if (previous !== turnId) await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
         const finish = { finishReason: (stored.extra.finishReason as FinishReason | undefined) ?? 'stop', usage: (stored.extra.usage as TokenUsage | undefined) ?? { inputTokens: 0, outputTokens: 0 } };
         return pipeTurnStream(request, response, { ...streamRequest, preludeOnly: true, prelude: storedAnswerEvents((stored.content.parts ?? []) as MessagePart[], finish) }, dependencies.stream);
       }
       logger.info({ turnId }, 'duplicate request: replaying the turn from its log');
     }
-    await eventLog.setLatestTurn(conversation.id, turnId);
+    // The latest turn was claimed above (atomically, with the busy check).
     await pipeTurnStream(request, response, { ...streamRequest, ...(resumeAfter.id ? { afterId: resumeAfter.id } : {}) }, dependencies.stream);
   });
 
@@ -218,8 +232,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
    * The conversation's running turn other than `turnId` (the one this request names), if any. A turn
    * that stored its answer is done for the user, even while its workflow still learns memories.
    */
-  async function runningTurn(conversationId: string, turnId: string): Promise<string | undefined> {
-    const latest = await eventLog.latestTurn(conversationId);
+  async function runningTurn(conversationId: string, turnId: string, latest: string | null): Promise<string | undefined> {
     if (!latest || latest === turnId) return undefined;
     if (await chats.turnAnswered(conversationId, latest)) return undefined;
     try {
@@ -227,6 +240,16 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       return description.status.name === 'RUNNING' ? latest : undefined;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async function turnExists(turnId: string): Promise<boolean> {
+    try {
+      await temporal.workflow.getHandle(turnId).describe();
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
       throw error;
     }
   }
