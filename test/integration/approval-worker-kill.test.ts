@@ -1,7 +1,8 @@
 /**
- * Tool approval across `kill -9` of real worker processes: the pending request lives in the workflow
- * (and the turn's log), not in a worker. A worker killed while an approval is pending, or right after
- * it was given, loses nothing and duplicates nothing: the tool runs exactly once.
+ * The user's control over a turn across `kill -9` of real worker processes: a pending approval lives
+ * in the workflow (and the turn's log), not in a worker. A worker killed while an approval is
+ * pending, or right after it was given, loses nothing and duplicates nothing: the tool runs exactly
+ * once. A queued turn whose worker dies goes on waiting elsewhere and keeps its place.
  */
 import { randomUUID } from 'node:crypto';
 import { conversationKey, turnWorkflowId } from '../../src/shared/ids';
@@ -125,4 +126,36 @@ it('a worker killed right after the approval was given: the tool still runs exac
   const again = await approve(chatId, approvalId);
   expect(again.status).toBe(404);
   expect((await again.json()).error.code).toBe('approval_not_found');
+});
+
+it('queued turns survive kill -9 of their worker and keep their order', async () => {
+  const replacement = stack.spawnWorker();
+  const chatId = `chat-${randomUUID()}`;
+  const post = (requestId: string, text: string) =>
+    fetch(`${stack.apiUrl}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' },
+      body: JSON.stringify({ id: chatId, agentId, messages: [userMessage(requestId, text)] }),
+    }).then((response) => readSse(response).catch(() => []));
+  const firstId = `msg-${randomUUID()}`;
+  const secondId = `msg-${randomUUID()}`;
+  const firstTurn = turnWorkflowId(conversationKeyOf(chatId), firstId);
+  const secondTurn = turnWorkflowId(conversationKeyOf(chatId), secondId);
+  const first = post(firstId, 'Something long please [[tps=40]]');
+  await waitForStatus(firstTurn, 'streaming');
+  const second = post(secondId, 'And then this');
+  await waitForStatus(secondTurn, 'queued');
+  await replacement;
+  await killStickyWorker(secondTurn);
+  await Promise.all([first, second]);
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const rows = await stack.pool.query(`SELECT role, message_id, extra FROM chat_events WHERE conversation_id = $1 AND type = 'message' ORDER BY seq`, [conversationKeyOf(chatId)]);
+    if (rows.rows.length === 4) {
+      expect(rows.rows.map((row) => `${row.role}:${row.role === 'user' ? row.message_id : row.extra.userMessageId}`)).toEqual([`user:${firstId}`, `assistant:${firstId}`, `user:${secondId}`, `assistant:${secondId}`]);
+      expect(rows.rows.map((row) => row.extra.finishReason ?? null)).toEqual([null, 'stop', null, 'stop']);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the queued turns did not both answer');
 });
