@@ -228,3 +228,29 @@ it('queue: three messages sent at once are answered one after the other, in the 
     [first, second, third].flatMap((turn) => [`user:${turn.requestId}`, `assistant:${turn.requestId}`]),
   );
 });
+
+it('steering during a tool round reaches the model after the tool results, at the next hop', async () => {
+  const agentId = await createAgent(stack, { allowedTools: ['test_*'], memoryEnabled: false });
+  const chatId = `chat-${randomUUID()}`;
+  const label = randomUUID();
+  let steered: Promise<Response> | undefined;
+  const { response } = send(chatId, agentId, `use test_record_side_effect for ${label} [[tps=5]]`);
+  const chunks = chunksOf(
+    await readSse(await response, (event) => {
+      if (!steered && event.data.includes('"tool-input-start"')) {
+        steered = fetch(`${stack.apiUrl}/api/chat/${chatId}/steer`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ text: 'Keep it short', id: 'steer-short' }),
+        });
+      }
+    }),
+  );
+  expect((await steered!).status).toBe(202);
+  const types = chunks.map((chunk) => chunk.type);
+  expect(types.indexOf('steering-message')).toBeGreaterThan(types.indexOf('tool-output-available'));
+  const hop = answerRequests(stack.llm, 'Keep it short').at(-1)!;
+  expect((hop.messages as Array<{ role: string }>).map((message) => message.role).slice(-3)).toEqual(['assistant', 'tool', 'user']);
+  const rows = await messageRows(chatId);
+  expect(rows.map((row) => `${row.role}:${row.message_id}`).slice(0, 2)).toEqual([expect.stringMatching(/^user:msg-/), 'user:steer-short']);
+});
