@@ -20,9 +20,9 @@ import type { SkillRepository } from '../skills/skill-repository';
 import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill-resolution';
 import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
 import type { ToolCatalog } from '../tools/tool-catalog';
-import { selectTools } from '../tools/tool-selection';
+import { selectTools, type ToolCandidate } from '../tools/tool-selection';
 import { matchesToolPattern } from '../tools/tool-patterns';
-import type { ToolApprovalSettings, TurnApproval } from '../shared/turn-control';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type ToolApprovalSettings, type TurnApproval } from '../shared/turn-control';
 import type { PricingRepository } from '../db/pricing-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
@@ -64,6 +64,17 @@ export interface AgentActivationRequest {
   fastPath?: boolean;
   /** The request's tool hints, offered before the skills' hints. */
   toolHints?: string[];
+}
+
+/**
+ * The exact tool names whose calls wait for approval in a turn (workflow code cannot match patterns):
+ * those the agent's patterns cover, and the tools (or app actions) that always ask. Undefined: none.
+ */
+export function approvalToolNames(candidates: readonly ToolCandidate[], settings: ToolApprovalSettings | null): TurnApproval | undefined {
+  const toolNames = candidates
+    .filter((candidate) => candidate.requiresApproval === true || (settings?.tools.some((pattern) => matchesToolPattern(candidate.name, pattern)) ?? false))
+    .map((candidate) => candidate.name);
+  return toolNames.length > 0 ? { toolNames, timeoutSeconds: settings?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS } : undefined;
 }
 
 export function systemConnection(provider: string): LlmConnectionReference {
@@ -111,8 +122,9 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
     const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
     const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;
     const budget = await budgetOf(agent, [model, ...fallbackModels]);
+    const candidates = await dependencies.tools.candidates(agent.workspaceId);
     const toolSelection = selectTools({
-      candidates: await dependencies.tools.candidates(agent.workspaceId),
+      candidates,
       allowedTools: merged.allowedTools,
       hints: [...(request.toolHints ?? []), ...merged.toolHints],
       message: request.userText ?? '',
@@ -120,7 +132,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       fastPath: request.fastPath === true,
     });
 
-    const approval = agent.toolApproval ? await approvalOf(agent.workspaceId, agent.toolApproval) : undefined;
+    const approval = approvalToolNames(candidates, agent.toolApproval);
 
     return {
       agentId: agent.id,
@@ -144,13 +156,6 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       ...(budget ? { budget } : {}),
       ...(approval ? { approval } : {}),
     };
-  }
-
-  /** The exact tool names the agent's approval patterns cover (workflow code cannot match patterns). */
-  async function approvalOf(workspaceId: string, settings: ToolApprovalSettings): Promise<TurnApproval | undefined> {
-    const candidates = await dependencies.tools.candidates(workspaceId);
-    const toolNames = candidates.map((candidate) => candidate.name).filter((name) => settings.tools.some((pattern) => matchesToolPattern(name, pattern)));
-    return toolNames.length > 0 ? { toolNames, timeoutSeconds: settings.timeoutSeconds } : undefined;
   }
 
   return { activate };
