@@ -3,6 +3,8 @@
  * activities from those dependencies and runs the chat-turn worker until SIGINT/SIGTERM, which
  * drains in-flight activities within the shutdown grace time.
  */
+// First: tracing instruments the modules imported after it.
+import './src/telemetry/register';
 import type { Worker } from '@temporalio/worker';
 import { activityDependenciesFrom } from './src/activities';
 import { connectionName, connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';

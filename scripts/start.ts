@@ -7,6 +7,8 @@
  * workspace with its API key, then the worker and the API in this process. Prints the URLs, the key
  * and a `curl -N` example. Ctrl-C stops everything.
  */
+// First: tracing instruments the modules imported after it.
+import '../src/telemetry/register';
 import path from 'node:path';
 import { startApiProcess } from '../src/api/main';
 import { loadConfiguration } from '../src/config';
@@ -53,6 +55,7 @@ async function run() {
       databaseFile: path.join(DATA_DIRECTORY, 'temporal.sqlite'),
       port: configuration.temporal.port,
       uiPort: configuration.temporal.uiPort,
+      supervise: true,
       ...(configuration.encryption.keys && configuration.encryption.codecAuthToken
         ? { uiCodecEndpoint: `http://${configuration.api.host}:${configuration.api.port}/codec` }
         : {}),

@@ -2,6 +2,8 @@
  * Builds the long-lived clients an entry point needs, once: pg pool, ioredis, the OpenAI client and
  * Temporal connections. Unreachable services fail fast with a message naming the URL and a fix.
  */
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { activeTracing } from './telemetry/tracing';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Redis } from 'ioredis';
@@ -55,7 +57,9 @@ function temporalConnectionOptions(configuration: Configuration, address: string
 export async function connectTemporalClient(configuration: Configuration, address: string): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(configuration, address));
   const dataConverter = dataConverterFor(configuration.encryption.keys);
-  return new Client({ connection, namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  // Tracing on: the turn's workflow carries the API request's trace context in its headers.
+  const interceptors = activeTracing() ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {};
+  return new Client({ connection, namespace: configuration.temporal.namespace, ...(dataConverter ? { dataConverter } : {}), ...interceptors });
 }
 
 export async function connectTemporalWorker(configuration: Configuration, address: string): Promise<NativeConnection> {

@@ -43,6 +43,8 @@ const environmentSchema = z.object({
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_UI_PORT: integer(8233),
+  /** How long an API request waits for Temporal before it answers 503 (the client alone retries for ~20 s). */
+  TEMPORAL_REQUEST_TIMEOUT_MS: integer(2000),
   TEMPORAL_PORT: integer(7233),
   OPENAI_BASE_URL: z.string().url().optional(),
   OPENAI_API_KEY: z.string().optional(),
@@ -55,6 +57,11 @@ const environmentSchema = z.object({
   LLM_START_TO_CLOSE_TIMEOUT_MS: integer(10 * 60 * 1000),
   // Attachments arrive as data URLs inside the JSON body: raise it to use the attachment limits in full.
   MAX_REQUEST_BYTES: integer(1_000_000),
+  /** Requests per API key, per workspace, and failed authentications per client address, per RATE_LIMIT_WINDOW_MS (0: off). */
+  RATE_LIMIT_PER_KEY: integer(1200),
+  RATE_LIMIT_PER_WORKSPACE: integer(6000),
+  RATE_LIMIT_PER_ADDRESS: integer(300),
+  RATE_LIMIT_WINDOW_MS: integer(60_000),
   SSE_KEEPALIVE_MS: integer(15000),
   WORKSPACE_FILES_ROOT: z.string().default('.data/workspace-files'),
   PAYLOAD_ENCRYPTION_KEYS: z.string().optional(),
@@ -70,7 +77,8 @@ const environmentSchema = z.object({
   ANSWER_LINK_ORIGINS: z.string().default('*'),
   ANSWER_IMAGE_ORIGINS: z.string().default(''),
   CODEC_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Default: the Temporal UI's own origins, on TEMPORAL_UI_PORT. */
+  CODEC_CORS_ORIGINS: z.string().optional(),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -124,6 +132,7 @@ export interface Configuration {
     sseKeepAliveMs: number;
     /** Origins allowed to call `/api` from a browser (`*` for any); empty: same origin only. */
     corsOrigins: string[];
+    rateLimits: { perKey: number; perWorkspace: number; perAddress: number; windowMs: number };
   };
   databaseUrl: string;
   redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
@@ -136,6 +145,8 @@ export interface Configuration {
     cliPath?: string;
     port: number;
     uiPort: number;
+    /** Deadline of the API's calls to Temporal (TEMPORAL_REQUEST_TIMEOUT_MS). */
+    requestTimeoutMs: number;
   };
   llm: {
     baseUrl?: string;
@@ -227,6 +238,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       maxRequestBytes: value.MAX_REQUEST_BYTES,
       sseKeepAliveMs: value.SSE_KEEPALIVE_MS,
       corsOrigins: value.CORS_ORIGINS,
+      rateLimits: { perKey: value.RATE_LIMIT_PER_KEY, perWorkspace: value.RATE_LIMIT_PER_WORKSPACE, perAddress: value.RATE_LIMIT_PER_ADDRESS, windowMs: value.RATE_LIMIT_WINDOW_MS },
     },
     databaseUrl: value.DATABASE_URL,
     redis: {
@@ -244,6 +256,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       cliPath: value.TEMPORAL_CLI_PATH,
       port: value.TEMPORAL_PORT,
       uiPort: value.TEMPORAL_UI_PORT,
+      requestTimeoutMs: value.TEMPORAL_REQUEST_TIMEOUT_MS,
     },
     llm: {
       baseUrl: value.OPENAI_BASE_URL,
@@ -269,7 +282,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     encryption: {
       ...(value.PAYLOAD_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.PAYLOAD_ENCRYPTION_KEYS, 'PAYLOAD_ENCRYPTION_KEYS') } : {}),
       ...(value.CODEC_AUTH_TOKEN ? { codecAuthToken: value.CODEC_AUTH_TOKEN } : {}),
-      codecCorsOrigins: list(value.CODEC_CORS_ORIGINS),
+      codecCorsOrigins: list(value.CODEC_CORS_ORIGINS ?? `http://localhost:${value.TEMPORAL_UI_PORT},http://127.0.0.1:${value.TEMPORAL_UI_PORT}`),
     },
     secrets: value.SECRETS_ENCRYPTION_KEYS ? { keys: parseKeysOrFail(value.SECRETS_ENCRYPTION_KEYS, 'SECRETS_ENCRYPTION_KEYS') } : {},
     toolSelection: { maxTools: value.TOOL_SELECTION_MAX_TOOLS },

@@ -153,6 +153,10 @@ export async function startBenchStack(progress: (message: string) => void): Prom
       LOG_LEVEL: 'warn',
       WORKSPACE_FILES_ROOT: path.join(directory, 'workspace-files'),
       BENCH_WORKFLOW_BUNDLE: bundlePath,
+      // One bench key drives hundreds of turns a second: the API's rate limits would be the figure measured.
+      RATE_LIMIT_PER_KEY: '0',
+      RATE_LIMIT_PER_WORKSPACE: '0',
+      RATE_LIMIT_PER_ADDRESS: '0',
       ...overrides,
     });
     // BENCH_CPU_PROFILE=1: V8 CPU profiles of the worker and API processes, written to the log directory at exit.

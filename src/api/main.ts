@@ -2,6 +2,8 @@
  * The API process entry: connects to Temporal, Postgres and Redis (one command connection and one
  * subscriber connection for the whole process) and serves until SIGINT/SIGTERM.
  */
+// First: tracing instruments the modules imported after it.
+import '../telemetry/register';
 import { connectionName, connectRedis, connectTemporalClient } from '../clients';
 import { loadConfiguration, type Configuration } from '../config';
 import { createPool } from '../db/database';

@@ -16,7 +16,9 @@ import { EventLog, eventLogOptionsFrom } from '../stream/event-log';
 import { SubscriberHub } from '../stream/subscriber-hub';
 import { requireApiKey, requireRole } from './auth';
 import { corsForApi } from './cors';
-import { errorHandler, sendError } from './errors';
+import { createErrorHandler, requestIdMiddleware, sendError } from './errors';
+import { rejectUnsafeJson } from './json-safety';
+import { createAddressRateLimit, createPrincipalRateLimits } from './rate-limits';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
 import { createCodecRouter } from './routes/codec';
@@ -81,6 +83,13 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
   };
 }
 
+/** 'ok' when `check` succeeds within `timeoutMs`, else what went wrong. */
+function withinDeadline(check: Promise<unknown>, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)));
+  return Promise.race([check.then(() => 'ok', (error: Error) => error.message), timeout]).finally(() => clearTimeout(timer));
+}
+
 export function createApp(dependencies: ApiDependencies) {
   const { configuration, pool, redis, subscriber, temporal, logger } = dependencies;
   const tools = dependencies.toolCatalog ?? builtInToolCatalog;
@@ -98,12 +107,15 @@ export function createApp(dependencies: ApiDependencies) {
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
   app.get('/healthz', (_request, response) => response.json({ status: 'ok' }));
   app.get('/readyz', async (_request, response) => {
+    // Each check answers within the Temporal request deadline: a part that hangs is reported, not waited for.
+    const timeoutMs = configuration.temporal.requestTimeoutMs;
     const checks = await Promise.all([
-      temporal.connection.workflowService.getSystemInfo({}).then(() => 'ok', (error: Error) => error.message),
-      redis.ping().then(() => 'ok', (error: Error) => error.message),
-      pool.query('SELECT 1').then(() => 'ok', (error: Error) => error.message),
+      withinDeadline(temporal.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({})), timeoutMs),
+      withinDeadline(redis.ping(), timeoutMs),
+      withinDeadline(pool.query('SELECT 1'), timeoutMs),
     ]);
     const [temporalCheck, redisCheck, postgresCheck] = checks;
     const ready = checks.every((check) => check === 'ok');
@@ -130,8 +142,12 @@ export function createApp(dependencies: ApiDependencies) {
 
   const api = express.Router();
   api.use(corsForApi(configuration.api.corsOrigins));
-  api.use(express.json({ limit: configuration.api.maxRequestBytes }));
+  // Bad keys are counted per address before any body is read or key looked up.
+  api.use(createAddressRateLimit(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
   api.use(requireApiKey(workspaces));
+  api.use(...createPrincipalRateLimits(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
+  api.use(express.json({ limit: configuration.api.maxRequestBytes }));
+  api.use(rejectUnsafeJson);
   api.use((request, response, next) => {
     if (request.method === 'GET' && request.path.endsWith('/stream') || request.method === 'POST' && request.path === '/chat') {
       openStreams.add(response);
@@ -177,7 +193,7 @@ export function createApp(dependencies: ApiDependencies) {
   app.use('/api', api);
   app.use(createWebAppRouter());
   app.use((_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
-  app.use(errorHandler);
+  app.use(createErrorHandler(logger));
   return { app, openStreams, hub, eventLog, metrics, document };
 }
 

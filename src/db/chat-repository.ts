@@ -112,6 +112,14 @@ export class ChatRepository {
     return { ...existing, created: false };
   }
 
+  /**
+   * Deletes a conversation that holds no event yet (claimed by a request whose turn could not
+   * start). A conversation that meanwhile got an event stays.
+   */
+  async deleteUnusedConversation(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM conversations WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM chat_events WHERE conversation_id = $1)', [id]);
+  }
+
   /** The workspace's conversation with this chat id, or undefined. */
   async findConversation(workspaceId: string, chatId: string): Promise<ConversationRow | undefined> {
     const result = await this.pool.query('SELECT id, chat_id, workspace_id, user_id FROM conversations WHERE workspace_id = $1 AND chat_id = $2', [workspaceId, chatId]);

@@ -15,7 +15,8 @@ import { rankedLists, SqlParameters, type SearchOptions, type StoredVector } fro
 import type { TextChunk } from './chunking';
 import type { DocumentMediaType } from './text-extraction';
 
-export type DocumentStatus = 'pending' | 'processing' | 'ready' | 'failed';
+export const DOCUMENT_STATUSES = ['pending', 'processing', 'ready', 'failed'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
 
 export interface KnowledgeDocument {
   id: string;

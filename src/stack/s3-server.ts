@@ -10,10 +10,9 @@
  * directive, and builds with `go install` in under a minute. SeaweedFS is more faithful still but
  * its go.mod needs a wrapper module and the build is large; s3rver (npm) is unmaintained since 2021.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../logger';
-import { stopChildProcess } from './child-process';
+import { spawnGuarded, stopGuardedProcess } from './child-process';
 import { cacheRootDirectory, findOnPath, goInstall, isExecutable } from './go-install';
 import { freePort } from './temporal-server';
 
@@ -75,7 +74,7 @@ export async function startLocalS3Server(options: { logger: Logger; port?: numbe
   const environment = options.environment ?? process.env;
   const binary = await ensureS3Server(options.logger, environment);
   const port = options.port ?? (await freePort());
-  const child = spawn(binary, ['-backend', 'memory', '-host', `127.0.0.1:${port}`, '-quiet'], { stdio: ['ignore', 'pipe', 'pipe'], env: environment });
+  const child = spawnGuarded('gofakes3', binary, ['-backend', 'memory', '-host', `127.0.0.1:${port}`, '-quiet'], environment);
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -86,7 +85,7 @@ export async function startLocalS3Server(options: { logger: Logger; port?: numbe
   const started = Date.now();
   while (!(await isS3Reachable(endpoint, 500))) {
     if (child.exitCode !== null || Date.now() - started > 20_000) {
-      child.kill('SIGKILL');
+      await stopGuardedProcess(child);
       throw new Error(`The S3-compatible test server did not start at ${endpoint}:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -95,7 +94,7 @@ export async function startLocalS3Server(options: { logger: Logger; port?: numbe
   return {
     endpoint,
     owned: true,
-    stop: () => stopChildProcess(child),
+    stop: () => stopGuardedProcess(child),
   };
 }
 

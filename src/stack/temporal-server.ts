@@ -3,14 +3,14 @@
  * reachable, otherwise a Temporal CLI dev server started here (SQLite file for `npm start`, memory for
  * tests), with the search attributes the project uses registered at start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../logger';
 import { cliSearchAttributeArguments, SEARCH_ATTRIBUTE_KEYS } from '../shared/search-attributes';
-import { stopChildProcess } from './child-process';
+import { spawnGuarded, stopGuardedProcess } from './child-process';
 import { ensureTemporalCli, TemporalCliUnavailableError } from './temporal-cli';
 
 export interface TemporalServer {
@@ -20,6 +20,8 @@ export interface TemporalServer {
   uiUrl?: string;
   /** True when this process started the server (and `stop` ends it). */
   owned: boolean;
+  /** For a dev server started here: settles when it exits (not when `stop` ends it). */
+  exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -124,7 +126,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
   const dynamicConfig = { ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig };
   for (const [key, value] of Object.entries(dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: environment, detached: false });
+  const child = spawnGuarded('temporal-dev-server', binary, args, environment);
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -135,16 +137,122 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
   try {
     await waitUntilReady(address, namespace, child, 60_000, () => output);
   } catch (error) {
-    child.kill('SIGKILL');
+    await stopGuardedProcess(child, 5000);
     throw error;
   }
   options.logger.info({ address, pid: child.pid }, 'Temporal dev server started');
+  let stopping = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    const settle = () => {
+      if (!stopping) resolve({ code: child.exitCode, signal: child.signalCode });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) settle();
+    else child.once('exit', settle);
+  });
   return {
     address,
     namespace,
     uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
     owned: true,
-    stop: () => stopChildProcess(child),
+    exited,
+    stop: () => {
+      stopping = true;
+      return stopGuardedProcess(child);
+    },
+  };
+}
+
+/**
+ * Dev servers that an earlier run left behind on this state file (found in /proc by their command
+ * line), stopped before a new one starts: a new server never shares the file with a stale one, and
+ * a stale one is never mistaken for ours. Returns how many were stopped.
+ */
+export async function stopStaleDevServers(databaseFile: string, logger: Logger): Promise<number> {
+  const stale = devServerProcesses(databaseFile);
+  for (const pid of stale) {
+    logger.warn({ pid, databaseFile }, 'stopping a stale Temporal dev server left by an earlier run');
+    signal(pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + 5000;
+  while (stale.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const pid of stale.filter(isAlive)) signal(pid, 'SIGKILL');
+  while (stale.some(isAlive) && Date.now() < deadline + 2000) await new Promise((resolve) => setTimeout(resolve, 100));
+  return stale.length;
+}
+
+/** Pids of `temporal server start-dev` processes using this state file (Linux /proc; none elsewhere). */
+export function devServerProcesses(databaseFile: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const file = argv.indexOf('--db-filename');
+    // The guardian shell carries the same arguments: only the server binary itself counts.
+    if (argv.includes('start-dev') && file >= 0 && argv[file + 1] === databaseFile && !argv[0]?.endsWith('sh')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals) {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already.
+  }
+}
+
+/**
+ * A dev server on a state file that is started again when it dies (its state survives in the file,
+ * on the same port, so the worker and the API reconnect on their own). `stop` ends it for good.
+ */
+export async function startSupervisedDevServer(options: DevServerOptions & { databaseFile: string; port: number }): Promise<TemporalServer> {
+  await stopStaleDevServers(options.databaseFile, options.logger);
+  let current = await startDevServer(options);
+  let stopped = false;
+  const watch = (server: TemporalServer) => {
+    void server.exited?.then(async (exit) => {
+      if (stopped) return;
+      options.logger.warn({ ...exit, address: server.address }, 'the Temporal dev server exited; starting it again');
+      for (let attempt = 1; !stopped; attempt++) {
+        try {
+          await stopStaleDevServers(options.databaseFile, options.logger);
+          current = await startDevServer(options);
+          if (stopped) await current.stop();
+          else options.logger.info({ address: current.address, attempt }, 'Temporal dev server restarted');
+          watch(current);
+          return;
+        } catch (error) {
+          options.logger.error({ error: String(error), attempt }, 'restarting the Temporal dev server failed; trying again');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * attempt)));
+        }
+      }
+    });
+  };
+  watch(current);
+  return {
+    address: current.address,
+    namespace: current.namespace,
+    ...(current.uiUrl ? { uiUrl: current.uiUrl } : {}),
+    owned: true,
+    stop: async () => {
+      stopped = true;
+      await current.stop();
+    },
   };
 }
 
@@ -154,7 +262,11 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
  * and, failing that, stops with a message that names the three ways to provide a server.
  */
 export async function obtainTemporalServer(
-  options: DevServerOptions & { configuredAddress?: string },
+  options: DevServerOptions & {
+    configuredAddress?: string;
+    /** Start the dev server again when it dies, after stopping stale ones on its state file (`npm start`). */
+    supervise?: boolean;
+  },
 ): Promise<TemporalServer> {
   const namespace = options.namespace ?? 'default';
   if (options.configuredAddress) {
@@ -164,6 +276,7 @@ export async function obtainTemporalServer(
     options.logger.warn({ address: options.configuredAddress }, 'TEMPORAL_ADDRESS is not reachable; starting a dev server instead');
   }
   try {
+    if (options.supervise && options.databaseFile && options.port !== undefined) return await startSupervisedDevServer({ ...options, databaseFile: options.databaseFile, port: options.port });
     return await startDevServer(options);
   } catch (error) {
     if (!(error instanceof TemporalCliUnavailableError)) throw error;

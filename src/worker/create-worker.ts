@@ -2,6 +2,8 @@
  * Builds the Temporal worker that runs chat turns: workflows from `src/workflows` (or a prebuilt
  * bundle) and the activities built from injected dependencies.
  */
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+import { activeTracing } from '../telemetry/tracing';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../activities';
@@ -22,7 +24,10 @@ export interface CreateWorkerOptions {
 }
 
 export async function createChatWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const tracing = activeTracing();
   return Worker.create({
+    // Tracing on: workflow and activity interceptors and the sink that exports workflow spans.
+    ...(tracing ? { plugins: [new OpenTelemetryPlugin({ resource: tracing.resource, spanProcessor: tracing.spanProcessor })] } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,

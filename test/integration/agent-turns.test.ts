@@ -4,6 +4,7 @@
  * models, BYOK and provider in usage, `useSystemLlm`, skills merged and recorded, tool selection by
  * hints and search with a cap, a running turn that keeps its configuration, and per-user isolation.
  */
+import { DATA_BOUNDARY_INSTRUCTION } from '../../src/llm/data-boundary';
 import { randomUUID } from 'node:crypto';
 import { startScriptedLlm, type ScriptedLlm } from '../../src/scripted-llm/server';
 import type { TurnState } from '../../src/shared/turn';
@@ -170,7 +171,8 @@ describe('skills in a turn', () => {
     const first = await turn(workspace.apiKey, `Tell me about ${marker}`, { agentId });
     const [request] = requestsWith(stack.llm, marker);
     expect((request!.messages[0] as { content: string }).content).toBe(
-      'You are a researcher.\n\n## Skill: house-style\nAnswer in the house style.\n\n## Skill: research\nSearch the knowledge first.',
+      // The skills in order, then the data boundary every prompt ends with.
+      `You are a researcher.\n\n## Skill: house-style\nAnswer in the house style.\n\n## Skill: research\nSearch the knowledge first.${DATA_BOUNDARY_INSTRUCTION}`,
     );
     expect(request!.tools?.map((tool) => tool.function?.name)).toEqual(['search_knowledge']);
     expect((await recordedActivation(stack.temporal, first.turnId)).skills).toEqual([

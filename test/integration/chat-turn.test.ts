@@ -3,6 +3,7 @@
  * streams from the scripted OpenAI-compatible server through the `openai` client, deltas travel
  * through Redis, and the SSE response carries them token by token; both messages land in Postgres.
  */
+import { answerRequests } from '../support/chat';
 import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { assistantMessageId } from '../../src/shared/ids';
@@ -108,8 +109,8 @@ describe('a chat turn', () => {
     const first = textOf(chunksOf(await readSse(await post(body))));
     const second = textOf(chunksOf(await readSse(await post(body))));
     expect(second).toBe(first);
-    // The memory extraction after the turn quotes the message too: it is not a second answer.
-    expect(stack.llm.requests.filter((request) => request.rule !== 'memory-extraction' && JSON.stringify(request.messages).includes(requestId))).toHaveLength(1);
+    // The memory extraction and the title after the turn quote the message too: they are not a second answer.
+    expect(answerRequests(stack.llm, requestId)).toHaveLength(1);
     const rows = await stack.pool.query('SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1', [stack.conversationKey(chatId)]);
     expect(rows.rows[0].n).toBe(2);
   });

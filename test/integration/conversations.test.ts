@@ -205,7 +205,7 @@ describe('deleting a conversation', () => {
     const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `delete-${randomUUID()}`;
     const key = stack.conversationKey(id, workspaceId);
-    await chat(apiKey, id, 'remember that the launch is on Friday');
+    await chat(apiKey, id, 'we are planning the launch for Friday');
     await eventually(async () => ((await stack.pool.query('SELECT 1 FROM memories WHERE conversation_id = $1', [key])).rowCount ? true : undefined), 'the session memory');
     const { finished } = await chatUntilFirstText(apiKey, id, 'now something long [[tps=20]]');
     const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [key])).rows[0].turn_id as string;

@@ -11,6 +11,7 @@ import type { RecordedRequest } from '../../src/scripted-llm/server';
 import { createObjectStore } from '../../src/storage/create-object-store';
 import { brokenObjectStoreEnvironment, OBJECT_STORE_KINDS, objectStoreEnvironment } from '../support/object-stores';
 import { chunksOf, readSse, textOf } from '../support/sse';
+import { answerRequests } from '../support/chat';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const PNG = Buffer.from(SCRIPTED_PNG_BASE64, 'base64');
@@ -88,7 +89,7 @@ describe.each(OBJECT_STORE_KINDS)('with the %s object store', (kind) => {
   }
 
   function requestWith(target: TestStack, marker: string): RecordedRequest {
-    const found = target.llm.requests.find((request) => JSON.stringify(request.messages).includes(marker));
+    const found = answerRequests(target.llm, marker)[0];
     if (!found) throw new Error(`no model request contains ${marker}`);
     return found;
   }
@@ -227,7 +228,7 @@ describe.each(OBJECT_STORE_KINDS)('with the %s object store', (kind) => {
       await readSse(first.response);
       const second = await post(stack, chatId, [{ type: 'text', text: 'And now?' }]);
       await readSse(second.response);
-      const requests = stack.llm.requests.filter((request) => JSON.stringify(request.messages).includes(marker));
+      const requests = answerRequests(stack.llm, marker);
       expect(requests).toHaveLength(2);
       const firstUserMessage = requests[1]!.messages.find((message) => message.role === 'user')!;
       expect(firstUserMessage.content).toEqual([{ type: 'text', text: `<attachment name="plan.md" type="text/markdown">\n# Plan ${marker}\n</attachment>` }]);

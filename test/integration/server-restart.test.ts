@@ -93,3 +93,51 @@ it('completes a turn whose Temporal server restarted mid-answer', async () => {
   expect(replay.status).toBe(200);
   expect(textOf(chunksOf(await readSse(replay)))).toBe(longAnswer);
 }, 90_000);
+
+it('answers 503 with Retry-After while Temporal is away, leaves nothing behind, and takes the same request once it is back', async () => {
+  const running = stack!;
+  const auth = { authorization: `Bearer ${running.apiKey}`, 'content-type': 'application/json' };
+  const chatId = `outage-${randomUUID()}`;
+  const requestId = `msg-${randomUUID()}`;
+  const body = JSON.stringify({ id: chatId, messages: [userMessage(requestId, 'Are you there?')] });
+  // A chat whose latest turn is known, to stop while the server is away.
+  const earlier = `outage-earlier-${randomUUID()}`;
+  const first = await fetch(`${running.apiUrl}/api/chat`, { method: 'POST', headers: auth, body: JSON.stringify({ id: earlier, messages: [userMessage(`msg-${randomUUID()}`, 'hello')] }) });
+  await readSse(first);
+
+  await server!.stop();
+  try {
+    const timings: Record<string, number> = {};
+    const timed = async <T>(name: string, call: () => Promise<T>) => {
+      const started = performance.now();
+      const result = await call();
+      timings[name] = Math.round(performance.now() - started);
+      return result;
+    };
+    const refused = await timed('post', () => fetch(`${running.apiUrl}/api/chat`, { method: 'POST', headers: auth, body }));
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await refused.json()).error.code).toBe('temporal_unavailable');
+    const rows = await running.pool.query('SELECT count(*)::int AS n FROM conversations WHERE id = $1', [running.conversationKey(chatId)]);
+    expect(rows.rows[0].n).toBe(0);
+
+    const stop = await timed('stop', () => fetch(`${running.apiUrl}/api/chat/${earlier}/stop`, { method: 'POST', headers: auth }));
+    expect(stop.status).toBe(503);
+    expect(stop.headers.get('retry-after')).not.toBeNull();
+    const ready = await timed('readyz', () => fetch(`${running.apiUrl}/readyz`));
+    expect(ready.status).toBe(503);
+    const checks = await ready.json();
+    expect(checks).toMatchObject({ status: 'not-ready', redis: 'ok', postgres: 'ok' });
+    expect(checks.temporal).not.toBe('ok');
+    logger.info({ timingsMs: timings }, 'answers while Temporal is away');
+  } finally {
+    server = await startServer();
+  }
+
+  // The client retries the very same request: it runs once, as if the outage never happened.
+  const retried = await fetch(`${running.apiUrl}/api/chat`, { method: 'POST', headers: auth, body });
+  expect(retried.status).toBe(200);
+  const result = await running.temporal.workflow.getHandle<typeof chatTurn>(running.turnId(chatId, requestId)).result();
+  expect(textOf(chunksOf(await readSse(retried)))).toBe(result.text);
+  expect(await storedAnswer(chatId)).toBe(result.text);
+}, 120_000);

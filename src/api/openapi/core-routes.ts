@@ -1,11 +1,13 @@
 /**
- * OpenAPI entries of the routes that validate on their own: chat (SSE), resume, stop, memories and
- * usage. Their request schemas are the ones the handlers parse with; their handlers stay where they
+ * OpenAPI entries of the routes that validate on their own: chat (SSE), resume, stop, memories,
+ * documents, stored files and usage. Their request schemas are the ones the handlers parse with; their handlers stay where they
  * are (src/api/routes/). A new route should rather use `defineRoute`, which documents it by itself.
  */
 import { z } from 'zod';
 import { approvalAnswerSchema, chatRequestSchema, steeringSchema } from '../chat-request';
-import { MEMORY_CONTENT_MAX_CHARACTERS } from '../routes/memories';
+import { DOCUMENT_STATUSES } from '../../documents/document-repository';
+import { documentPageSchema, jsonUploadSchema, rawUploadQuerySchema } from '../routes/documents';
+import { memoryChangesSchema, memoryListSchema, newMemorySchema } from '../routes/memories';
 import { usageQuerySchema } from '../routes/usage';
 import type { ApiDocument } from './api-document';
 
@@ -24,11 +26,37 @@ const streamResponse = {
   headers: { 'x-vercel-ai-ui-message-stream': '`v1` on the UI message stream.', 'x-vercel-ai-data-stream': '`v1` on the v4 data stream.' },
 };
 
-/** The memory routes validate on their own (src/api/routes/memories.ts); these describe their input. */
-const newMemorySchema = z.object({ content: z.string().min(1).max(MEMORY_CONTENT_MAX_CHARACTERS) });
-const memoryPageSchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
+/** A memory as the API shows it (src/api/routes/memories.ts `toWire`). */
+const memorySchema = z.object({
+  id: z.string(),
+  tier: z.enum(['workspace', 'session']),
+  scope: z.enum(['user', 'shared', 'session']).describe('Who sees it: the caller only, every user of the workspace, or the conversation.'),
+  content: z.string(),
+  shared: z.boolean(),
+  chatId: z.string().optional(),
+  embedded: z.boolean().describe('Whether its embedding is computed (search by meaning); full-text search works at once.'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const memoryIdParams = z.object({ id: z.string().describe('`mem_<uuid>`') });
 
-const memorySchema = z.object({ id: z.string(), tier: z.enum(['workspace', 'session']), content: z.string(), createdAt: z.string() });
+/** A document as the API shows it (src/api/routes/documents.ts `toWire`). */
+const documentSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  filename: z.string().optional(),
+  mediaType: z.string(),
+  byteSize: z.number().int(),
+  status: z.enum(DOCUMENT_STATUSES),
+  chunkCount: z.number().int(),
+  embeddedChunks: z.number().int(),
+  error: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const documentIdParams = z.object({ id: z.string().describe('`doc_<uuid>`') });
+const fileIdParams = z.object({ id: z.string() });
+const storedFileResponse = { description: 'The stored bytes with their content type, cached privately with the id as ETag (304 on `If-None-Match`).', contentType: '*/*' };
 
 const usageRowSchema = z.looseObject({
   agentId: z.string().nullable().optional(),
@@ -133,7 +161,8 @@ export function registerCoreRoutes(document: ApiDocument): void {
   document.register({
     method: 'post',
     path: '/memories',
-    summary: 'Add a workspace memory',
+    summary: 'Add a memory',
+    description: "A workspace memory of the caller (`shared: true`: of every user of the workspace); recalled from the next turn on, by full text at once and by meaning once embedded.",
     tags: ['Memories'],
     body: newMemorySchema,
     responses: { 201: { description: 'The memory.', schema: z.object({ memory: memorySchema }) } },
@@ -141,18 +170,97 @@ export function registerCoreRoutes(document: ApiDocument): void {
   document.register({
     method: 'get',
     path: '/memories',
-    summary: 'List workspace memories',
+    summary: 'List the memories the caller sees',
+    description: 'Their own and shared workspace memories and the session memories of their conversations, newest first; `tier` and `chatId` narrow the list.',
     tags: ['Memories'],
-    query: memoryPageSchema,
+    query: memoryListSchema,
     responses: { 200: { description: 'Newest first.', schema: z.object({ memories: z.array(memorySchema) }) } },
+  });
+  document.register({
+    method: 'get',
+    path: '/memories/:id',
+    summary: 'Read a memory',
+    tags: ['Memories'],
+    params: memoryIdParams,
+    responses: { 200: { description: 'The memory.', schema: z.object({ memory: memorySchema }) }, 404: { description: 'No such memory for this key.' } },
+  });
+  document.register({
+    method: 'patch',
+    path: '/memories/:id',
+    summary: 'Edit a memory',
+    description: 'Its content (embedded again in the background) and/or whether it is shared.',
+    tags: ['Memories'],
+    params: memoryIdParams,
+    body: memoryChangesSchema,
+    responses: { 200: { description: 'The memory.', schema: z.object({ memory: memorySchema }) }, 404: { description: 'No such memory for this key.' } },
   });
   document.register({
     method: 'delete',
     path: '/memories/:id',
-    summary: 'Delete a workspace memory',
+    summary: 'Delete a memory',
     tags: ['Memories'],
-    params: z.object({ id: z.string() }),
-    responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such memory in this workspace.' } },
+    params: memoryIdParams,
+    responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such memory for this key.' } },
+  });
+  document.register({
+    method: 'post',
+    path: '/documents',
+    summary: 'Upload a document',
+    description:
+      'JSON `{title, text, mediaType?, filename?}`, or the raw file as the body with its content type (`text/plain`, `text/markdown`, `application/pdf`, or `application/octet-stream` with a `filename` ending .txt/.md/.pdf) and `title`/`filename` in the query. Answers 202 with the document `pending`; the ingestion workflow extracts, chunks and embeds it.',
+    tags: ['Documents'],
+    query: rawUploadQuerySchema,
+    body: jsonUploadSchema,
+    responses: { 202: { description: 'Accepted; ingestion runs in the background.', schema: z.object({ document: documentSchema }) }, 413: { description: 'Larger than DOCUMENT_MAX_BYTES.' }, 415: { description: 'Not a text, Markdown or PDF file.' } },
+  });
+  document.register({
+    method: 'get',
+    path: '/documents',
+    summary: 'List documents',
+    tags: ['Documents'],
+    query: documentPageSchema,
+    responses: { 200: { description: 'Newest first.', schema: z.object({ documents: z.array(documentSchema) }) } },
+  });
+  document.register({
+    method: 'get',
+    path: '/documents/:id',
+    summary: 'Read a document: status, chunks, embedded chunks, error',
+    tags: ['Documents'],
+    params: documentIdParams,
+    responses: { 200: { description: 'The document.', schema: z.object({ document: documentSchema }) }, 404: { description: 'No such document in this workspace.' } },
+  });
+  document.register({
+    method: 'get',
+    path: '/documents/:id/chunks/:index',
+    summary: 'Read one passage of a document (what a citation points at)',
+    tags: ['Documents'],
+    params: z.object({ id: z.string(), index: z.coerce.number().int().min(0) }),
+    responses: { 200: { description: 'The passage.', schema: z.object({ chunk: z.object({ documentId: z.string(), chunkIndex: z.number().int(), title: z.string().optional(), content: z.string(), start: z.number().int(), end: z.number().int() }) }) }, 404: { description: 'No such document or passage.' } },
+  });
+  document.register({
+    method: 'delete',
+    path: '/documents/:id',
+    summary: 'Delete a document and its chunks',
+    tags: ['Documents'],
+    params: documentIdParams,
+    responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such document in this workspace.' } },
+  });
+  document.register({
+    method: 'get',
+    path: '/generated-images/:id',
+    summary: 'An image an answer generated',
+    description: 'Stored by the worker when the model answered with an inline image; the answer links here.',
+    tags: ['Files'],
+    params: fileIdParams,
+    responses: { 200: storedFileResponse, 304: { description: 'Not modified.' }, 404: { description: 'No such image in this workspace.' } },
+  });
+  document.register({
+    method: 'get',
+    path: '/attachments/:id',
+    summary: 'A file a user attached to a message',
+    tags: ['Files'],
+    params: fileIdParams,
+    responses: { 200: storedFileResponse, 304: { description: 'Not modified.' }, 404: { description: 'No such file in this workspace.' } },
   });
   document.register({
     method: 'get',

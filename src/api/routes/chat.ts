@@ -35,6 +35,7 @@ import { APPROVAL_REJECTIONS, type ApprovalAnswer, type ApprovalOutcome, type St
 import { findJsonProblem } from '../json-safety';
 import { checkAttachments, UnknownAttachmentError, type Attachments } from '../../storage/attachments';
 import { sendError } from '../errors';
+import { TemporalUnavailableError, withinTemporalDeadline } from '../temporal-availability';
 import type { StreamProtocol } from '../sse/stream-framing';
 import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream';
 
@@ -166,26 +167,35 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
       },
     };
     const streamRequest = { turnId, messageId, modernClient: isModernClient(request), approvalChunks: understandsApprovals(request), protocol: requestedProtocol(request) };
+    const deadlineMs = configuration.temporal.requestTimeoutMs;
     // A turn of this conversation still runs: the agent's busy policy decides. The claim of the
     // latest turn is atomic, so messages sent at once queue in one chain, in the order they claimed.
     const previous = await eventLog.swapLatestTurn(conversation.id, turnId);
-    let running = await runningTurn(conversation.id, turnId, previous);
-    if (running && (await turnExists(turnId))) {
-      // A repeated request for an earlier turn while a newer one runs: it attaches, and the newer
-      // turn stays the latest (and is neither stopped nor queued behind).
-      await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
-      running = undefined;
-    }
-    if (running) {
-      if (agent.busyPolicy === 'reject') {
+    try {
+      let running = await runningTurn(conversation.id, turnId, previous);
+      if (running && (await turnExists(turnId))) {
+        // A repeated request for an earlier turn while a newer one runs: it attaches, and the newer
+        // turn stays the latest (and is neither stopped nor queued behind).
         await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
-        return sendError(response, 409, 'turn_running', 'A turn of this chat is still running: wait for it, stop it, or steer it (POST /api/chat/:id/steer).', undefined, { turnId: running });
+        running = undefined;
       }
-      if (agent.busyPolicy === 'interrupt') await interruptTurn(running);
-      else input.queuedBehind = running;
+      if (running) {
+        if (agent.busyPolicy === 'reject') {
+          await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
+          return sendError(response, 409, 'turn_running', 'A turn of this chat is still running: wait for it, stop it, or steer it (POST /api/chat/:id/steer).', undefined, { turnId: running });
+        }
+        if (agent.busyPolicy === 'interrupt') await interruptTurn(running);
+        else input.queuedBehind = running;
+      }
+    } catch (error) {
+      if (error instanceof TemporalUnavailableError) {
+        await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
+        if (conversation.created) await chats.deleteUnusedConversation(conversation.id);
+      }
+      throw error;
     }
     try {
-      await temporal.workflow.start<typeof chatTurn>('chatTurn', {
+      await withinTemporalDeadline(temporal, deadlineMs, () => temporal.workflow.start<typeof chatTurn>('chatTurn', {
         taskQueue: configuration.temporal.taskQueue,
         workflowId: turnId,
         args: [input],
@@ -201,7 +211,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
           { key: AGENT_ID, value: agent.id },
           { key: TURN_STATUS, value: 'running' },
         ],
-      });
+      }));
       dependencies.onTurnStarted?.();
       await eventLog.publishConversationEvent(conversation.id, `start:${turnId}`, 'turn-started', turnId, {
         messageId,
@@ -209,6 +219,13 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         ...(input.queuedBehind ? { queuedBehind: input.queuedBehind } : {}),
       });
     } catch (error) {
+      if (error instanceof TemporalUnavailableError) {
+        // Nothing started: a conversation this request created goes again, so a retry starts clean.
+        await eventLog.restoreLatestTurn(conversation.id, turnId, previous);
+        if (conversation.created) await chats.deleteUnusedConversation(conversation.id);
+        logger.warn({ turnId }, 'Temporal unavailable: turn not started');
+        throw error;
+      }
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       if (!(await eventLog.exists(turnId))) {
         const stored = await chats.findEventByRequestId(conversation.id, requestIds.answer(key));
@@ -236,7 +253,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     if (!latest || latest === turnId) return undefined;
     if (await chats.turnAnswered(conversationId, latest)) return undefined;
     try {
-      const description = await temporal.workflow.getHandle(latest).describe();
+      const description = await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(latest).describe());
       return description.status.name === 'RUNNING' ? latest : undefined;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
@@ -246,7 +263,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
 
   async function turnExists(turnId: string): Promise<boolean> {
     try {
-      await temporal.workflow.getHandle(turnId).describe();
+      await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(turnId).describe());
       return true;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return false;
@@ -271,7 +288,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Runs a validated update on a turn; a rejection (before it entered history) becomes a 4xx answer. */
   async function updateTurn<T>(turnId: string, name: string, argument: unknown, notFound: { code: string; message: string }): Promise<UpdateAnswer<T>> {
     try {
-      return { ok: true, value: await temporal.workflow.getHandle(turnId).executeUpdate<T, [unknown]>(name, { args: [argument] }) };
+      return { ok: true, value: await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(turnId).executeUpdate<T, [unknown]>(name, { args: [argument] })) };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         const failure = error.cause;
@@ -342,6 +359,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
    * reveals nothing about other tenants.
    */
   router.get('/chat/:id/stream', async (request: Request<{ id: string }>, response: Response) => {
+    if (!CLIENT_ID_PATTERN.test(request.params.id)) return sendError(response, 400, 'invalid_request', 'id: not a chat id', 'id');
     const resumeAfter = lastEventId(request);
     if (!resumeAfter.ok) return sendError(response, 400, 'invalid_request', 'Last-Event-ID: must be an event id the stream sent', 'Last-Event-ID');
     const conversation = await conversationOf(request);
@@ -455,15 +473,17 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
    * `cancelled`. A chat with no running turn answers `{stopped: false}`, whoever it belongs to.
    */
   router.post('/chat/:id/stop', async (request: Request<{ id: string }>, response: Response) => {
+    if (!CLIENT_ID_PATTERN.test(request.params.id)) return sendError(response, 400, 'invalid_request', 'id: not a chat id', 'id');
     const conversation = await conversationOf(request);
     const turnId = conversation ? await eventLog.latestTurn(conversation.id) : null;
     if (!turnId) return response.json({ stopped: false });
     const handle = temporal.workflow.getHandle(turnId);
+    const deadlineMs = configuration.temporal.requestTimeoutMs;
     try {
-      const description = await handle.describe();
+      const description = await withinTemporalDeadline(temporal, deadlineMs, () => handle.describe());
       if (description.status.name !== 'RUNNING') return response.json({ stopped: false });
       await publishStop(dependencies.redis, configuration.redis.keyPrefix, turnId);
-      await handle.cancel();
+      await withinTemporalDeadline(temporal, deadlineMs, () => handle.cancel());
       logger.info({ turnId }, 'turn stop requested');
       return response.json({ stopped: true, turnId });
     } catch (error) {

@@ -51,15 +51,15 @@ const filenameSchema = z
   .max(255)
   .refine((name) => !name.includes('/') && !name.includes('\\') && !name.includes('\0'), 'must be a file name, not a path');
 
-const jsonUploadSchema = z.object({
+export const jsonUploadSchema = z.object({
   title: titleSchema,
   text: z.string().refine((text) => text.trim().length > 0, 'must not be empty'),
   mediaType: z.enum(['text/plain', 'text/markdown']).default('text/plain'),
   filename: filenameSchema.optional(),
 });
 
-const rawUploadQuerySchema = z.object({ title: titleSchema.optional(), filename: filenameSchema.optional() });
-const pageSchema = z.object({
+export const rawUploadQuerySchema = z.object({ title: titleSchema.optional(), filename: filenameSchema.optional() });
+export const documentPageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -147,7 +147,7 @@ export function createDocumentRouter(dependencies: DocumentRouteDependencies): R
 
   /** The workspace's documents, newest first; `limit` (1–200, default 50) and `offset` page. */
   router.get('/documents', async (request: Request, response: Response) => {
-    const parsed = pageSchema.safeParse(request.query);
+    const parsed = documentPageSchema.safeParse(request.query);
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error, 'query');
       return sendError(response, 400, 'invalid_request', message, field);

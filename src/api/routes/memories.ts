@@ -35,17 +35,17 @@ const contentSchema = z
   .min(1, 'must not be empty')
   .max(MEMORY_CONTENT_MAX_CHARACTERS, `must be at most ${MEMORY_CONTENT_MAX_CHARACTERS} characters`);
 
-const newMemorySchema = z.object({
+export const newMemorySchema = z.object({
   content: contentSchema,
   /** Visible to every user of the workspace; private to the caller otherwise. */
   shared: z.boolean().default(false),
 });
 
-const memoryChangesSchema = z
+export const memoryChangesSchema = z
   .object({ content: contentSchema.optional(), shared: z.boolean().optional() })
   .refine((changes) => changes.content !== undefined || changes.shared !== undefined, { message: 'give content or shared', path: ['content'] });
 
-const listSchema = z.object({
+export const memoryListSchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
   tier: z.enum(['workspace', 'session']).optional(),
@@ -99,7 +99,7 @@ export function createMemoryRouter(dependencies: MemoryRouteDependencies): Route
    * `chatId` to one conversation's session memories; `limit` (1–200, default 50) and `offset` page.
    */
   router.get('/memories', async (request: Request, response: Response) => {
-    const parsed = listSchema.safeParse(request.query);
+    const parsed = memoryListSchema.safeParse(request.query);
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error, 'query');
       return sendError(response, 400, 'invalid_request', message, field);

@@ -1,0 +1,65 @@
+/**
+ * Rate limits per API key and per workspace, counted in Redis so that they hold across API processes
+ * (`express-rate-limit` with `rate-limit-redis`). Over a limit the answer is 429 with `Retry-After`
+ * and a JSON error naming the limit. Requests without a valid key are limited per client address
+ * before authentication, so a burst of bad requests costs one Redis round trip each and never a
+ * Postgres lookup. A limit of 0 turns that limiter off.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { Logger } from '../logger';
+import { principalOf } from './auth';
+import { sendError } from './errors';
+
+export interface RateLimitSettings {
+  /** Requests per API key per window. */
+  perKey: number;
+  /** Requests per workspace per window, all its keys together. */
+  perWorkspace: number;
+  /** Requests without a valid key per client address per window. */
+  perAddress: number;
+  windowMs: number;
+}
+
+function limiter(name: string, limit: number, settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger, keyOf: (request: Request) => string, extra: Partial<Options> = {}): RequestHandler {
+  const options: Partial<Options> = {
+    ...extra,
+    windowMs: settings.windowMs,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    identifier: name,
+    keyGenerator: keyOf,
+    // Redis down: requests pass (the stream bridge reports Redis on /readyz); the limit is not a gate for availability.
+    passOnStoreError: true,
+    store: new RedisStore({ prefix: `${prefix}ratelimit:${name}:`, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> }),
+    handler: (request: Request, response: Response, _next: NextFunction, used: Options) => {
+      const retryAfter = Math.max(1, Math.ceil(((request as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime() ?? Date.now() + used.windowMs) - Date.now()) / 1000);
+      response.setHeader('Retry-After', String(Math.ceil(retryAfter)));
+      logger.warn({ limit: name, key: keyOf(request) }, 'rate limit reached');
+      sendError(response, 429, 'rate_limited', `Too many requests (${name}: ${limit} per ${Math.round(used.windowMs / 1000)} s). Retry after ${Math.ceil(retryAfter)} s.`, undefined, { limit: name });
+    },
+  };
+  return rateLimit(options);
+}
+
+const pass: RequestHandler = (_request, _response, next) => next();
+
+/** Limits before authentication: per client address, counting only requests that fail authentication. */
+export function createAddressRateLimit(settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger): RequestHandler {
+  if (settings.perAddress <= 0) return pass;
+  return limiter('address', settings.perAddress, settings, redis, prefix, logger, (request) => ipKeyGenerator(request.ip ?? 'unknown'), {
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (_request, response) => response.statusCode !== 401,
+  });
+}
+
+/** Limits after authentication: per key, then per workspace. */
+export function createPrincipalRateLimits(settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger): RequestHandler[] {
+  return [
+    settings.perKey > 0 ? limiter('key', settings.perKey, settings, redis, prefix, logger, (request) => principalOf(request).keyId) : pass,
+    settings.perWorkspace > 0 ? limiter('workspace', settings.perWorkspace, settings, redis, prefix, logger, (request) => principalOf(request).workspaceId) : pass,
+  ];
+}
