@@ -204,6 +204,10 @@ it('answers over REST: validated before history (wrong id, second answer, other 
   const again = await answer(approvalId!, { approved: false });
   expect(again.status).toBe(409);
   expect((await again.json()).error).toMatchObject({ code: 'approval_already_answered', answer: { approved: true } });
+  // The same answer again is a retry, not a second answer.
+  const retried = await answer(approvalId!, { approved: true });
+  expect(retried.status).toBe(200);
+  expect(await retried.json()).toMatchObject({ approvalId, approved: true, repeated: true });
 
   const chunks = chunksOf(await reading);
   const types = chunks.map((chunk) => chunk.type);

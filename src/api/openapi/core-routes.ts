@@ -108,12 +108,15 @@ export function registerCoreRoutes(document: ApiDocument): void {
     path: '/chat/:id/approvals/:approvalId',
     summary: 'Answer a tool approval request',
     description:
-      'The approval id comes from the stream (`tool-approval-request`, or `data-tool-approval-request` for older clients). Delivered to the running turn as a validated Temporal update: an unknown id, another workspace\'s or a finished turn\'s is a 404 and a second answer a 409, and neither enters the turn\'s history. Approved, the tool runs once; denied, the stream shows `tool-output-denied` and the model reads the reason.',
+      'The approval id comes from the stream (`tool-approval-request`, or `data-tool-approval-request` for older clients). Delivered to the running turn as a validated Temporal update: an unknown id, another workspace\'s or a finished turn\'s is a 404 and a different second answer a 409, and neither enters the turn\'s history. Approved, the tool runs once; denied, the stream shows `tool-output-denied` and the model reads the reason.',
     tags: ['Chat'],
     params: chatIdParams.extend({ approvalId: z.string().min(1).max(200).describe('The `approvalId` of the request.') }),
     body: approvalAnswerSchema,
     responses: {
-      200: { description: 'The answer was applied.', schema: z.object({ approvalId: z.string(), toolCallId: z.string(), approved: z.boolean(), turnId: z.string() }) },
+      200: {
+        description: 'The answer was applied (or, `repeated: true`, the same answer had been applied already: a retry is safe).',
+        schema: z.object({ approvalId: z.string(), toolCallId: z.string().optional(), approved: z.boolean(), turnId: z.string(), repeated: z.literal(true).optional() }),
+      },
       400: { description: 'The body is not `{approved, reason?}`.' },
       404: { description: 'No such pending approval in this chat (`approval_not_found`), or the chat is not visible to this key.' },
       409: { description: 'The approval was already answered (`approval_already_answered`, with the `answer`), by the user or by the timeout.' },

@@ -95,6 +95,9 @@ async function turnKeyOf(chats: ChatRepository, conversation: ConversationRow, c
   return { key: turnKey(chat.userMessage.id, replaces), ...(replaces ? { replaces } : {}) };
 }
 
+/** The longest a request waits for the running turn to take an approval or a steering message. */
+const UPDATE_DEADLINE_MS = 30_000;
+
 export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   const { configuration, temporal, chats, workspaces, eventLog, logger } = dependencies;
   const router = Router();
@@ -288,7 +291,10 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   /** Runs a validated update on a turn; a rejection (before it entered history) becomes a 4xx answer. */
   async function updateTurn<T>(turnId: string, name: string, argument: unknown, notFound: { code: string; message: string }): Promise<UpdateAnswer<T>> {
     try {
-      return { ok: true, value: await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(turnId).executeUpdate<T, [unknown]>(name, { args: [argument] })) };
+      // An update waits for a worker to run it: after a worker died holding the turn, that takes the
+      // sticky queue's timeout (seconds), longer than a plain request to the server should.
+      const deadlineMs = Math.max(configuration.temporal.requestTimeoutMs, UPDATE_DEADLINE_MS);
+      return { ok: true, value: await withinTemporalDeadline(temporal, deadlineMs, () => temporal.workflow.getHandle(turnId).executeUpdate<T, [unknown]>(name, { args: [argument] })) };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         const failure = error.cause;
@@ -442,7 +448,14 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
     if (!turnId) return sendError(response, 404, notFound.code, notFound.message, 'approvalId');
     const answer: ApprovalAnswer = { approvalId: request.params.approvalId, approved: body.approved, ...(body.reason ? { reason: body.reason } : {}), workspaceId: principalOf(request).workspaceId };
     const given = await updateTurn<ApprovalOutcome>(turnId, 'approveTool', answer, notFound);
-    if (!given.ok) return sendError(response, given.status, given.code, given.message, 'approvalId', given.details);
+    if (!given.ok) {
+      // The same answer again (a client retrying after a lost response) is not a second answer.
+      const earlier = given.details?.answer as { approved?: boolean } | undefined;
+      if (given.code === 'approval_already_answered' && earlier?.approved === answer.approved) {
+        return response.json({ approvalId: answer.approvalId, approved: answer.approved, turnId, repeated: true });
+      }
+      return sendError(response, given.status, given.code, given.message, 'approvalId', given.details);
+    }
     logger.info({ turnId, approvalId: answer.approvalId, approved: answer.approved }, 'tool approval answered');
     return response.json({ ...given.value, turnId });
   });
