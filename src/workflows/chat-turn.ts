@@ -198,6 +198,16 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
 
   const finish = async (finishReason: FinishReason, errorText?: string, options: { cached?: boolean } = {}) => {
     state.status = 'finalizing';
+    acceptingSteering = false;
+    if (steering.length > 0) {
+      // Steering that arrived after the last hop boundary (the turn hit a limit, stopped or failed):
+      // no hop of this turn reads it, but the conversation keeps it, in order, for the next turn.
+      const unread = steering.splice(0);
+      await storeSteps.recordSteering.executeWithOptions({ ...STORE_STEP, summary: 'steering · unread' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop: state.hop + 1, messages: unread },
+      ]);
+      for (const message of unread) answer.addSteering(state.hop + 1, message.id, message.text);
+    }
     await storeSteps.finalizeTurn.executeWithOptions({ ...STORE_STEP, summary: `finalize · ${finishReason}` }, [
       {
         turnId: input.turnId,
