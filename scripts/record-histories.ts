@@ -93,7 +93,131 @@ function turnKeyOf(chunks: Array<{ type: string; [key: string]: unknown }>): str
   return messageId.slice(0, -assistantMessageId('').length);
 }
 
+/** An agent whose `test_*` tools need approval. */
+async function approvalAgent(stack: TestStack, timeoutSeconds: number): Promise<string> {
+  const agentId = await createAgent(stack, { allowedTools: ['test_*'], memoryEnabled: false });
+  await stack.pool.query('UPDATE agents SET tool_approval = $2 WHERE id = $1', [agentId, JSON.stringify({ tools: ['test_*'], timeoutSeconds })]);
+  return agentId;
+}
+
+async function waitForTurnStatus(stack: TestStack, workflowId: string, status: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const state = await stack.temporal.workflow
+      .getHandle(workflowId)
+      .query<{ status: string }>('state')
+      .catch(() => undefined);
+    if (state?.status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${workflowId} never reached ${status}`);
+}
+
+/**
+ * A turn whose tool call waits for approval, answered over REST (or not at all, `answer` undefined):
+ * an ai 5 client's stream stays open through the wait.
+ */
+async function approvalTurn(stack: TestStack, agentId: string, answer: { approved: boolean; reason?: string } | undefined): Promise<string> {
+  const chatId = `chat-${randomUUID()}`;
+  const requestId = `msg-${randomUUID()}`;
+  const workflowId = stack.turnId(chatId, requestId);
+  const response = await postChat(stack, { id: chatId, agentId, messages: [userMessage(requestId, `use test_record_side_effect for ${randomUUID().slice(0, 8)}`)] });
+  const reading = readSse(response);
+  await waitForTurnStatus(stack, workflowId, 'awaiting-approval');
+  if (answer) {
+    const resumed = await fetch(`${stack.apiUrl}/api/chat/${chatId}/stream`, { headers: { authorization: `Bearer ${stack.apiKey}`, 'x-ai-sdk-version': '7' } });
+    const approvalId = String(chunksOf(await readSse(resumed)).find((chunk) => chunk.type === 'tool-approval-request')?.approvalId);
+    const given = await fetch(`${stack.apiUrl}/api/chat/${chatId}/approvals/${approvalId}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(answer),
+    });
+    ensure(given.status === 200, `the approval answer got ${given.status}: ${await given.text()}`);
+  }
+  await reading;
+  return workflowId;
+}
+
+function updatesAccepted(history: History): number {
+  return (history.events ?? []).filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes != null).length;
+}
+
 const scenarios: Scenario[] = [
+  {
+    name: 'approved-tool',
+    async run(stack) {
+      return approvalTurn(stack, await approvalAgent(stack, 300), { approved: true });
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(updatesAccepted(history) === 1, 'expected the approval accepted as one update');
+      ensure(count(activities, 'publishApprovalRequests') === 1 && count(activities, 'executeTool') === 1, `expected one approval request and the tool run once: ${activities.join(', ')}`);
+      ensure(completedResult(history).finishReason === 'stop', 'expected finish reason stop');
+    },
+  },
+  {
+    name: 'denied-tool',
+    async run(stack) {
+      return approvalTurn(stack, await approvalAgent(stack, 300), { approved: false, reason: 'not now' });
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(updatesAccepted(history) === 1, 'expected the denial accepted as one update');
+      ensure(count(activities, 'executeTool') === 0 && count(activities, 'streamCompletion') === 2, `expected no tool run and the model told: ${activities.join(', ')}`);
+    },
+  },
+  {
+    name: 'approval-timeout',
+    async run(stack) {
+      return approvalTurn(stack, await approvalAgent(stack, 5), undefined);
+    },
+    check(history) {
+      ensure((history.events ?? []).some((event) => event.timerFiredEventAttributes != null), 'expected the approval timer to fire');
+      ensure(count(scheduledActivities(history), 'executeTool') === 0, 'expected no tool run');
+    },
+  },
+  {
+    name: 'steered-turn',
+    async run(stack) {
+      let deltas = 0;
+      let steer: Promise<Response> | undefined;
+      const turn = await sendTurn(stack, {
+        text: 'Something long please [[tps=40]]',
+        onEvent(event, chatId) {
+          if (event.data.includes('"text-delta"') && ++deltas === 5) {
+            steer = fetch(`${stack.apiUrl}/api/chat/${chatId}/steer`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ text: 'Also mention bananas' }),
+            });
+          }
+        },
+      });
+      ensure(steer !== undefined && (await steer).status === 202, 'expected the steering message taken');
+      return turn.workflowId;
+    },
+    check(history) {
+      const activities = scheduledActivities(history);
+      ensure(updatesAccepted(history) === 1, 'expected the steering accepted as one update');
+      ensure(count(activities, 'recordSteering') === 1 && count(activities, 'streamCompletion') === 2, `expected a second hop that read the steering: ${activities.join(', ')}`);
+    },
+  },
+  {
+    name: 'queued-turn',
+    async run(stack) {
+      const chatId = `chat-${randomUUID()}`;
+      const firstId = `msg-${randomUUID()}`;
+      const first = postChat(stack, { id: chatId, messages: [userMessage(firstId, 'Something long please [[tps=80]]')] }, { headers: { 'x-ai-sdk-version': '7' } });
+      await waitForTurnStatus(stack, stack.turnId(chatId, firstId), 'streaming');
+      const second = await sendTurn(stack, { chatId, text: 'And then this one' });
+      await readSse(await first);
+      ensure(second.chunks.some((chunk) => chunk.type === 'data-turn-queued'), 'expected the second turn queued');
+      return second.workflowId;
+    },
+    check(history) {
+      ensure(count(scheduledActivities(history), 'awaitTurnEnd') === 1, 'expected the queued turn to wait for the first');
+      ensure(completedResult(history).finishReason === 'stop', 'expected finish reason stop');
+    },
+  },
   {
     name: 'plain-answer',
     async run(stack) {

@@ -5,6 +5,7 @@
  * Every write is idempotent on a request id (namespaced by `requestIds`), so a retried activity
  * writes nothing twice.
  */
+import { Context } from '@temporalio/activity';
 import type { AgentActivationRequest, AgentActivator } from '../agents/agent-activation';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
@@ -82,6 +83,29 @@ export interface RecordToolResultsInput {
   requestId: string;
   hop: number;
   results: RecordedToolResult[];
+}
+
+export interface PublishApprovalRequestsInput {
+  turnId: string;
+  /** Absent in turns recorded before the conversation event stream. */
+  conversationId?: string;
+  hop: number;
+  requests: Array<{ approvalId: string; toolCallId: string; toolName: string }>;
+}
+
+export interface PublishApprovalResponsesInput {
+  turnId: string;
+  conversationId?: string;
+  hop: number;
+  responses: Array<{ approvalId: string; toolCallId: string; approved: boolean; reason?: string }>;
+}
+
+export interface RecordSteeringInput {
+  turnId: string;
+  conversationId: string;
+  requestId: string;
+  hop: number;
+  messages: Array<{ id: string; text: string }>;
 }
 
 export interface AnswerFromCacheInput {
@@ -167,6 +191,7 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     }
     if (input.errorText) await publish({ kind: 'error', errorText: input.errorText });
     await publish({ kind: 'turn-finish', finishReason: input.finishReason, usage: input.usage, ...(input.cached ? { cached: true } : {}) });
+    await eventLog.publishConversationEvent(input.conversationId, `finish:${input.turnId}`, 'turn-finished', input.turnId, { finishReason: input.finishReason, messageId: input.messageId });
     logger.info({ turnId: input.turnId, seq: row.seq, finishReason: input.finishReason }, 'turn finalized');
     return { seq: row.seq };
   }
@@ -207,11 +232,15 @@ export function createStoreActivities(dependencies: StoreDependencies) {
           isError: result.isError,
           ...(result.arguments !== undefined ? { arguments: result.arguments } : {}),
         },
-        extra: { decision: result.decision, hop: input.hop },
+        extra: { decision: result.decision, hop: input.hop, ...(result.approval ? { approval: result.approval } : {}) },
       });
     }
     const publish = eventLog.publisher(input.turnId, { name: `tools:${input.hop}`, attempt: 1 });
     for (const result of input.results) {
+      if (result.decision === 'denied') {
+        await publish({ kind: 'tool-output-denied', hop: input.hop, toolCallId: result.toolCallId, ...(result.approval?.reason ? { reason: result.approval.reason } : {}) });
+        continue;
+      }
       await publish(
         result.isError
           ? { kind: 'tool-output-error', hop: input.hop, toolCallId: result.toolCallId, errorText: result.content }
@@ -248,5 +277,94 @@ export function createStoreActivities(dependencies: StoreDependencies) {
     await eventLog.publisher(input.turnId, { name: `notice:${input.hop}`, attempt: 1 })({ kind: 'warning', hop: input.hop, text: input.text });
   }
 
-  return { persistUserMessage, activateAgent, finalizeTurn, recordContextReset, recordToolResults, answerFromCache, publishNotice };
+  /**
+   * Streams a round's approval requests, then the pause (a client that answers with its next request
+   * stops reading there). Numbered per hop, so a retry streams them once; the requests stay in the
+   * turn's log, so a refresh shows them again.
+   */
+  async function publishApprovalRequests(input: PublishApprovalRequestsInput): Promise<void> {
+    const publish = eventLog.publisher(input.turnId, { name: `approval:${input.hop}`, attempt: 1 });
+    for (const request of input.requests) await publish({ kind: 'tool-approval-request', hop: input.hop, ...request });
+    await publish({ kind: 'turn-awaiting-approval', hop: input.hop, approvalIds: input.requests.map((request) => request.approvalId) });
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `approval:${input.turnId}:${input.hop}`, 'turn-awaiting-approval', input.turnId, {
+        approvals: input.requests.map(({ approvalId, toolCallId, toolName }) => ({ approvalId, toolCallId, toolName })),
+      });
+    }
+    logger.info({ turnId: input.turnId, hop: input.hop, approvals: input.requests.length }, 'tool calls wait for approval');
+  }
+
+  /** Streams the answers of a round's approvals (given by the user, or denied by the timeout). */
+  async function publishApprovalResponses(input: PublishApprovalResponsesInput): Promise<void> {
+    const publish = eventLog.publisher(input.turnId, { name: `approval-answer:${input.hop}`, attempt: 1 });
+    for (const response of input.responses) await publish({ kind: 'tool-approval-response', hop: input.hop, ...response });
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `approval-answer:${input.turnId}:${input.hop}`, 'turn-approval-answered', input.turnId, { answers: input.responses });
+    }
+  }
+
+  /**
+   * Keeps steering messages in the conversation (user messages, in the order they reached the turn)
+   * and streams them; idempotent on the message id.
+   */
+  async function recordSteering(input: RecordSteeringInput): Promise<void> {
+    const publish = eventLog.publisher(input.turnId, { name: `steering:${input.hop}`, attempt: 1 });
+    for (const message of input.messages) {
+      await chats.appendEvent({
+        conversationId: input.conversationId,
+        type: 'message',
+        role: 'user',
+        requestId: `steer:${input.requestId}:${message.id}`,
+        messageId: message.id,
+        turnId: input.turnId,
+        content: { parts: [{ type: 'text', text: message.text }] },
+        extra: { steering: true, hop: input.hop },
+      });
+      await publish({ kind: 'steering-message', hop: input.hop, id: message.id, text: message.text });
+      await eventLog.publishConversationEvent(input.conversationId, `steering:${input.turnId}:${message.id}`, 'turn-steered', input.turnId, { id: message.id, text: message.text });
+    }
+  }
+
+  /** Streams that the turn waits for an earlier one, or that it starts now. */
+  async function publishQueueState(input: { turnId: string; conversationId?: string; behindTurnId: string; phase: 'queued' | 'dequeued' }): Promise<void> {
+    await eventLog.publisher(input.turnId, { name: `queue:${input.phase}`, attempt: 1 })(
+      input.phase === 'queued' ? { kind: 'turn-queued', behindTurnId: input.behindTurnId } : { kind: 'turn-dequeued' },
+    );
+    if (input.conversationId) {
+      await eventLog.publishConversationEvent(input.conversationId, `${input.phase}:${input.turnId}`, input.phase === 'queued' ? 'turn-queued' : 'turn-dequeued', input.turnId, { behindTurnId: input.behindTurnId });
+    }
+  }
+
+  /**
+   * Waits until an earlier turn of the conversation stored its answer (busy policy `queue`), polling
+   * and heartbeating; a retry on another worker goes on waiting. After 30 minutes it gives up waiting.
+   */
+  async function awaitTurnEnd(input: { conversationId: string; turnId: string }): Promise<{ waitedMs: number; gaveUp: boolean }> {
+    const started = Date.now();
+    const context = Context.current();
+    for (;;) {
+      if (await chats.turnAnswered(input.conversationId, input.turnId)) return { waitedMs: Date.now() - started, gaveUp: false };
+      if (Date.now() - started > 30 * 60_000) {
+        logger.warn({ turnId: input.turnId }, 'queued turn: the running turn never ended; starting anyway');
+        return { waitedMs: Date.now() - started, gaveUp: true };
+      }
+      context.heartbeat();
+      await context.sleep(250);
+    }
+  }
+
+  return {
+    awaitTurnEnd,
+    persistUserMessage,
+    activateAgent,
+    finalizeTurn,
+    recordContextReset,
+    recordToolResults,
+    answerFromCache,
+    publishNotice,
+    publishApprovalRequests,
+    publishApprovalResponses,
+    recordSteering,
+    publishQueueState,
+  };
 }

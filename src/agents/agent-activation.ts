@@ -20,9 +20,11 @@ import type { SkillRepository } from '../skills/skill-repository';
 import { describeSkillProblem, expandSkills, mergeSkills } from '../skills/skill-resolution';
 import { SYSTEM_CONNECTION_ID, type AgentConfiguration, type LlmConnectionReference } from '../shared/turn';
 import type { ToolCatalog } from '../tools/tool-catalog';
-import { selectTools } from '../tools/tool-selection';
+import { selectTools, type ToolCandidate } from '../tools/tool-selection';
 import { resolveAppActions } from '../tools/app-action-resolution';
 import { isAppTool } from '../mcp/action-names';
+import { matchesToolPattern } from '../tools/tool-patterns';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type ToolApprovalSettings, type TurnApproval } from '../shared/turn-control';
 import type { PricingRepository } from '../db/pricing-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
@@ -64,6 +66,17 @@ export interface AgentActivationRequest {
   fastPath?: boolean;
   /** The request's tool hints, offered before the skills' hints. */
   toolHints?: string[];
+}
+
+/**
+ * The exact tool names whose calls wait for approval in a turn (workflow code cannot match patterns):
+ * those the agent's patterns cover, and the tools (or app actions) that always ask. Undefined: none.
+ */
+export function approvalToolNames(candidates: readonly ToolCandidate[], settings: ToolApprovalSettings | null): TurnApproval | undefined {
+  const toolNames = candidates
+    .filter((candidate) => candidate.requiresApproval === true || (settings?.tools.some((pattern) => matchesToolPattern(candidate.name, pattern)) ?? false))
+    .map((candidate) => candidate.name);
+  return toolNames.length > 0 ? { toolNames, timeoutSeconds: settings?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS } : undefined;
 }
 
 export function systemConnection(provider: string): LlmConnectionReference {
@@ -133,6 +146,8 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       fastPath: request.fastPath === true,
     });
 
+    const approval = approvalToolNames(candidates, agent.toolApproval);
+
     return {
       agentId: agent.id,
       workspaceId: agent.workspaceId,
@@ -154,6 +169,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       toolSelection,
       ...(appActions.tier !== 'none' ? { appActions } : {}),
       ...(budget ? { budget } : {}),
+      ...(approval ? { approval } : {}),
     };
   }
 

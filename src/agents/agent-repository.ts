@@ -12,6 +12,7 @@ import { inTransaction } from '../db/transaction';
 import { decodeCursor, isUniqueViolation, toPage, type Page, type PageRequest } from '../db/pagination';
 import type { SkillReference } from '../skills/skill-resolution';
 import type { SpendCapSettings } from '../shared/spend-caps';
+import type { BusyPolicy, ToolApprovalSettings } from '../shared/turn-control';
 
 /** Everything a client can set on an agent. */
 export interface AgentValues {
@@ -36,6 +37,10 @@ export interface AgentValues {
   llmInitialRetryIntervalMs: number;
   /** Caps per turn and per UTC day (missing keys: the deployment's defaults). */
   spendCaps: SpendCapSettings;
+  /** Tools whose calls wait for the user's approval; null: none. */
+  toolApproval: ToolApprovalSettings | null;
+  /** What a message sent while a turn runs does. */
+  busyPolicy: BusyPolicy;
 }
 
 export interface AgentRecord extends AgentValues {
@@ -63,6 +68,8 @@ export const AGENT_DEFAULTS: Omit<AgentValues, 'name'> = {
   llmMaxAttempts: 6,
   llmInitialRetryIntervalMs: 1000,
   spendCaps: {},
+  toolApproval: null,
+  busyPolicy: 'queue',
 };
 
 export class DuplicateAgentNameError extends Error {}
@@ -88,6 +95,8 @@ function toRecord(row: Record<string, unknown>): AgentRecord {
     llmMaxAttempts: row.llm_max_attempts as number,
     llmInitialRetryIntervalMs: row.llm_initial_retry_interval_ms as number,
     spendCaps: (row.spend_caps ?? {}) as SpendCapSettings,
+    toolApproval: (row.tool_approval ?? null) as ToolApprovalSettings | null,
+    busyPolicy: (row.busy_policy ?? 'queue') as BusyPolicy,
     createdAt: row.created_at as Date,
     updatedAt: row.updated_at as Date,
   };
@@ -113,6 +122,8 @@ function columnValues(values: AgentValues): unknown[] {
     values.llmMaxAttempts,
     values.llmInitialRetryIntervalMs,
     JSON.stringify(values.spendCaps),
+    values.toolApproval === null ? null : JSON.stringify(values.toolApproval),
+    values.busyPolicy,
   ];
 }
 
@@ -134,6 +145,8 @@ const COLUMNS = [
   'llm_max_attempts',
   'llm_initial_retry_interval_ms',
   'spend_caps',
+  'tool_approval',
+  'busy_policy',
 ];
 
 export class AgentRepository {

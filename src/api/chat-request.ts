@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CLIENT_ID_PATTERN } from '../shared/ids';
 import { messageText, type StoredMessage } from '../shared/messages';
 import { MAX_MESSAGE_TEXT_CHARACTERS } from '../shared/policy';
+import { MAX_STEERING_TEXT_CHARACTERS } from '../shared/turn-control';
 import { findJsonProblem } from './json-safety';
 
 const identifier = z.string().regex(CLIENT_ID_PATTERN, 'must be 1–200 letters, digits or _ . : -');
@@ -54,7 +55,41 @@ export interface ChatRequest {
   toolHints?: string[];
 }
 
-export type ParseResult = { ok: true; request: ChatRequest } | { ok: false; message: string; field?: string };
+/**
+ * What ai 6 and 7 send after `addToolApprovalResponse` (with `sendAutomaticallyWhen`): the whole chat
+ * again, the last message being the assistant's, its tool parts in state `approval-responded` with
+ * `approval: { id, approved, reason? }`. It answers the running turn's approvals; it starts no turn.
+ */
+export interface ApprovalResponses {
+  chatId: string;
+  /** The assistant message the client continues. */
+  messageId: string;
+  responses: Array<{ approvalId: string; approved: boolean; reason?: string }>;
+}
+
+export type ParseResult =
+  | { ok: true; request: ChatRequest; approvals?: undefined }
+  | { ok: true; approvals: ApprovalResponses; request?: undefined }
+  | { ok: false; message: string; field?: string };
+
+const approvalResponsePart = z.looseObject({
+  state: z.literal('approval-responded'),
+  approval: z.looseObject({ id: z.string().min(1).max(200), approved: z.boolean(), reason: z.string().max(2000).optional() }),
+});
+
+/** The approval answers an assistant message carries, or a problem naming the part. */
+function approvalResponsesOf(parts: readonly unknown[], index: number): ApprovalResponses['responses'] | { field: string; message: string } {
+  const responses: ApprovalResponses['responses'] = [];
+  for (const [partIndex, part] of parts.entries()) {
+    if ((part as { state?: unknown }).state !== 'approval-responded') continue;
+    const parsed = approvalResponsePart.safeParse(part);
+    const field = `messages.${index}.parts.${partIndex}.approval`;
+    if (!parsed.success) return { field, message: `${field}: must be { id, approved, reason? } (${parsed.error.issues[0]!.path.join('.') || 'approval'}: ${parsed.error.issues[0]!.message})` };
+    const { id, approved, reason } = parsed.data.approval;
+    responses.push({ approvalId: id, approved, ...(reason ? { reason } : {}) });
+  }
+  return responses;
+}
 
 export function parseChatRequest(body: unknown): ParseResult {
   const parsed = chatRequestSchema.safeParse(body);
@@ -65,6 +100,11 @@ export function parseChatRequest(body: unknown): ParseResult {
   }
   const lastIndex = parsed.data.messages.length - 1;
   const last = parsed.data.messages[lastIndex]!;
+  if (last.role === 'assistant' && last.parts?.some((part) => (part as { state?: unknown }).state === 'approval-responded')) {
+    const responses = approvalResponsesOf(last.parts, lastIndex);
+    if (!Array.isArray(responses)) return { ok: false, field: responses.field, message: responses.message };
+    return { ok: true, approvals: { chatId: parsed.data.id, messageId: last.id, responses } };
+  }
   if (last.role !== 'user') return { ok: false, field: 'messages', message: 'messages: the last message must be from the user' };
   if (!CLIENT_ID_PATTERN.test(last.id)) return { ok: false, field: `messages.${lastIndex}.id`, message: `messages.${lastIndex}.id: must be 1–200 letters, digits or _ . : -` };
   const parts = (last.parts ?? [{ type: 'text', text: last.content ?? '' }]) as StoredMessage['parts'];
@@ -91,3 +131,15 @@ export function parseChatRequest(body: unknown): ParseResult {
     },
   };
 }
+
+/** `POST /api/chat/:id/approvals/:approvalId`: the user's answer to a tool approval request. */
+export const approvalAnswerSchema = z.strictObject({
+  approved: z.boolean().describe('true runs the tool call (once); false denies it, and the model is told.'),
+  reason: z.string().max(2000).optional().describe('Why (shown to the model for a denial).'),
+});
+
+/** `POST /api/chat/:id/steer`: a message for the running turn. */
+export const steeringSchema = z.strictObject({
+  text: z.string().min(1).max(MAX_STEERING_TEXT_CHARACTERS).describe('What the model should take into account from its next hop on.'),
+  id: identifier.optional().describe('The client\'s id of the message (a repeated id is taken once); generated when absent.'),
+});

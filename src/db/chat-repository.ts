@@ -160,6 +160,15 @@ export class ChatRepository {
     });
   }
 
+  /** Whether the turn stored its answer (every ending of a turn does: completed, stopped or failed). */
+  async turnAnswered(conversationId: string, turnId: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `SELECT 1 FROM chat_events WHERE conversation_id = $1 AND turn_id = $2 AND type = 'message' AND role = 'assistant' LIMIT 1`,
+      [conversationId, turnId],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   async findEventByRequestId(conversationId: string, requestId: string): Promise<ChatEventRow | undefined> {
     const result = await this.pool.query('SELECT * FROM chat_events WHERE conversation_id = $1 AND request_id = $2', [conversationId, requestId]);
     return result.rows[0] ? toRow(result.rows[0]) : undefined;

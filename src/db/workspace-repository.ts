@@ -40,6 +40,8 @@ export interface AgentRow {
   memoryEnabled: boolean;
   llmMaxAttempts: number;
   llmInitialRetryIntervalMs: number;
+  /** What a message sent while a turn of the conversation runs does. */
+  busyPolicy: 'queue' | 'interrupt' | 'reject';
 }
 
 export class WorkspaceRepository {
@@ -102,6 +104,7 @@ export class WorkspaceRepository {
       memoryEnabled: row.memory_enabled,
       llmMaxAttempts: row.llm_max_attempts,
       llmInitialRetryIntervalMs: row.llm_initial_retry_interval_ms,
+      busyPolicy: row.busy_policy ?? 'queue',
     };
   }
 

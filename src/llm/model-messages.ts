@@ -77,12 +77,18 @@ export function toModelMessages(
   for (const message of turnMessages) if (message.role === 'assistant') for (const call of message.toolCalls) toolNames.set(call.id, call.name);
   for (const message of turnMessages) {
     if (message.role === 'tool') messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: toolResultAsData(toolNames.get(message.toolCallId) ?? 'tool', message.content) });
+    else if (message.role === 'user') messages.push({ role: 'user', content: message.content });
     else
-      messages.push({
-        role: 'assistant',
-        content: message.content || null,
-        tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
-      });
+      messages.push(
+        message.toolCalls.length === 0
+          ? // A hop that answered before a steering message arrived: its text, then the steering.
+            { role: 'assistant', content: message.content }
+          : {
+              role: 'assistant',
+              content: message.content || null,
+              tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+            },
+      );
   }
   return messages;
 }

@@ -18,19 +18,24 @@ export const INTERRUPTED_TOOL_CALL_TEXT = 'Stopped before the tool call was comp
 export interface ToolPart extends Record<string, unknown> {
   type: `tool-${string}`;
   toolCallId: string;
-  state: 'output-available' | 'output-error';
+  state: 'output-available' | 'output-error' | 'output-denied';
   input: unknown;
   output?: unknown;
   errorText?: string;
+  /** The approval the call needed (ai 6/7 tool parts carry it). */
+  approval?: { id: string; approved: boolean; reason?: string };
 }
 
-export function toolPartOf(result: Pick<RecordedToolResult, 'toolCallId' | 'toolName' | 'input' | 'isError' | 'content' | 'output'>): ToolPart {
+export function toolPartOf(result: Pick<RecordedToolResult, 'toolCallId' | 'toolName' | 'input' | 'isError' | 'content' | 'output'> & Partial<Pick<RecordedToolResult, 'decision' | 'approval'>>): ToolPart {
+  const approval = result.approval ? { approval: result.approval } : {};
+  if (result.decision === 'denied') return { type: `tool-${result.toolName}`, toolCallId: result.toolCallId, state: 'output-denied', input: result.input, ...approval };
   return {
     type: `tool-${result.toolName}`,
     toolCallId: result.toolCallId,
     state: result.isError ? 'output-error' : 'output-available',
     input: result.input,
     ...(result.isError ? { errorText: result.content } : { output: result.output }),
+    ...approval,
   };
 }
 
@@ -80,6 +85,11 @@ export class AnswerBuilder {
     this.built.push({ type: 'data-warning', data: { hop, text } });
   }
 
+  /** A steering message the user sent during the turn, where the stream showed it. */
+  addSteering(hop: number, id: string, text: string): void {
+    this.built.push({ type: 'data-steering', id, data: { hop, id, text } });
+  }
+
   /** Why the turn failed, kept with the partial answer. */
   addError(errorText: string): void {
     this.built.push({ type: 'data-error', data: { errorText } });
@@ -121,7 +131,9 @@ export function storedAnswerEvents(parts: readonly MessagePart[], finish: { fini
       const toolName = part.type.slice('tool-'.length);
       events.push({ kind: 'tool-input-available', hop, toolCallId: part.toolCallId, toolName, input: part.input });
       events.push(
-        part.state === 'output-error'
+        part.state === 'output-denied'
+          ? { kind: 'tool-output-denied', hop, toolCallId: part.toolCallId, ...(part.approval?.reason ? { reason: part.approval.reason } : {}) }
+          : part.state === 'output-error'
           ? { kind: 'tool-output-error', hop, toolCallId: part.toolCallId, errorText: String(part.errorText ?? '') }
           : { kind: 'tool-output-available', hop, toolCallId: part.toolCallId, output: part.output },
       );

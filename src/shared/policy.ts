@@ -51,6 +51,17 @@ export const TOOL_CALL: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 };
 
+/**
+ * A queued turn waiting for the running one to end: a heartbeating activity that polls the store.
+ * Bounded: after half an hour the queued turn starts anyway (a turn that never ended must not block
+ * the conversation forever).
+ */
+export const QUEUE_WAIT_STEP: ActivityOptions = {
+  startToCloseTimeout: '31 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
+};
+
 /** The LLM hop's default retry policy; an agent may set its own attempts and first interval. */
 export const LLM_HOP_RETRY: RetryPolicy = {
   initialInterval: '1 second',

@@ -54,6 +54,25 @@ export type StreamEvent =
   | { kind: 'warning'; hop: number; text: string }
   | { kind: 'usage'; hop: number; attempt?: number; usage: TokenUsage }
   | { kind: 'error'; errorText: string }
+  /** A tool call waits for the user's approval (`tool-approval-request`). */
+  | { kind: 'tool-approval-request'; hop: number; toolCallId: string; toolName: string; approvalId: string }
+  /** The user's (or the timeout's) answer to an approval request. */
+  | { kind: 'tool-approval-response'; hop: number; toolCallId: string; approvalId: string; approved: boolean; reason?: string }
+  /** A call the user denied: it did not run (`tool-output-denied`). */
+  | { kind: 'tool-output-denied'; hop: number; toolCallId: string; reason?: string }
+  /** Every request of a round is out: the turn waits. A client that answers with its next POST ends its stream here. */
+  | { kind: 'turn-awaiting-approval'; hop: number; approvalIds: string[] }
+  /** The turn waits for an earlier turn of the conversation to end (busy policy `queue`). */
+  | { kind: 'turn-queued'; behindTurnId: string }
+  /** The queued turn starts. */
+  | { kind: 'turn-dequeued' }
+  /**
+   * A conversation-level event (`GET /api/chat/:id/events`): kept in the conversation's own log, so
+   * every tab following the chat sees the same events in the same order.
+   */
+  | { kind: 'conversation-event'; type: ConversationEventType; turnId: string; data?: Record<string, unknown> }
+  /** A steering message the model reads from the next hop on. */
+  | { kind: 'steering-message'; hop: number; id: string; text: string }
   | {
       kind: 'turn-finish';
       finishReason: FinishReason;
@@ -62,6 +81,16 @@ export type StreamEvent =
     };
 
 export type StreamEventKind = StreamEvent['kind'];
+
+/** What happened to a turn of the conversation, as `GET /api/chat/:id/events` streams it. */
+export type ConversationEventType =
+  | 'turn-started'
+  | 'turn-queued'
+  | 'turn-dequeued'
+  | 'turn-awaiting-approval'
+  | 'turn-approval-answered'
+  | 'turn-steered'
+  | 'turn-finished';
 
 /** An event as read back from the replay log: the Redis Stream entry id is its SSE `id:`. */
 export interface LoggedStreamEvent {

@@ -7,6 +7,7 @@
 import type { StoredMessage } from './messages';
 import type { TurnBudget } from './spend-caps';
 import type { FinishReason, TokenUsage } from './stream-events';
+import type { TurnApproval } from './turn-control';
 
 export interface TurnOptions {
   /** How long the streaming activity may go without a heartbeat before Temporal retries it elsewhere. */
@@ -37,6 +38,8 @@ export interface ChatTurnInput {
   options: TurnOptions;
   /** The conversation still has the title it was created with: name it after this answer. */
   titleNeeded?: boolean;
+  /** Busy policy `queue`: the turn (workflow id) this one waits for before it starts. */
+  queuedBehind?: string;
 }
 
 /** The id of the deployment's own LLM endpoint (`OPENAI_BASE_URL`), which is not a workspace connection. */
@@ -124,6 +127,8 @@ export interface AgentConfiguration {
   budget?: TurnBudget;
   /** The app actions of the workspace's MCP servers this turn offers; absent when it has none. */
   appActions?: AppActionResolution;
+  /** Tools whose calls wait for the user's approval; absent when none does. */
+  approval?: TurnApproval;
 }
 
 /** The model's tool-call arguments, parsed once where they arrive: a JSON object, or why not. */
@@ -141,6 +146,8 @@ export interface ToolCall {
 
 /** A message this turn added to the model's context after the user message (tool hops). */
 export type TurnMessage =
+  /** A steering message the user sent while the turn ran, given to the model at a hop boundary. */
+  | { role: 'user'; content: string }
   | { role: 'assistant'; content: string; toolCalls: Array<Pick<ToolCall, 'id' | 'name' | 'arguments'>> }
   | { role: 'tool'; toolCallId: string; content: string };
 
@@ -173,7 +180,7 @@ export interface ChatTurnResult {
   usage: TokenUsage;
 }
 
-export type TurnStatus = 'starting' | 'streaming' | 'running-tools' | 'finalizing' | 'completed' | 'cancelled' | 'failed';
+export type TurnStatus = 'queued' | 'starting' | 'streaming' | 'awaiting-approval' | 'running-tools' | 'finalizing' | 'completed' | 'cancelled' | 'failed';
 
 /** Answer of the workflow's `state` query. */
 export interface TurnState {
@@ -213,7 +220,9 @@ export interface RecordedToolResult {
   content: string;
   isError: boolean;
   output: unknown;
-  decision: 'executed' | 'reused' | 'skipped';
+  decision: 'executed' | 'reused' | 'skipped' | 'denied';
+  /** The approval the call needed, and its answer. */
+  approval?: { id: string; approved: boolean; reason?: string };
 }
 
 /**

@@ -7,7 +7,7 @@
  * resumes exactly after the last event it saw.
  */
 import type { Redis } from 'ioredis';
-import type { LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
+import type { ConversationEventType, LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
 /**
@@ -219,6 +219,19 @@ export class EventLog {
     return publish;
   }
 
+  /** The id under which a conversation's own events are logged (a log like a turn's). */
+  conversationLogId(conversationId: string): string {
+    return `conversation:${conversationId}`;
+  }
+
+  /**
+   * Appends a conversation-level event; `writer` names it uniquely (e.g. `finish:<turnId>`), so a
+   * retried activity or request appends it once.
+   */
+  async publishConversationEvent(conversationId: string, writer: string, type: ConversationEventType, turnId: string, data?: Record<string, unknown>): Promise<void> {
+    await this.append(this.conversationLogId(conversationId), { kind: 'conversation-event', type, turnId, ...(data ? { data } : {}) }, { name: writer, attempt: 1, sequence: 1 });
+  }
+
   /** The logged events after `afterId` (exclusive), or from the start, in order. */
   async readAfter(turnId: string, afterId?: string, pageSize = 1000): Promise<LoggedStreamEvent[]> {
     const { log } = this.keys(turnId);
@@ -247,5 +260,27 @@ export class EventLog {
 
   async latestTurn(conversationId: string): Promise<string | null> {
     return this.redis.get(latestTurnKey(this.options.keyPrefix, conversationId));
+  }
+
+  /**
+   * Makes `turnId` the conversation's latest turn and returns the one it replaced, atomically: two
+   * messages sent at the same moment each see the other one or none, never the same predecessor, so
+   * queued turns form one chain in the order their requests claimed it.
+   */
+  async swapLatestTurn(conversationId: string, turnId: string): Promise<string | null> {
+    return this.redis.set(latestTurnKey(this.options.keyPrefix, conversationId), turnId, 'EX', this.options.retentionSeconds, 'GET');
+  }
+
+  /** Puts `previous` back as the latest turn if `turnId` still is (a refused request). */
+  async restoreLatestTurn(conversationId: string, turnId: string, previous: string | null): Promise<void> {
+    const key = latestTurnKey(this.options.keyPrefix, conversationId);
+    await this.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end end return 1",
+      1,
+      key,
+      turnId,
+      previous ?? '',
+      this.options.retentionSeconds,
+    );
   }
 }

@@ -14,7 +14,7 @@ export interface ToolCatalog {
 
 export const builtInToolCatalog: ToolCatalog = {
   async candidates() {
-    return BUILT_IN_TOOLS.map((tool) => ({ name: tool.name, description: tool.description }));
+    return BUILT_IN_TOOLS.map((tool) => ({ name: tool.name, description: tool.description, ...(tool.requiresApproval ? { requiresApproval: true } : {}) }));
   },
 };
 

@@ -35,6 +35,8 @@ export interface ToolDefinition {
   parameters: FunctionParameters;
   /** Runs the tool on arguments `schema` already validated; the returned value must be JSON. */
   run(parsedArguments: unknown, context: ToolContext): Promise<unknown>;
+  /** Every call waits for the user's approval, whatever the agent's `toolApproval` says. */
+  requiresApproval?: boolean;
 }
 
 export function toFunctionParameters(schema: z.ZodType): FunctionParameters {
@@ -48,8 +50,10 @@ export function defineTool<Schema extends z.ZodType>(tool: {
   description: string;
   schema: Schema;
   run(parsedArguments: z.output<Schema>, context: ToolContext): Promise<unknown>;
+  requiresApproval?: boolean;
 }): ToolDefinition {
   return {
+    ...(tool.requiresApproval ? { requiresApproval: true } : {}),
     name: tool.name,
     description: tool.description,
     schema: tool.schema,

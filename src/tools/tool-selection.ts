@@ -26,6 +26,8 @@ import { isToolPattern, matchesAnyToolPattern, matchesToolPattern } from './tool
 export interface ToolCandidate {
   name: string;
   description: string;
+  /** The tool (or app action) asks the user before every call, whatever the agent says. */
+  requiresApproval?: boolean;
 }
 
 export interface ToolSelectionInput {

@@ -16,6 +16,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   isCancellation,
   log,
   patched,
@@ -24,6 +25,7 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
+  uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HopUsageRecord } from '../activities/store';
@@ -31,19 +33,37 @@ import { AnswerBuilder } from '../shared/answer';
 import { conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
-import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
+import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
+import { APPROVAL_REJECTIONS, approvalTimeoutReason, deniedToolText, MAX_STEERING_MESSAGES, STEERING_REJECTIONS } from '../shared/turn-control';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
 import { capReachedText, capWarningText, SpendMeter } from '../shared/spend-caps';
 import { runToolRound, toolLimitReason, type ToolRunner } from '../shared/tool-hop';
 import { ToolExecutionTracker } from '../shared/tool-tracker';
 import { isFastPath, isFreshStart, memorySkipReason } from '../shared/turn-planning';
-import { partialTextOf, type AgentConfiguration, type ChatTurnInput, type ChatTurnResult, type HopResult, type TurnMessage, type TurnState } from '../shared/turn';
+import {
+  partialTextOf,
+  type AgentConfiguration,
+  type ChatTurnInput,
+  type ChatTurnResult,
+  type HopResult,
+  type RecordedToolResult,
+  type ToolCall,
+  type TurnMessage,
+  type TurnState,
+} from '../shared/turn';
 import { chatTurnV1 } from './chat-turn-v1';
 import { conversationTitle } from './conversation-title';
-import { hopLimitWarning, turnStateQuery } from './turn-queries';
+import { approveToolUpdate, hopLimitWarning, steerUpdate, turnStateQuery } from './turn-queries';
 
-export { hopLimitWarning, turnStateQuery };
+export { approveToolUpdate, hopLimitWarning, steerUpdate, turnStateQuery };
+
+/** One approval request of the turn, and its answer once there is one. */
+interface PendingApproval {
+  approvalId: string;
+  toolCallId: string;
+  answer?: { approved: boolean; reason?: string };
+}
 
 /** The patch that introduced this version; histories recorded before it replay `chatTurnV1`. */
 export const TURN_CORE_PATCH = 'turn-core-v2';
@@ -102,6 +122,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
   const toolCalls = proxyActivities<Activities>(TOOL_CALL);
   const memoryExtraction = proxyActivities<Activities>(MEMORY_EXTRACTION_STEP);
+  const queueWait = proxyActivities<Activities>(QUEUE_WAIT_STEP);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
   // publishing; the hop then returns what it streamed, which becomes the partial answer.
   const llmHopOptions = {
@@ -116,6 +137,57 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const state: TurnState = { status: 'starting', hop: 0, usage, toolCalls: 0 };
   setHandler(turnStateQuery, () => state);
 
+  // Approvals: registered before the first await, so no answer can arrive before its handler. The
+  // validator runs before an answer enters history: another workspace's answer, an unknown id and a
+  // second answer (after the user's or the timeout's) are rejected there.
+  const approvals = new Map<string, PendingApproval>();
+  setHandler(
+    approveToolUpdate,
+    (answer) => {
+      const pending = approvals.get(answer.approvalId)!;
+      pending.answer = { approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) };
+      return { approvalId: pending.approvalId, toolCallId: pending.toolCallId, approved: answer.approved };
+    },
+    {
+      validator: (answer) => {
+        const pending = answer.workspaceId === input.workspaceId ? approvals.get(answer.approvalId) : undefined;
+        if (!pending) throw ApplicationFailure.create({ type: APPROVAL_REJECTIONS.notFound, message: `approvalId: no pending approval "${answer.approvalId}" in this chat`, nonRetryable: true });
+        if (pending.answer) {
+          throw ApplicationFailure.create({
+            type: APPROVAL_REJECTIONS.alreadyAnswered,
+            message: `approvalId: "${answer.approvalId}" was already answered (${pending.answer.approved ? 'approved' : 'denied'})`,
+            details: [pending.answer],
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+
+  // Steering: taken until the turn decides its last hop; the model reads it at the next hop boundary.
+  const steering: Array<{ id: string; text: string }> = [];
+  const steeringIds = new Set<string>();
+  let acceptingSteering = true;
+  setHandler(
+    steerUpdate,
+    (message) => {
+      if (!steeringIds.has(message.id)) {
+        steeringIds.add(message.id);
+        steering.push({ id: message.id, text: message.text });
+      }
+      return { id: message.id, accepted: true as const };
+    },
+    {
+      validator: (message) => {
+        if (message.workspaceId !== input.workspaceId) throw ApplicationFailure.create({ type: STEERING_REJECTIONS.notAccepting, message: 'No running turn in this chat', nonRetryable: true });
+        if (!acceptingSteering) throw ApplicationFailure.create({ type: STEERING_REJECTIONS.notAccepting, message: 'The turn is finishing: send a new message instead', nonRetryable: true });
+        if (!steeringIds.has(message.id) && steeringIds.size >= MAX_STEERING_MESSAGES) {
+          throw ApplicationFailure.create({ type: STEERING_REJECTIONS.notAccepting, message: `A turn takes at most ${MAX_STEERING_MESSAGES} steering messages`, nonRetryable: true });
+        }
+      },
+    },
+  );
+
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
   const answer = new AnswerBuilder();
@@ -126,6 +198,16 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
 
   const finish = async (finishReason: FinishReason, errorText?: string, options: { cached?: boolean } = {}) => {
     state.status = 'finalizing';
+    acceptingSteering = false;
+    if (steering.length > 0) {
+      // Steering that arrived after the last hop boundary (the turn hit a limit, stopped or failed):
+      // no hop of this turn reads it, but the conversation keeps it, in order, for the next turn.
+      const unread = steering.splice(0);
+      await storeSteps.recordSteering.executeWithOptions({ ...STORE_STEP, summary: 'steering · unread' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop: state.hop + 1, messages: unread },
+      ]);
+      for (const message of unread) answer.addSteering(state.hop + 1, message.id, message.text);
+    }
     await storeSteps.finalizeTurn.executeWithOptions({ ...STORE_STEP, summary: `finalize · ${finishReason}` }, [
       {
         turnId: input.turnId,
@@ -206,6 +288,15 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   };
 
   try {
+    if (input.queuedBehind) {
+      // Busy policy `queue`: this turn starts when the earlier one ended (durably: a restarted worker
+      // goes on waiting), and its user message is stored after that turn's answer.
+      state.status = 'queued';
+      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'queued' }, [{ turnId: input.turnId, conversationId: input.conversationId, behindTurnId: input.queuedBehind, phase: 'queued' }]);
+      await queueWait.awaitTurnEnd.executeWithOptions({ ...QUEUE_WAIT_STEP, summary: 'wait for the running turn' }, [{ conversationId: input.conversationId, turnId: input.queuedBehind }]);
+      await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'dequeued' }, [{ turnId: input.turnId, conversationId: input.conversationId, behindTurnId: input.queuedBehind, phase: 'dequeued' }]);
+      state.status = 'starting';
+    }
     if (isFreshStart(userText)) {
       await storeSteps.recordContextReset.executeWithOptions({ ...STORE_STEP, summary: 'fresh start' }, [
         { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId },
@@ -258,12 +349,69 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
           allowedTools: agent!.allowedTools,
         },
       ]);
+    /**
+     * A tool round with approvals: calls of tools that need one are announced and wait (durably, up
+     * to the agent's timeout) for the user's answers; denied calls do not run and the model reads
+     * why, approved and ungated calls run once through the loop guard.
+     */
+    const runApprovedRound = async (hop: number, calls: readonly ToolCall[]): Promise<RecordedToolResult[]> => {
+      const gated = agent!.approval ? calls.filter((call) => agent!.approval!.toolNames.includes(call.name)) : [];
+      if (gated.length === 0) return runToolRound(tracker, calls, runTool);
+      const round = gated.map((call) => ({ approvalId: `apr_${uuid4()}`, toolCallId: call.id, toolName: call.name }));
+      for (const request of round) approvals.set(request.approvalId, { approvalId: request.approvalId, toolCallId: request.toolCallId });
+      state.status = 'awaiting-approval';
+      await storeSteps.publishApprovalRequests.executeWithOptions({ ...STORE_STEP, summary: `approval requests · hop ${hop}` }, [{ turnId: input.turnId, conversationId: input.conversationId, hop, requests: round }]);
+      const timeoutSeconds = agent!.approval!.timeoutSeconds;
+      const answered = () => round.every((request) => approvals.get(request.approvalId)!.answer !== undefined);
+      if (!(await condition(answered, timeoutSeconds * 1000))) {
+        for (const request of round) {
+          const pending = approvals.get(request.approvalId)!;
+          pending.answer ??= { approved: false, reason: approvalTimeoutReason(timeoutSeconds) };
+        }
+      }
+      const decided = new Map(round.map((request) => [request.toolCallId, { id: request.approvalId, ...approvals.get(request.approvalId)!.answer! }]));
+      await storeSteps.publishApprovalResponses.executeWithOptions({ ...STORE_STEP, summary: `approval answers · hop ${hop}` }, [
+        { turnId: input.turnId, conversationId: input.conversationId, hop, responses: round.map((request) => ({ approvalId: request.approvalId, toolCallId: request.toolCallId, ...approvals.get(request.approvalId)!.answer! })) },
+      ]);
+      state.status = 'running-tools';
+      const runnable = calls.filter((call) => decided.get(call.id)?.approved !== false);
+      const ran = runnable.length > 0 ? await runToolRound(tracker, runnable, runTool) : [];
+      return calls.map((call) => {
+        const approval = decided.get(call.id);
+        if (approval && !approval.approved) {
+          return {
+            toolCallId: call.id,
+            toolName: call.name,
+            input: call.input.ok ? call.input.value : call.arguments,
+            arguments: call.arguments,
+            content: deniedToolText(approval.reason),
+            isError: true,
+            output: null,
+            decision: 'denied' as const,
+            approval,
+          };
+        }
+        const result = ran.find((outcome) => outcome.toolCallId === call.id)!;
+        return approval ? { ...result, approval } : result;
+      });
+    };
     let finishReason: FinishReason = 'other';
     let toolRounds = 0;
     const spend = new SpendMeter(agent.budget);
     // Bounded: at most one hop per tool round plus the final answer (the limits end the loop).
     for (let hop = 0; ; hop++) {
       state.hop = hop;
+      if (steering.length > 0) {
+        // The hop boundary: steering messages that arrived so far join the model's context, in order.
+        const batch = steering.splice(0);
+        await storeSteps.recordSteering.executeWithOptions({ ...STORE_STEP, summary: `steering · hop ${hop}` }, [
+          { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, messages: batch },
+        ]);
+        for (const message of batch) {
+          turnMessages.push({ role: 'user', content: message.text });
+          answer.addSteering(hop, message.id, message.text);
+        }
+      }
       const capped = spend.reached();
       if (capped) {
         // A daily cap was spent before this turn (or by its hops so far): no model call starts.
@@ -288,7 +436,16 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         return { messageId: input.messageId, finishReason: 'cancelled', text: answer.text, hops: hopsRun, usage };
       }
       finishReason = result.finishReason;
-      if (result.toolCalls.length === 0) break;
+      if (result.toolCalls.length === 0) {
+        // A steering message that arrived while this hop answered gets a hop of its own (a round).
+        if (steering.length > 0 && toolRounds < agent.maxHops) {
+          toolRounds += 1;
+          turnMessages.push({ role: 'assistant', content: result.content, toolCalls: [] });
+          continue;
+        }
+        acceptingSteering = false;
+        break;
+      }
       const close = spend.takeWarning();
       if (close) {
         const notice = capWarningText(close);
@@ -302,7 +459,9 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       const limitReached = capReached !== undefined || toolRounds >= agent.maxHops;
       state.status = 'running-tools';
       const limitReason = capReached ? 'the spend cap was reached' : toolLimitReason(agent.maxHops);
-      const outcomes = await runToolRound(tracker, result.toolCalls, runTool, limitReached ? { limitReachedReason: limitReason } : {});
+      const outcomes = limitReached
+        ? await runToolRound(tracker, result.toolCalls, runTool, { limitReachedReason: limitReason })
+        : await runApprovedRound(hop, result.toolCalls);
       state.toolCalls += outcomes.filter((outcome) => outcome.decision === 'executed').length;
       await storeSteps.recordToolResults.executeWithOptions({ ...STORE_STEP, summary: `tool results · hop ${hop}` }, [
         { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes },

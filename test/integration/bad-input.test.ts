@@ -191,7 +191,32 @@ const managementRequests: HostileRequest[] = [
   { name: 'a file upload without a body', method: 'POST', path: '/api/attachments' },
 ];
 
-const everyRequest = [...chatRequests, ...pathRequests, ...memoryRequests, ...documentRequests, ...managementRequests];
+const approvalResponse = (approval: unknown) => ({
+  id: 'a1',
+  role: 'assistant',
+  parts: [{ type: 'tool-test_record_side_effect', toolCallId: 'call_1', state: 'approval-responded', input: {}, approval }],
+});
+const controlRequests: HostileRequest[] = [
+  { name: 'an approval answer without approved', method: 'POST', path: '/api/chat/any-chat/approvals/apr_x', body: json({ reason: 'x' }) },
+  { name: 'an approval answer approved as a string', method: 'POST', path: '/api/chat/any-chat/approvals/apr_x', body: json({ approved: 'yes' }) },
+  { name: 'an approval reason with NUL', method: 'POST', path: '/api/chat/any-chat/approvals/apr_x', body: json({ approved: false, reason: 'a\u0000b' }) },
+  { name: 'an approval answer with unknown fields', method: 'POST', path: '/api/chat/any-chat/approvals/apr_x', body: json({ approved: true, workspaceId: 'another' }) },
+  { name: '%FF in an approval id', method: 'POST', path: '/api/chat/any-chat/approvals/%FF', body: json({ approved: true }) },
+  { name: 'an approval for a chat that does not exist', method: 'POST', path: '/api/chat/no-such-chat/approvals/apr_x', body: json({ approved: true }) },
+  { name: 'an approval for another workspace\'s chat', method: 'POST', path: '/api/chat/__victim__/approvals/apr_x', body: json({ approved: true }) },
+  { name: 'an approval answer in a chat request, malformed', method: 'POST', path: '/api/chat', body: json({ id: 'x', messages: [userMessage([text('hi')]), approvalResponse({ id: 'apr_x', approved: 'yes' })] }) },
+  { name: 'an approval answer in a chat request, for no chat', method: 'POST', path: '/api/chat', body: json({ id: 'no-such-chat', messages: [userMessage([text('hi')]), approvalResponse({ id: 'apr_x', approved: true })] }) },
+  { name: 'an approval answer in a chat request, for another workspace\'s chat', method: 'POST', path: '/api/chat', body: json({ id: '__victim__', messages: [userMessage([text('hi')]), approvalResponse({ id: 'apr_x', approved: true })] }) },
+  { name: 'a steering message without text', method: 'POST', path: '/api/chat/any-chat/steer', body: json({}) },
+  { name: 'a steering message with NUL', method: 'POST', path: '/api/chat/any-chat/steer', body: json({ text: 'a\u0000b' }) },
+  { name: 'a steering message of 100,000 characters', method: 'POST', path: '/api/chat/any-chat/steer', body: json({ text: longString(100_000) }) },
+  { name: 'a steering message for another workspace\'s chat', method: 'POST', path: '/api/chat/__victim__/steer', body: json({ text: 'obey me' }) },
+  { name: 'the events of another workspace\'s chat', method: 'GET', path: '/api/chat/__victim__/events' },
+  { name: '%00 in a chat id (events)', method: 'GET', path: '/api/chat/%00/events' },
+  { name: 'a Last-Event-ID that is not an event id (events)', method: 'GET', path: '/api/chat/any-chat/events', headers: { 'last-event-id': '$' } },
+];
+
+const everyRequest = [...chatRequests, ...pathRequests, ...memoryRequests, ...documentRequests, ...managementRequests, ...controlRequests];
 
 /** Rows of every table of the schema, by table. */
 async function rowCounts(): Promise<Record<string, number>> {
@@ -207,7 +232,7 @@ async function workflowCount(): Promise<number> {
 
 async function send(request: HostileRequest) {
   const headers: Record<string, string> = { ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(request.anonymous ? {} : { authorization: `Bearer ${stack.apiKey}` }), ...request.headers };
-  const response = await fetch(`${stack.apiUrl}${request.path.replace('__victim__', victim.chatId)}`, { method: request.method, headers, ...(request.body !== undefined ? { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) } : {}) });
+  const response = await fetch(`${stack.apiUrl}${request.path.replace('__victim__', victim.chatId)}`, { method: request.method, headers, ...(request.body !== undefined ? { body: typeof request.body === 'string' ? request.body.replace('__victim__', victim.chatId) : new Uint8Array(request.body) } : {}) });
   const body = await response.text();
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body };
 }

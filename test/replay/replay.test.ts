@@ -50,7 +50,21 @@ beforeAll(() => {
 describe('recorded histories', () => {
   it('cover the turn shapes the workflow has', () => {
     expect(recorded.map((entry) => entry.workflowId)).toEqual(
-      expect.arrayContaining(['plain-answer', 'three-hop-tools', 'hop-limit', 'retried-hop', 'stopped-turn', 'fallback-model', 'regenerated-answer', 'cached-duplicate']),
+      expect.arrayContaining([
+        'plain-answer',
+        'three-hop-tools',
+        'hop-limit',
+        'retried-hop',
+        'stopped-turn',
+        'fallback-model',
+        'regenerated-answer',
+        'cached-duplicate',
+        'approved-tool',
+        'denied-tool',
+        'approval-timeout',
+        'steered-turn',
+        'queued-turn',
+      ]),
     );
   });
 

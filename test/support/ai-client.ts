@@ -8,6 +8,8 @@ export interface AiClientResult {
   messages: Array<{ id: string; role: string; parts: Array<{ type: string; [key: string]: unknown }>; metadata?: Record<string, unknown> }>;
   finishEvents: Array<{ isError: boolean; isAbort: boolean; isDisconnect: boolean; finishReason: string | null }>;
   stopAnswers: Array<{ status: number; body: { stopped: boolean; turnId?: string }; shownWhenStopped: number }>;
+  approvalAnswers: Array<{ approvalId: string; via: 'addToolApprovalResponse' | 'rest'; status?: number; body?: Record<string, unknown> }>;
+  steerAnswers: Array<{ status: number; body: Record<string, unknown>; shownWhenSteered: number }>;
 }
 
 export interface AiClientScenario {
@@ -18,7 +20,17 @@ export interface AiClientScenario {
   headers?: Record<string, string>;
   /** Extra fields of every request body (`DefaultChatTransport`'s `body`), e.g. `{ agentId }`. */
   body?: Record<string, unknown>;
-  steps: Array<{ action: 'send'; text: string } | { action: 'resume' } | { action: 'regenerate' } | { action: 'send-then-stop'; text: string; minChars: number }>;
+  /** Send approval answers by the chat's own next request (`sendAutomaticallyWhen`), as useChat does. */
+  autoSendApprovals?: boolean;
+  steps: Array<
+    | { action: 'send'; text: string }
+    | { action: 'resume' }
+    | { action: 'regenerate' }
+    | { action: 'send-then-stop'; text: string; minChars: number }
+    | { action: 'answer-approval'; approved: boolean; reason?: string }
+    | { action: 'rest-approval'; approved: boolean; reason?: string }
+    | { action: 'steer'; send: string; text: string; afterChars: number }
+  >;
 }
 
 export async function runAiClient(scenario: AiClientScenario): Promise<AiClientResult> {

@@ -238,3 +238,33 @@ describe('the real v4 client (@ai-sdk/ui-utils 1.2.11) reads the encoded stream'
     await expect(parseV4('0:Hello\n')).rejects.toThrow(V4ParseError);
   });
 });
+
+describe('tool approval and steering in the v4 data stream', () => {
+  it('carries requests, answers, the pause and steering as 2: items, and a denied call as an a: result', async () => {
+    const turn: StreamEvent[] = [
+      { kind: 'hop-start', hop: 0, attempt: 1 },
+      { kind: 'tool-input-available', hop: 0, toolCallId: 'call_a', toolName: 'test_record_side_effect', input: { label: 'a' } },
+      { kind: 'hop-end', hop: 0, attempt: 1, finishReason: 'tool-calls' },
+      { kind: 'tool-approval-request', hop: 0, toolCallId: 'call_a', toolName: 'test_record_side_effect', approvalId: 'apr_a' },
+      { kind: 'turn-awaiting-approval', hop: 0, approvalIds: ['apr_a'] },
+      { kind: 'tool-approval-response', hop: 0, toolCallId: 'call_a', approvalId: 'apr_a', approved: false, reason: 'no' },
+      { kind: 'tool-output-denied', hop: 0, toolCallId: 'call_a', reason: 'no' },
+      { kind: 'steering-message', hop: 1, id: 'steer-1', text: 'shorter' },
+      { kind: 'hop-start', hop: 1, attempt: 1 },
+      { kind: 'text-delta', hop: 1, attempt: 1, delta: 'Fine.' },
+      { kind: 'hop-end', hop: 1, attempt: 1, finishReason: 'stop' },
+      { kind: 'turn-finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1 } },
+    ];
+    const parsed = await parseV4(encodeTurn(turn).body);
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.nonCanonicalLines).toEqual([]);
+    expect(parsed.data).toEqual([
+      [{ type: 'tool-approval-request', approvalId: 'apr_a', toolCallId: 'call_a', toolName: 'test_record_side_effect' }],
+      [{ type: 'awaiting-approval', approvalIds: ['apr_a'] }],
+      [{ type: 'tool-approval-response', approvalId: 'apr_a', toolCallId: 'call_a', approved: false, reason: 'no' }],
+      [{ type: 'steering', hop: 1, id: 'steer-1', text: 'shorter' }],
+    ]);
+    expect(parsed.toolResults).toEqual([{ toolCallId: 'call_a', result: { denied: true, reason: 'no' } }]);
+    expect(parsed.text).toBe('Fine.');
+  });
+});

@@ -99,3 +99,69 @@ describe('the UI message stream encoder read by the real ai client', () => {
     expect(comparable(message.parts)).toEqual(stored.parts);
   });
 });
+
+describe('tool approval and steering chunks', () => {
+  const approvalTurn: StreamEvent[] = [
+    { kind: 'hop-start', hop: 0, attempt: 1 },
+    { kind: 'tool-input-available', hop: 0, attempt: 1, toolCallId: 'call_a', toolName: 'test_record_side_effect', input: { label: 'a' } },
+    { kind: 'tool-input-available', hop: 0, attempt: 1, toolCallId: 'call_b', toolName: 'test_record_side_effect', input: { label: 'b' } },
+    { kind: 'hop-end', hop: 0, attempt: 1, finishReason: 'tool-calls' },
+    { kind: 'tool-approval-request', hop: 0, toolCallId: 'call_a', toolName: 'test_record_side_effect', approvalId: 'apr_a' },
+    { kind: 'tool-approval-request', hop: 0, toolCallId: 'call_b', toolName: 'test_record_side_effect', approvalId: 'apr_b' },
+    { kind: 'turn-awaiting-approval', hop: 0, approvalIds: ['apr_a', 'apr_b'] },
+    { kind: 'tool-approval-response', hop: 0, toolCallId: 'call_a', approvalId: 'apr_a', approved: true },
+    { kind: 'tool-approval-response', hop: 0, toolCallId: 'call_b', approvalId: 'apr_b', approved: false, reason: 'no' },
+    { kind: 'tool-output-available', hop: 0, toolCallId: 'call_a', output: { recorded: true } },
+    { kind: 'tool-output-denied', hop: 0, toolCallId: 'call_b', reason: 'no' },
+    { kind: 'steering-message', hop: 1, id: 'steer-1', text: 'shorter please' },
+    { kind: 'hop-start', hop: 1, attempt: 1 },
+    { kind: 'text-delta', hop: 1, attempt: 1, delta: 'Done.' },
+    { kind: 'hop-end', hop: 1, attempt: 1, finishReason: 'stop' },
+    { kind: 'turn-finish', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 1 } },
+  ];
+
+  async function read(version: 5 | 6 | 7) {
+    const encoder = new UiMessageStreamEncoder({ modernClient: version >= 7, approvalChunks: version >= 6 });
+    const chunks = [...encoder.start('m2~assistant'), ...approvalTurn.flatMap((event) => encoder.encode(event))];
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../clients/read-ui-message-stream.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stdin.end(JSON.stringify({ chunks, aiModule: version === 7 ? 'ai' : `ai-v${version}` }));
+    await new Promise((resolve) => child.on('close', resolve));
+    return { chunks, ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as ReadResult) };
+  }
+
+  it('ai 7 reads requests, answers, a denial and a steering message; the parts equal the stored answer', async () => {
+    const { chunks, message, errors } = await read(7);
+    expect(errors).toEqual([]);
+    // A pause inside the log is no end: the finish of the pause is written only where a response stops.
+    expect(chunks.filter((chunk) => chunk.type === 'finish')).toHaveLength(1);
+    const tools = message.parts.filter((part) => part.type === 'tool-test_record_side_effect');
+    expect(tools).toEqual([
+      expect.objectContaining({ toolCallId: 'call_a', state: 'output-available', approval: expect.objectContaining({ id: 'apr_a', approved: true }) }),
+      expect.objectContaining({ toolCallId: 'call_b', state: 'output-denied', approval: expect.objectContaining({ id: 'apr_b', approved: false, reason: 'no' }) }),
+    ]);
+    expect(message.parts.find((part) => part.type === 'steering-message')).toMatchObject({ id: 'steer-1', parts: [{ type: 'text', text: 'shorter please' }] });
+    const stored = new AnswerBuilder();
+    stored.addToolResults([
+      { toolCallId: 'call_b', toolName: 'test_record_side_effect', input: { label: 'b' }, content: 'denied', isError: true, output: null, decision: 'denied', approval: { id: 'apr_b', approved: false, reason: 'no' } },
+    ]);
+    expect(stored.parts[0]).toMatchObject({ type: tools[1]!.type, toolCallId: 'call_b', state: 'output-denied', input: { label: 'b' }, approval: { id: 'apr_b', approved: false, reason: 'no' } });
+  });
+
+  it('ai 6 gets the approval chunks, and ai 5 only chunks its schema accepts', async () => {
+    const six = await read(6);
+    expect(six.errors).toEqual([]);
+    expect(six.message.parts.filter((part) => part.type === 'tool-test_record_side_effect').map((part) => part.state)).toEqual(['output-available', 'output-denied']);
+    const five = await read(5);
+    expect(five.errors).toEqual([]);
+    expect(five.chunks.map((chunk) => chunk.type)).toEqual(expect.arrayContaining(['data-tool-approval-request', 'data-awaiting-approval', 'data-tool-approval-response', 'data-steering']));
+    expect(five.message.parts.filter((part) => part.type === 'tool-test_record_side_effect').map((part) => part.state)).toEqual(['output-available', 'output-error']);
+  });
+
+  it('ends a response at a pause with a finish naming the pending approvals', () => {
+    const encoder = new UiMessageStreamEncoder({ modernClient: true, approvalChunks: true });
+    for (const event of approvalTurn.slice(0, 7)) encoder.encode(event);
+    expect(encoder.pause(['apr_a', 'apr_b'])).toEqual([{ type: 'finish', finishReason: 'tool-calls', messageMetadata: { awaitingApproval: ['apr_a', 'apr_b'] } }]);
+  });
+});

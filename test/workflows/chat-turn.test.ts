@@ -7,12 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { StreamCompletionInput } from '../../src/activities/llm';
-import type { FinalizeTurnInput, RecordToolResultsInput } from '../../src/activities/store';
+import type { FinalizeTurnInput, PublishApprovalRequestsInput, PublishApprovalResponsesInput, RecordToolResultsInput } from '../../src/activities/store';
 import { parseToolArguments } from '../../src/shared/tool-tracker';
 import type { AgentConfiguration, ChatTurnInput, HopResult } from '../../src/shared/turn';
 import { hopLimitWarning, type chatTurn } from '../../src/workflows/chat-turn';
@@ -39,7 +39,7 @@ const agent: AgentConfiguration = {
 };
 
 /** How the fake model answers a hop: with text, with a tool call, by failing, or by waiting to be stopped. */
-type ScriptedHop = { text: string } | { tool: string } | { fail: 'non-retryable' } | { waitForStop: string };
+type ScriptedHop = { text: string } | { tool: string } | { tools: string[] } | { fail: 'non-retryable' } | { waitForStop: string };
 
 interface Fakes {
   hops: Array<{ hop: number; model: string }>;
@@ -47,6 +47,8 @@ interface Fakes {
   recorded: RecordToolResultsInput[];
   finalized: FinalizeTurnInput[];
   cached: string | null;
+  approvalRequests: PublishApprovalRequestsInput[];
+  approvalResponses: PublishApprovalResponsesInput[];
 }
 
 let environment: TestWorkflowEnvironment;
@@ -65,14 +67,23 @@ function hopResult(input: StreamCompletionInput, fields: Partial<HopResult>): Ho
 }
 
 /** Runs one turn on a fresh task queue with activities scripted per model. */
-async function runTurn(script: (input: StreamCompletionInput) => ScriptedHop, options: { cached?: string | null; whileRunning?: (handle: { cancel(): Promise<unknown> }, fakes: Fakes) => Promise<void> } = {}) {
-  const fakes: Fakes = { hops: [], tools: [], recorded: [], finalized: [], cached: options.cached ?? null };
+async function runTurn(
+  script: (input: StreamCompletionInput) => ScriptedHop,
+  options: { cached?: string | null; agent?: AgentConfiguration; whileRunning?: (handle: WorkflowHandle, fakes: Fakes) => Promise<void> } = {},
+) {
+  const fakes: Fakes = { hops: [], tools: [], recorded: [], finalized: [], cached: options.cached ?? null, approvalRequests: [], approvalResponses: [] };
   const activities = {
     async persistUserMessage() {
       return { seq: 1, created: true };
     },
     async activateAgent() {
-      return agent;
+      return options.agent ?? agent;
+    },
+    async publishApprovalRequests(input: PublishApprovalRequestsInput) {
+      fakes.approvalRequests.push(input);
+    },
+    async publishApprovalResponses(input: PublishApprovalResponsesInput) {
+      fakes.approvalResponses.push(input);
     },
     async retrieveMemory() {
       return { memories: [], skippedTiers: [] };
@@ -100,9 +111,11 @@ async function runTurn(script: (input: StreamCompletionInput) => ScriptedHop, op
       fakes.hops.push({ hop: input.hop, model: input.model ?? '' });
       const hop = script(input);
       if ('text' in hop) return hopResult(input, { content: hop.text });
-      if ('tool' in hop) {
+      if ('tool' in hop || 'tools' in hop) {
         const args = `{"round":${input.hop}}`;
-        return hopResult(input, { toolCalls: [{ id: `call_${input.hop}`, name: hop.tool, arguments: args, input: parseToolArguments(args) }], finishReason: 'tool-calls' });
+        const names = 'tool' in hop ? [hop.tool] : hop.tools;
+        const toolCalls = names.map((name, index) => ({ id: index === 0 ? `call_${input.hop}` : `call_${input.hop}_${index}`, name, arguments: args, input: parseToolArguments(args) }));
+        return hopResult(input, { toolCalls, finishReason: 'tool-calls' });
       }
       if ('fail' in hop) throw ApplicationFailure.create({ message: `${input.model} is down`, type: 'LlmServerError', nonRetryable: true, details: [{ partialText: `${input.model} said half` }] });
       // Like the real hop: it heartbeats, which is how Temporal's cancellation reaches it.
@@ -197,5 +210,30 @@ describe('chatTurn decisions', () => {
     expect(finalized.finishReason).toBe('cancelled');
     expect(finalized.parts).toEqual([{ type: 'step-start' }, { type: 'text', text: 'Streamed until the st' }]);
     expect(finalized.hopUsages).toEqual([expect.objectContaining({ hop: 0, outcome: 'cancelled', inputTokens: 10, outputTokens: 5 })]);
+  });
+
+  it('waits for approvals: a wrong workspace and a second answer are refused before history, the denied call never runs', async () => {
+    const gated: AgentConfiguration = { ...agent, approval: { toolNames: ['test_gated'], timeoutSeconds: 60 } };
+    const refusals: string[] = [];
+    const { fakes, result } = await runTurn((input) => (input.hop === 0 ? { tools: ['test_gated', 'test_free'] } : { text: 'Done.' }), {
+      agent: gated,
+      whileRunning: async (handle, running) => {
+        while (running.approvalRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        const [request] = running.approvalRequests[0]!.requests;
+        const answer = (workspaceId: string, approved: boolean) => handle.executeUpdate('approveTool', { args: [{ approvalId: request!.approvalId, approved, reason: 'no', workspaceId }] });
+        await answer('ws-other', true).catch((error: unknown) => refusals.push(((error as WorkflowUpdateFailedError).cause as ApplicationFailure).type ?? ''));
+        await expect(answer('ws-1', false)).resolves.toMatchObject({ approvalId: request!.approvalId, toolCallId: 'call_0', approved: false });
+        await answer('ws-1', true).catch((error: unknown) => refusals.push(((error as WorkflowUpdateFailedError).cause as ApplicationFailure).type ?? ''));
+      },
+    });
+    expect(refusals).toEqual(['ApprovalNotFound', 'ApprovalAlreadyAnswered']);
+    expect(fakes.approvalRequests[0]!.requests.map((request) => request.toolCallId)).toEqual(['call_0']);
+    expect(fakes.tools).toEqual(['test_free']);
+    expect(fakes.recorded[0]!.results.map((entry) => [entry.toolCallId, entry.decision])).toEqual([
+      ['call_0', 'denied'],
+      ['call_0_1', 'executed'],
+    ]);
+    expect(fakes.approvalResponses[0]!.responses).toEqual([{ approvalId: fakes.approvalRequests[0]!.requests[0]!.approvalId, toolCallId: 'call_0', approved: false, reason: 'no' }]);
+    expect(result).toMatchObject({ finishReason: 'stop', text: 'Done.' });
   });
 });

@@ -4,7 +4,7 @@
  * are (src/api/routes/). A new route should rather use `defineRoute`, which documents it by itself.
  */
 import { z } from 'zod';
-import { chatRequestSchema } from '../chat-request';
+import { approvalAnswerSchema, chatRequestSchema, steeringSchema } from '../chat-request';
 import { DOCUMENT_STATUSES } from '../../documents/document-repository';
 import { documentPageSchema, jsonUploadSchema, rawUploadQuerySchema } from '../routes/documents';
 import { memoryChangesSchema, memoryListSchema, newMemorySchema } from '../routes/memories';
@@ -14,7 +14,8 @@ import type { ApiDocument } from './api-document';
 const chatIdParams = z.object({ id: z.string().min(1).max(200).describe('The chat id the client chose (`useChat({ id })`).') });
 
 const streamHeaders = {
-  'X-AI-SDK-Version': '`7` for ai ≥ 7 clients (gets `reset-step` on a retried hop); `4` for the v4 data stream protocol.',
+  'X-AI-SDK-Version':
+    '`7` for ai ≥ 7 clients (gets `reset-step` on a retried hop, `steering-message`, `tool-approval-response`); `6` or more for `tool-approval-request` / `tool-output-denied` chunks and a response that ends while the turn waits for an approval; `4` for the v4 data stream protocol.',
   'Last-Event-ID': 'Resume after this event id (the SSE `id:` of the last event received).',
 };
 
@@ -78,14 +79,63 @@ export function registerCoreRoutes(document: ApiDocument): void {
     path: '/chat',
     summary: 'Send a message and stream the answer',
     description:
-      'The body `DefaultChatTransport` sends, plus `agentId`, `useSystemLlm` and `toolHints`. Starts the turn (a Temporal workflow), or attaches to it when the same message is already running; a finished turn is streamed back, marked `cached` once its log expired. A member key may only continue its own chats.',
+      'The body `DefaultChatTransport` sends, plus `agentId`, `useSystemLlm` and `toolHints`. Starts the turn (a Temporal workflow), or attaches to it when the same message is already running; a finished turn is streamed back, marked `cached` once its log expired. A member key may only continue its own chats. While another turn of the chat runs, the agent\'s `busyPolicy` decides: `queue` (the stream starts with `data-turn-queued`), `interrupt` (the running turn stops, keeping its partial answer) or `reject` (409 `turn_running` with its `turnId`). When the last message is the assistant\'s with tool parts in state `approval-responded` (what ai 6/7 send after `addToolApprovalResponse`), the answers go to the running turn and the stream continues the same assistant message.',
     tags: ['Chat'],
     body: chatRequestSchema,
     requestHeaders: streamHeaders,
     responses: {
       200: streamResponse,
       404: { description: 'The agent, or the chat, is not visible to this key.' },
-      409: { description: 'This message already ran and left no answer.' },
+      409: { description: 'This message already ran and left no answer; or a turn of the chat runs and the agent\'s busy policy is `reject` (`turn_running`, with `turnId`).' },
+    },
+  });
+  document.register({
+    method: 'get',
+    path: '/chat/:id/events',
+    summary: "Follow the conversation's events",
+    description:
+      'SSE, one JSON object per event with an `id:` for `Last-Event-ID`: `turn-started` (`messageId`, `userMessageId`, `queuedBehind`), `turn-queued` / `turn-dequeued` (`behindTurnId`), `turn-awaiting-approval` (`approvals`), `turn-approval-answered` (`answers`), `turn-steered` (`id`, `text`) and `turn-finished` (`finishReason`, `messageId`), each with its `turnId`. From the start of the log (kept `STREAM_RETENTION_SECONDS`) or after `Last-Event-ID`, then live; it stays open until the client closes it. Every follower sees the same order.',
+    tags: ['Chat'],
+    params: chatIdParams,
+    requestHeaders: { 'Last-Event-ID': 'Resume after this event id.' },
+    responses: {
+      200: { description: 'The event stream.', contentType: 'text/event-stream' },
+      404: { description: 'The chat does not exist or is not visible to this key.' },
+    },
+  });
+  document.register({
+    method: 'post',
+    path: '/chat/:id/approvals/:approvalId',
+    summary: 'Answer a tool approval request',
+    description:
+      'The approval id comes from the stream (`tool-approval-request`, or `data-tool-approval-request` for older clients). Delivered to the running turn as a validated Temporal update: an unknown id, another workspace\'s or a finished turn\'s is a 404 and a different second answer a 409, and neither enters the turn\'s history. Approved, the tool runs once; denied, the stream shows `tool-output-denied` and the model reads the reason.',
+    tags: ['Chat'],
+    params: chatIdParams.extend({ approvalId: z.string().min(1).max(200).describe('The `approvalId` of the request.') }),
+    body: approvalAnswerSchema,
+    responses: {
+      200: {
+        description: 'The answer was applied (or, `repeated: true`, the same answer had been applied already: a retry is safe).',
+        schema: z.object({ approvalId: z.string(), toolCallId: z.string().optional(), approved: z.boolean(), turnId: z.string(), repeated: z.literal(true).optional() }),
+      },
+      400: { description: 'The body is not `{approved, reason?}`.' },
+      404: { description: 'No such pending approval in this chat (`approval_not_found`), or the chat is not visible to this key.' },
+      409: { description: 'The approval was already answered (`approval_already_answered`, with the `answer`), by the user or by the timeout.' },
+    },
+  });
+  document.register({
+    method: 'post',
+    path: '/chat/:id/steer',
+    summary: 'Steer the running turn',
+    description:
+      'Delivered to the running turn as a validated Temporal update; the model reads it at the next hop boundary (a turn whose model already answered gets one more hop). The stream shows it (`steering-message` for ai 7, `data-steering` before), and the conversation stores it as a user message in order.',
+    tags: ['Chat'],
+    params: chatIdParams,
+    body: steeringSchema,
+    responses: {
+      202: { description: 'The turn took the message.', schema: z.object({ accepted: z.literal(true), id: z.string(), turnId: z.string() }) },
+      400: { description: 'The body is not `{text, id?}`.' },
+      404: { description: 'The chat is not visible to this key.' },
+      409: { description: 'No turn of the chat is running, or it is finishing (`turn_not_running`).' },
     },
   });
   document.register({

@@ -26,6 +26,12 @@ import {
   warnings,
 } from '../management/schemas';
 import { defineRoute, type ApiDocument } from '../openapi/api-document';
+import { BUSY_POLICIES, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../../shared/turn-control';
+
+const toolApprovalSettings = z.strictObject({
+  tools: z.array(toolPattern).min(1).max(64).describe('Tool patterns (`name` or `prefix*`) whose calls need approval.'),
+  timeoutSeconds: z.number().int().min(5).max(7 * 24 * 3600).default(DEFAULT_APPROVAL_TIMEOUT_SECONDS).describe('How long a turn waits for an answer; then the call is denied.'),
+});
 
 const agentFields = {
   name: displayName,
@@ -45,6 +51,12 @@ const agentFields = {
   llmMaxAttempts: z.number().int().min(1).max(20),
   llmInitialRetryIntervalMs: z.number().int().min(0).max(60_000),
   spendCaps: spendCapSettings.describe("Caps per turn and per UTC day for this agent; a missing key falls back to the deployment's default (SPEND_CAP_*)."),
+  toolApproval: toolApprovalSettings
+    .nullable()
+    .describe('Tools whose calls wait for the user\'s approval (`tool-approval-request` in the stream), and how long a turn waits before the call is denied; null: none.'),
+  busyPolicy: z
+    .enum(BUSY_POLICIES)
+    .describe('A user message sent while a turn of the conversation runs: `queue` (starts when the running turn ends), `interrupt` (stops the running turn, keeping its partial answer) or `reject` (409 with the running turn\'s id).'),
 };
 
 const createAgentBody = z.strictObject(agentFields).partial().required({ name: true });
@@ -73,6 +85,8 @@ const agentSchema = z.object({
   llmMaxAttempts: z.number().int(),
   llmInitialRetryIntervalMs: z.number().int(),
   spendCaps: spendCapSettings,
+  toolApproval: z.object({ tools: z.array(z.string()), timeoutSeconds: z.number().int() }).nullable(),
+  busyPolicy: z.enum(BUSY_POLICIES),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -118,6 +132,8 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
       llmMaxAttempts: agent.llmMaxAttempts,
       llmInitialRetryIntervalMs: agent.llmInitialRetryIntervalMs,
       spendCaps: agent.spendCaps,
+      toolApproval: agent.toolApproval,
+      busyPolicy: agent.busyPolicy,
       createdAt: agent.createdAt.toISOString(),
       updatedAt: agent.updatedAt.toISOString(),
     };
@@ -126,6 +142,7 @@ export function createAgentRouter(services: ManagementServices, document: ApiDoc
   /** Checks what changed (or everything, for a new agent); returns the warnings of the checks. */
   async function validate(workspaceId: string, values: AgentValues, changed: (field: keyof AgentValues) => boolean): Promise<string[]> {
     if (changed('allowedTools')) await checkToolPatterns(services, workspaceId, values.allowedTools, 'allowedTools');
+    if (changed('toolApproval') && values.toolApproval) await checkToolPatterns(services, workspaceId, values.toolApproval.tools, 'toolApproval.tools');
     if (changed('skills')) await checkSkillGraph(services, workspaceId, values.skills, 'skills');
     if (changed('connectionId') || changed('model') || changed('fallbackModels')) return checkConnectionAndModels(services, workspaceId, values);
     return [];

@@ -170,6 +170,28 @@ export class DataStreamV4Encoder {
         this.closeStep(lines, 'error');
         lines.push(line('3', event.errorText));
         break;
+      case 'tool-approval-request':
+        lines.push(line('2', [{ type: 'tool-approval-request', approvalId: event.approvalId, toolCallId: event.toolCallId, toolName: event.toolName }]));
+        break;
+      case 'tool-approval-response':
+        lines.push(line('2', [{ type: 'tool-approval-response', approvalId: event.approvalId, toolCallId: event.toolCallId, approved: event.approved, ...(event.reason ? { reason: event.reason } : {}) }]));
+        break;
+      case 'tool-output-denied':
+        if (!this.knownToolCalls.has(event.toolCallId)) break;
+        lines.push(line('a', { toolCallId: event.toolCallId, result: { denied: true, ...(event.reason ? { reason: event.reason } : {}) } }));
+        break;
+      case 'turn-awaiting-approval':
+        lines.push(line('2', [{ type: 'awaiting-approval', approvalIds: event.approvalIds }]));
+        break;
+      case 'turn-queued':
+        lines.push(line('2', [{ type: 'turn-queued', behindTurnId: event.behindTurnId }]));
+        break;
+      case 'turn-dequeued':
+        lines.push(line('2', [{ type: 'turn-dequeued' }]));
+        break;
+      case 'steering-message':
+        lines.push(line('2', [{ type: 'steering', hop: event.hop, id: event.id, text: event.text }]));
+        break;
       case 'turn-finish': {
         const finishReason = toV4FinishReason(event.finishReason);
         this.closeStep(lines, finishReason);

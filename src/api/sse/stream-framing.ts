@@ -7,7 +7,8 @@ import type { StreamEvent } from '../../shared/stream-events';
 import { DATA_STREAM_V4_HEADERS, DataStreamV4Encoder } from './data-stream-v4';
 import { UI_MESSAGE_STREAM_HEADERS, UiMessageStreamEncoder, type UiMessageChunk } from './ui-message-stream';
 
-export type StreamProtocol = 'ui-message-stream' | 'data-stream-v4';
+/** `conversation-events`: the conversation-level events of `GET /api/chat/:id/events` (SSE, JSON per event). */
+export type StreamProtocol = 'ui-message-stream' | 'data-stream-v4' | 'conversation-events';
 
 export interface StreamFraming {
   headers: Record<string, string>;
@@ -20,6 +21,10 @@ export interface StreamFraming {
   end: string;
   /** Whether a client can resume after an event id; otherwise a reconnect replays from the start. */
   resumable: boolean;
+  /** Whether the response ends while the turn waits for an approval (the client answers with its next request). */
+  endsAtApprovalPause: boolean;
+  /** The bytes that end a response at an approval pause (after the pause event). */
+  pauseEnd(approvalIds: readonly string[]): string;
 }
 
 function sseFrames(chunks: UiMessageChunk[], id?: string): string {
@@ -31,7 +36,7 @@ function sseFrames(chunks: UiMessageChunk[], id?: string): string {
   return frames;
 }
 
-export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean }): StreamFraming {
+export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean; approvalChunks?: boolean }): StreamFraming {
   if (protocol === 'data-stream-v4') {
     const encoder = new DataStreamV4Encoder();
     return {
@@ -43,6 +48,22 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
       keepAlive: '\n',
       end: '',
       resumable: false,
+      endsAtApprovalPause: false,
+      pauseEnd: () => '',
+    };
+  }
+  if (protocol === 'conversation-events') {
+    return {
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' },
+      preamble: 'retry: 1000\n\n',
+      start: () => '',
+      event: (event, id) =>
+        event.kind === 'conversation-event' ? `${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type: event.type, turnId: event.turnId, ...event.data })}\n\n` : '',
+      keepAlive: ': keep-alive\n\n',
+      end: '',
+      resumable: true,
+      endsAtApprovalPause: false,
+      pauseEnd: () => '',
     };
   }
   const encoder = new UiMessageStreamEncoder(options);
@@ -54,5 +75,7 @@ export function createFraming(protocol: StreamProtocol, options: { modernClient:
     keepAlive: ': keep-alive\n\n',
     end: 'data: [DONE]\n\n',
     resumable: true,
+    endsAtApprovalPause: options.approvalChunks === true,
+    pauseEnd: (approvalIds) => sseFrames(encoder.pause(approvalIds)),
   };
 }

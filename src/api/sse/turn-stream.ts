@@ -29,16 +29,28 @@ export interface TurnStreamRequest {
   messageId: string;
   afterId?: string;
   modernClient: boolean;
+  /** The client runs ai ≥ 6: approval chunks, and the response ends while the turn waits for an approval. */
+  approvalChunks?: boolean;
   protocol?: StreamProtocol;
   /** Extra events sent before the log (e.g. a cached answer with no log left). */
   prelude?: StreamEvent[];
   /** Send no log at all: the prelude is the whole stream. */
   preludeOnly?: boolean;
+  /** A log with no end (a conversation's events): no start chunk, and no check that a turn still runs. */
+  follow?: boolean;
 }
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
   const { hub, eventLog, logger } = dependencies;
-  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient });
+  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient, approvalChunks: turn.approvalChunks === true });
+  // The last event sent made the turn wait for an approval: a client that answers with its next
+  // request stops reading there (once nothing newer is in the log).
+  let pausedAtApproval: string[] | undefined;
+  const endAtPause = () => {
+    if (ended || !pausedAtApproval) return;
+    write(framing.pauseEnd(pausedAtApproval));
+    finish(true);
+  };
   const afterId = framing.resumable ? turn.afterId : undefined;
   let lastId = afterId ?? '0-0';
   let ended = false;
@@ -92,6 +104,8 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
     write(framing.event(entry.event, entry.id));
     dependencies.onEventDelivered?.(entry.event);
     if (isTerminal(entry.event)) finish(true);
+    pausedAtApproval = framing.endsAtApprovalPause && entry.event.kind === 'turn-awaiting-approval' ? entry.event.approvalIds : undefined;
+    if (!catchingUp) endAtPause();
   };
 
   /**
@@ -114,11 +128,12 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
       held.sort((left, right) => compareEntryIds(left.id, right.id));
       for (const entry of held.splice(0)) deliver(entry);
       catchingUp = false;
+      endAtPause();
       return;
     }
   };
 
-  if (!afterId) write(framing.start(turn.messageId));
+  if (!afterId && !turn.follow) write(framing.start(turn.messageId));
   for (const event of turn.prelude ?? []) {
     write(framing.event(event));
     if (isTerminal(event)) finish(true);
@@ -139,6 +154,7 @@ export async function pipeTurnStream(request: Request, response: Response, turn:
   resources.keepAlive = setInterval(() => {
     if (ended) return;
     response.write(framing.keepAlive);
+    if (turn.follow) return;
     void dependencies
       .isTurnRunning(turn.turnId)
       .then(async (running) => {

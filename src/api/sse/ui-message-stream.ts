@@ -20,6 +20,12 @@ type UiFinishReason = Extract<UIMessageChunk, { type: 'finish' }>['finishReason'
 export interface UiEncoderOptions {
   /** The client runs ai ≥ 7 and understands `reset-step` and `finish.finishReason`. */
   modernClient: boolean;
+  /**
+   * The client runs ai ≥ 6 (`X-AI-SDK-Version: 6` or more): it gets `tool-approval-request` and
+   * `tool-output-denied` chunks, and its stream ends while a turn waits for an approval (it answers
+   * with its next request). Older clients get `data-tool-approval-*` parts and a stream that stays open.
+   */
+  approvalChunks?: boolean;
 }
 
 const UI_FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'content-filter', 'tool-calls', 'error', 'other']);
@@ -131,6 +137,37 @@ export class UiMessageStreamEncoder {
         // client's error state.
         chunks.push({ type: 'data-error', data: { errorText: event.errorText } }, { type: 'error', errorText: event.errorText });
         break;
+      case 'tool-approval-request':
+        if (this.options.approvalChunks) chunks.push({ type: 'tool-approval-request', approvalId: event.approvalId, toolCallId: event.toolCallId });
+        else chunks.push({ type: 'data-tool-approval-request', data: { approvalId: event.approvalId, toolCallId: event.toolCallId, toolName: event.toolName } });
+        break;
+      case 'tool-approval-response':
+        // ai 7 knows the chunk (a resumed client sees the answer); ai 6 sets the state itself when it answers.
+        if (this.options.modernClient) chunks.push({ type: 'tool-approval-response', approvalId: event.approvalId, approved: event.approved, ...(event.reason ? { reason: event.reason } : {}) } as UiMessageChunk);
+        else chunks.push({ type: 'data-tool-approval-response', data: { approvalId: event.approvalId, toolCallId: event.toolCallId, approved: event.approved, ...(event.reason ? { reason: event.reason } : {}) } });
+        break;
+      case 'tool-output-denied':
+        if (this.options.approvalChunks) chunks.push({ type: 'tool-output-denied', toolCallId: event.toolCallId });
+        else chunks.push({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: `Denied${event.reason ? `: ${event.reason}` : ''}` });
+        break;
+      case 'turn-awaiting-approval':
+        // For ai ≥ 6 the response may end here (see `pause`); older clients read on.
+        if (this.options.approvalChunks) this.closeStep(chunks);
+        else chunks.push({ type: 'data-awaiting-approval', data: { approvalIds: event.approvalIds } });
+        break;
+      case 'turn-queued':
+        chunks.push({ type: 'data-turn-queued', data: { behindTurnId: event.behindTurnId } });
+        break;
+      case 'turn-dequeued':
+        chunks.push({ type: 'data-turn-dequeued', data: {} });
+        break;
+      case 'steering-message':
+        // ai 7 shows it as the user message it is (`steering-message`, before the step that read it).
+        if (this.options.modernClient) {
+          this.closeStep(chunks);
+          chunks.push({ type: 'steering-message', id: event.id, parts: [{ type: 'text', text: event.text }] } as UiMessageChunk);
+        } else chunks.push({ type: 'data-steering', id: event.id, data: { hop: event.hop, id: event.id, text: event.text } });
+        break;
       case 'turn-finish': {
         this.closeStep(chunks);
         const messageMetadata = { finishReason: event.finishReason, usage: event.usage, ...(event.cached ? { cached: true } : {}) };
@@ -142,6 +179,18 @@ export class UiMessageStreamEncoder {
         break;
       }
     }
+    return chunks;
+  }
+
+  /**
+   * The end of a response that stops while the turn waits for approvals (the client answers with
+   * its next request, which continues the same message): a `finish` naming the pending approvals.
+   */
+  pause(approvalIds: readonly string[]): UiMessageChunk[] {
+    const chunks: UiMessageChunk[] = [];
+    this.closeStep(chunks);
+    const messageMetadata = { awaitingApproval: [...approvalIds] };
+    chunks.push(this.options.modernClient ? { type: 'finish', finishReason: 'tool-calls', messageMetadata } : { type: 'finish', messageMetadata });
     return chunks;
   }
 

@@ -3,7 +3,7 @@
  * answering is resumed (`resume: true` replays its stream from the start, then follows it live).
  */
 import { useChat } from '@ai-sdk/react';
-import { DefaultChatTransport, type FileUIPart } from 'ai';
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, type FileUIPart } from 'ai';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, authHeaders, readableError, type ApiClient, type ChatMessage } from '../api';
 import { Composer } from './Composer';
@@ -108,6 +108,9 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     messages: props.initialMessages,
     resume: props.running,
     transport,
+    // An approval answer travels with the chat's next request: the server gives it to the waiting
+    // turn and streams the rest of the answer into the same message.
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
     throttle: 40,
     onFinish: ({ message, isError }) => {
       callbacks.current.onTurnFinished();
@@ -159,14 +162,13 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
 
   const answerApproval = useCallback(
     async (approvalId: string, approved: boolean) => {
-      await addToolApprovalResponse({ id: approvalId, approved });
       try {
-        await client.answerApproval(chatId, approvalId, approved);
+        await addToolApprovalResponse({ id: approvalId, approved });
       } catch (failure) {
-        setNotice(failure instanceof ApiError && failure.code === 'not_found' ? 'This server does not take tool approvals yet.' : onFailure(failure));
+        setNotice(onFailure(failure));
       }
     },
-    [addToolApprovalResponse, chatId, client, onFailure],
+    [addToolApprovalResponse, onFailure],
   );
 
   const steer = useCallback(
