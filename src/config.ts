@@ -48,6 +48,15 @@ const environmentSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/durable_chat'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('dc:'),
+  /**
+   * Redis Cluster: comma-separated `host:port` of some of its nodes (the client discovers the rest).
+   * When set, REDIS_URL is not used and live fan-out uses sharded pub/sub (Redis ≥ 7).
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((node) => node.trim()).filter(Boolean))
+    .refine((nodes) => nodes.every((node) => /^[^\s:/]+:\d{1,5}$/.test(node)), 'REDIS_CLUSTER_NODES must be comma-separated host:port pairs, e.g. 10.0.0.1:6379,10.0.0.2:6379'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('durable-chat'),
@@ -153,7 +162,14 @@ export interface Configuration {
     rateLimits: { perKey: number; perWorkspace: number; perAddress: number; windowMs: number };
   };
   databaseUrl: string;
-  redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
+  redis: {
+    url: string;
+    /** Redis Cluster seed nodes (`host:port`); empty: the single server at `url`. */
+    clusterNodes: string[];
+    keyPrefix: string;
+    streamRetentionSeconds: number;
+    streamMaxEvents: number;
+  };
   temporal: {
     address?: string;
     namespace: string;
@@ -263,6 +279,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     databaseUrl: value.DATABASE_URL,
     redis: {
       url: value.REDIS_URL,
+      clusterNodes: value.REDIS_CLUSTER_NODES,
       keyPrefix: value.REDIS_KEY_PREFIX,
       streamRetentionSeconds: value.STREAM_RETENTION_SECONDS,
       streamMaxEvents: value.STREAM_MAX_EVENTS,
