@@ -141,6 +141,10 @@ const environmentSchema = z.object({
   VISION_MODELS: z.string().default(DEFAULT_VISION_MODELS.join(',')),
   GENERATED_IMAGE_MAX_BYTES: integer(10 * 1024 * 1024),
 }).superRefine((value, context) => {
+  // On a cluster the `{turnId}` hash tag must be the first braces of a key, or every turn lands on one shard.
+  if (value.REDIS_CLUSTER_NODES.length > 0 && /[{}]/.test(value.REDIS_KEY_PREFIX)) {
+    context.addIssue({ code: 'custom', path: ['REDIS_KEY_PREFIX'], message: 'may not contain { or } with REDIS_CLUSTER_NODES (a hash tag in the prefix would put every turn on one shard)' });
+  }
   if (value.OBJECT_STORE === 's3' && !value.S3_BUCKET) context.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when OBJECT_STORE=s3' });
   if ((value.S3_ACCESS_KEY_ID === undefined) !== (value.S3_SECRET_ACCESS_KEY === undefined)) {
     context.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together or not at all' });
