@@ -67,6 +67,9 @@ export async function connectRedisCluster(nodes: string[], name: string, logger?
     lazyConnect: true,
     enableAutoPipelining: false,
     shardedSubscribers: options.shardedSubscribers === true,
+    // A dead shard subscriber is replaced at the next slot refresh, which its `end` triggers; the
+    // periodic refresh is the safety net should that one be missed (and follows failovers).
+    ...(options.shardedSubscribers ? { slotsRefreshInterval: 5000 } : {}),
     clusterNodeRetryStrategy: (times: number) => Math.min(50 * times, 2000),
     redisOptions: { maxRetriesPerRequest: 20, connectionName: name },
   });
