@@ -3,7 +3,7 @@
  * Temporal connections. Unreachable services fail fast with a message naming the URL and a fix.
  */
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { activeTracing } from './telemetry/tracing';
+import { activeTracing } from './telemetry/active';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Cluster, Redis } from 'ioredis';

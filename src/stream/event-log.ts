@@ -6,9 +6,11 @@
  * stream entry id is the event id, which the SSE bridge sends as `id:` so a reconnecting client
  * resumes exactly after the last event it saw.
  */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { RedisClient } from '../clients';
 import type { ConversationEventType, LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
+import { activeTracing } from '../telemetry/active';
 
 /**
  * Appends a batch of events and publishes them live in one round trip, fenced by attempt and made
@@ -69,6 +71,21 @@ const ENTRY_SEPARATOR = '\u001e';
 
 type AppendCommand = (log: string, fence: string, channel: string, maxEvents: number, retentionSeconds: number, writer: string, attempt: number, ...sequencesAndPayloads: Array<string | number>) => Promise<string[] | null>;
 type RedisWithAppend = RedisClient & { appendTurnEvents: AppendCommand; appendTurnEventsSharded: AppendCommand };
+
+/** Runs `call` in a client span of the Redis call it makes (tracing on only). */
+function redisSpan<T>(name: string, attributes: Record<string, string | number>, call: () => Promise<T>): Promise<T> {
+  return trace.getTracer('durable-chat-redis').startActiveSpan(name, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', ...attributes } }, async (span) => {
+    try {
+      return await call();
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
 
 /** An attempt tried to write after a newer attempt of the same writer started: it must stop. */
 export class SupersededAttemptError extends Error {
@@ -140,6 +157,8 @@ export interface EventPublisher {
 
 export class EventLog {
   private readonly redis: RedisWithAppend;
+  /** Redis calls are spans when tracing is on (no instrumentation covers ioredis 6 yet). */
+  private readonly traced = activeTracing() !== undefined;
   private readonly appendScript: AppendCommand;
 
   constructor(redis: RedisClient, private readonly options: EventLogOptions) {
@@ -167,6 +186,11 @@ export class EventLog {
 
   /** Appends events of one writer's attempt in one round trip; an id per event (undefined: written before). */
   async appendMany(turnId: string, events: ReadonlyArray<{ event: StreamEvent; sequence: number }>, writer?: EventWriter): Promise<Array<string | undefined>> {
+    if (!this.traced) return this.appendManyUntraced(turnId, events, writer);
+    return redisSpan('redis appendTurnEvents', { 'db.operation': 'EVALSHA', 'durable_chat.turn_id': turnId, 'durable_chat.events': events.length }, () => this.appendManyUntraced(turnId, events, writer));
+  }
+
+  private async appendManyUntraced(turnId: string, events: ReadonlyArray<{ event: StreamEvent; sequence: number }>, writer?: EventWriter): Promise<Array<string | undefined>> {
     const { log, channel, fence } = this.keys(turnId);
     const name = writer?.name ?? '';
     const attempt = writer?.attempt ?? 0;
@@ -241,6 +265,11 @@ export class EventLog {
 
   /** The logged events after `afterId` (exclusive), or from the start, in order. */
   async readAfter(turnId: string, afterId?: string, pageSize = 1000): Promise<LoggedStreamEvent[]> {
+    if (!this.traced) return this.readAfterUntraced(turnId, afterId, pageSize);
+    return redisSpan('redis readTurnLog', { 'db.operation': 'XRANGE', 'durable_chat.turn_id': turnId }, () => this.readAfterUntraced(turnId, afterId, pageSize));
+  }
+
+  private async readAfterUntraced(turnId: string, afterId?: string, pageSize = 1000): Promise<LoggedStreamEvent[]> {
     const { log } = this.keys(turnId);
     const events: LoggedStreamEvent[] = [];
     let start = afterId ? `(${afterId}` : '-';

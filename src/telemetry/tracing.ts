@@ -9,10 +9,12 @@
  * activities. Instrumentation patches modules as they are required: the process entry points import
  * `./register` before anything else.
  *
- * Redis commands are not traced: the ioredis instrumentation of the OpenTelemetry 1.x generation
- * (the one `@temporalio/interceptors-opentelemetry` 1.24 builds its spans with) supports ioredis < 6,
- * and the later one does not load next to it.
+ * Redis: the ioredis instrumentation of the OpenTelemetry 1.x generation (the one
+ * `@temporalio/interceptors-opentelemetry` 1.24 builds its spans with) supports ioredis < 6 only, and
+ * the later one does not load next to it; the turn log's calls make their own spans
+ * (src/stream/event-log.ts).
  */
+import { activeTracing, setActiveTracing } from './active';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Resource } from '@opentelemetry/resources';
@@ -29,8 +31,6 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-let active: Tracing | undefined;
-
 /** Where traces go: the traces endpoint, or `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`; undefined: tracing off. */
 export function tracesEndpoint(environment: NodeJS.ProcessEnv = process.env): string | undefined {
   const traces = environment.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
@@ -41,7 +41,8 @@ export function tracesEndpoint(environment: NodeJS.ProcessEnv = process.env): st
 
 /** Starts tracing for this process once (the first service name wins); undefined when it is off. */
 export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv = process.env): Tracing | undefined {
-  if (active) return active;
+  const running = activeTracing();
+  if (running) return running;
   const url = tracesEndpoint(environment);
   if (!url || environment.OTEL_SDK_DISABLED === 'true') return undefined;
   const resource = new Resource({ 'service.name': environment.OTEL_SERVICE_NAME ?? serviceName });
@@ -57,11 +58,9 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
       new PgInstrumentation(),
     ],
   });
-  active = { resource, spanProcessor, shutdown: () => provider.shutdown() };
-  return active;
+  const tracing: Tracing = { resource, spanProcessor, shutdown: () => provider.shutdown() };
+  setActiveTracing(tracing);
+  return tracing;
 }
 
-/** The tracing this process started, if any. */
-export function activeTracing(): Tracing | undefined {
-  return active;
-}
+export { activeTracing } from './active';

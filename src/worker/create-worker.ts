@@ -3,7 +3,7 @@
  * bundle) and the activities built from injected dependencies.
  */
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
-import { activeTracing } from '../telemetry/tracing';
+import { activeTracing } from '../telemetry/active';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../activities';

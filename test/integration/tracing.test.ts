@@ -2,7 +2,7 @@
  * OpenTelemetry traces as an operator sees them in a tracing backend: with OTEL_EXPORTER_OTLP_ENDPOINT
  * set, the API and the worker (real processes, as deployed) export over OTLP/HTTP, and one chat turn
  * is one trace: the API's `POST /api/chat`, the workflow start and run, its activities, and their
- * Postgres statements. The receiving end is a plain HTTP server that keeps what it is sent.
+ * Postgres statements and Redis calls. The receiving end is a plain HTTP server that keeps what it is sent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -103,7 +103,7 @@ afterAll(async () => {
   await new Promise((resolve) => collector?.close(resolve));
 }, 60_000);
 
-it('exports one trace per turn across the API, the workflow and its activities, with their Postgres calls', async () => {
+it('exports one trace per turn across the API, the workflow and its activities, with their Postgres and Redis calls', async () => {
   const chatId = `trace-${randomUUID()}`;
   const response = await fetch(`${apiUrl}/api/chat`, {
     method: 'POST',
@@ -128,8 +128,12 @@ it('exports one trace per turn across the API, the workflow and its activities, 
   expect(names('durable-chat-api')).toEqual(expect.arrayContaining([expect.stringMatching(/^POST/), 'StartWorkflow:chatTurn']));
   const workerSpans = names('durable-chat-worker');
   expect(workerSpans).toEqual(expect.arrayContaining(['RunWorkflow:chatTurn', expect.stringMatching(/^RunActivity:streamCompletion/), expect.stringMatching(/^RunActivity:persistUserMessage/)]));
-  // The activities' own Postgres statements are in the same trace, under their activity.
+  // The activities' own Postgres statements and Redis calls are in the same trace, under their activity.
   expect(workerSpans.some((name) => /^pg\.query/.test(name))).toBe(true);
+  expect(workerSpans).toContain('redis appendTurnEvents');
+  const parentOf = (span: ExportedSpan) => trace.find((other) => other.spanId === span.parentSpanId)?.name ?? '';
+  const appendParents = trace.filter((span) => span.service === 'durable-chat-worker' && span.name === 'redis appendTurnEvents').map(parentOf);
+  expect(appendParents).toContain('RunActivity:streamCompletion');
   // Every span but the root has its parent in the trace: one tree, not pieces.
   const ids = new Set(trace.map((span) => span.spanId));
   expect(trace.filter((span) => span.parentSpanId && !ids.has(span.parentSpanId)).map((span) => span.name)).toEqual([]);
