@@ -171,12 +171,19 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     [addToolApprovalResponse, onFailure],
   );
 
+  const sendRef = useRef<(text: string, files: File[]) => Promise<void>>(async () => {});
   const steer = useCallback(
     async (text: string) => {
       try {
         await client.steer(chatId, text);
         return true;
       } catch (failure) {
+        if (failure instanceof ApiError && failure.code === 'turn_not_running') {
+          // Too late to steer: the answer is finishing. Sent as the next message once it is done.
+          for (let waited = 0; waited < 15_000 && (statusRef.current === 'submitted' || statusRef.current === 'streaming'); waited += 100) await sleep(100);
+          await sendRef.current(text, []);
+          return true;
+        }
         setNotice(failure instanceof ApiError && failure.code === 'not_found' ? 'This server cannot steer a running answer yet: wait for it, or stop it.' : onFailure(failure));
         return false;
       }
@@ -193,6 +200,23 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     },
     [messages.length, sendMessage],
   );
+  sendRef.current = send;
+
+  // A steering message is stored as a user message and shown inside the answer that read it: shown once, there.
+  const steeringIds = useMemo(() => {
+    const ids = new Set<string>();
+    for (const message of messages) {
+      if (message.role !== 'assistant') continue;
+      for (const part of message.parts as unknown as Array<{ type: string; id?: unknown; data?: { id?: unknown } }>) {
+        if (part.type === 'steering-message' && typeof part.id === 'string') ids.add(part.id);
+        if (part.type === 'data-steering') {
+          if (typeof part.data?.id === 'string') ids.add(part.data.id);
+          if (typeof part.id === 'string') ids.add(part.id);
+        }
+      }
+    }
+    return ids;
+  }, [messages]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
@@ -226,7 +250,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
             </div>
           </div>
         )}
-        {messages.map((message) => (
+        {messages.filter((message) => message.role !== 'user' || !steeringIds.has(message.id)).map((message) => (
           <MessageView key={message.id} message={message} streaming={busy && message === lastMessage && message.role === 'assistant'} onApproval={answerApproval} />
         ))}
         {status === 'submitted' && lastMessage?.role === 'user' && (
