@@ -441,9 +441,15 @@ describe('the chat app in Chromium', () => {
     expect(await notice.innerText()).toBe('Queued behind the running answer: this one starts when it is done.');
     expect(await page.locator('.data-part').count()).toBe(0);
     await waitForFinishedAnswer(60_000);
-    expect(await notice.innerText()).toBe('Waited for the previous answer to finish.');
     expect(await visibleText()).toContain('You said: And then a short one');
     expect(normalize((await storedAnswer(chatId)).text)).toBe('You said: And then a short one');
+    // This page followed only the queued turn: once it is answered, the stored conversation fills in
+    // the answer it waited for and the other tab's question, in order.
+    await page.locator('.message.user').nth(1).waitFor();
+    expect(await page.locator('.message.user').allInnerTexts()).toEqual(['A long answer with another message behind it [[tps=12]]', 'And then a short one']);
+    const answers = page.locator('.message.assistant[data-message-id]');
+    expect(await answers.count()).toBe(2);
+    expect(await visibleText(answers.first())).toBe(normalize(longAnswer));
   }, 90_000);
 
   it('renames and deletes a conversation from the list', async () => {

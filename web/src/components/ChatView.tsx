@@ -72,6 +72,22 @@ function toFilePart(file: File): Promise<FileUIPart> {
   });
 }
 
+/** The ids of the steering messages the answers show (the conversation also stores each as a user message). */
+function steeringIdsOf(messages: readonly ChatMessage[]): Set<string> {
+  const ids = new Set<string>();
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    for (const part of message.parts as unknown as Array<{ type: string; id?: unknown; data?: { id?: unknown } }>) {
+      if (part.type === 'steering-message' && typeof part.id === 'string') ids.add(part.id);
+      if (part.type === 'data-steering') {
+        if (typeof part.data?.id === 'string') ids.add(part.data.id);
+        if (typeof part.id === 'string') ids.add(part.id);
+      }
+    }
+  }
+  return ids;
+}
+
 function sleep(milliseconds: number) {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
@@ -127,13 +143,24 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     if (status === 'streaming') callbacks.current.onTurnStarted();
   }, [status]);
 
-  /** Cost is computed from the turn's usage rows once the answer is stored: merged into the message's metadata. */
+  /**
+   * Once the answer is stored: its cost (computed from the turn's usage rows) is merged into its
+   * metadata. When the conversation holds messages this page never saw (another tab's message, an
+   * answer this page was queued behind), the stored conversation replaces the page's.
+   */
   const loadCost = useCallback(
     async (messageId: string) => {
       try {
-        const stored = (await client.getConversation(chatId)).messages.find((message) => message.id === messageId)?.metadata;
-        if (stored?.costUsd === undefined) return;
-        setMessages((current) => current.map((message) => (message.id === messageId ? { ...message, metadata: { ...stored, ...message.metadata, costUsd: stored.costUsd } } : message)));
+        const storedMessages = (await client.getConversation(chatId)).messages;
+        if (statusRef.current === 'submitted' || statusRef.current === 'streaming') return;
+        const stored = storedMessages.find((message) => message.id === messageId)?.metadata;
+        setMessages((current) => {
+          const shown = new Set(current.map((message) => message.id));
+          const unseen = storedMessages.some((message) => !shown.has(message.id) && !(message.role === 'user' && steeringIdsOf(current).has(message.id)));
+          if (unseen && storedMessages.some((message) => message.id === messageId)) return storedMessages;
+          if (stored?.costUsd === undefined) return current;
+          return current.map((message) => (message.id === messageId ? { ...message, metadata: { ...stored, ...message.metadata, costUsd: stored.costUsd } } : message));
+        });
       } catch {
         // Cost is a detail: the answer itself is complete.
       }
@@ -203,20 +230,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   sendRef.current = send;
 
   // A steering message is stored as a user message and shown inside the answer that read it: shown once, there.
-  const steeringIds = useMemo(() => {
-    const ids = new Set<string>();
-    for (const message of messages) {
-      if (message.role !== 'assistant') continue;
-      for (const part of message.parts as unknown as Array<{ type: string; id?: unknown; data?: { id?: unknown } }>) {
-        if (part.type === 'steering-message' && typeof part.id === 'string') ids.add(part.id);
-        if (part.type === 'data-steering') {
-          if (typeof part.data?.id === 'string') ids.add(part.data.id);
-          if (typeof part.id === 'string') ids.add(part.id);
-        }
-      }
-    }
-    return ids;
-  }, [messages]);
+  const steeringIds = useMemo(() => steeringIdsOf(messages), [messages]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
