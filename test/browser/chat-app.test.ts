@@ -411,7 +411,7 @@ describe('the chat app in Chromium', () => {
     const rows = await stack.pool.query("SELECT role, extra FROM chat_events WHERE conversation_id = $1 AND type = 'message' ORDER BY seq", [keyOf(chatId)]);
     expect(rows.rows.map((row) => row.role)).toEqual(['user', 'user', 'assistant']);
     expect(rows.rows[1].extra.steering).toBe(true);
-    expect(normalize((await storedAnswer(chatId)).text)).toBe(normalize(`${longAnswer} You said: Also mention bananas`));
+    expect(normalize((await storedAnswer(chatId)).text)).toBe(normalize(`${longAnswer}You said: Also mention bananas`));
 
     // After a reload, from the stored conversation: the same, once.
     await page.reload();

@@ -61,7 +61,7 @@ export function ToolCall({ part, onApproval }: { part: ToolPart; onApproval(appr
           </button>
         </div>
       )}
-      {(part.state === 'approval-responded' || part.state === 'output-denied') && approval && (
+      {part.state !== 'approval-requested' && approval && approval.approved !== undefined && (
         <div className="approval muted">{approval.approved ? 'You approved this call.' : `You denied this call${approval.reason ? `: ${approval.reason}` : '.'}`}</div>
       )}
     </details>
