@@ -127,7 +127,7 @@ async function storedToolParts(chatId: string): Promise<Array<Record<string, unk
 }
 
 async function sideEffects(label: string): Promise<number> {
-  const result = await stack.pool.query('SELECT count(*)::int AS n FROM tool_side_effects WHERE label = $1', [label]);
+  const result = await stack.pool.query("SELECT count(*)::int AS n FROM tool_side_effects WHERE label LIKE '%' || $1 || '%'", [label]);
   return result.rows[0].n as number;
 }
 
@@ -351,7 +351,7 @@ describe('the chat app in Chromium', () => {
     await tool.and(page.locator('[data-state="output-available"]')).waitFor({ timeout: 30_000 });
     await waitForFinishedAnswer();
     expect(await tool.locator('.approval').innerText()).toBe('You approved this call.');
-    expect(await tool.locator('.tool-output').innerText()).toContain(`"label": "${approvedLabel}"`);
+    expect(await tool.locator('.tool-output').innerText()).toContain(`"label": "for ${approvedLabel}"`);
     expect(await visibleText()).toMatch(new RegExp(`^Tool results: .*${approvedLabel}`));
     // Run once, and stored once: one tool result, one tool part with the approval in the answer.
     expect(await sideEffects(approvedLabel)).toBe(1);
