@@ -4,7 +4,8 @@
  * one can be killed. One browser and one page for the whole file (two cores are shared), in the order
  * a user would go: sign in, watch an answer stream, use a tool, start a second conversation and see
  * its generated title, stop an answer, reload in the middle of one, lose the worker in the middle of
- * one. The last step takes the screenshot the README shows (docs/chat-app.png).
+ * one; approve and deny a tool call, steer an answer, see a queued turn and app actions in words.
+ * The approval step and the last step take the screenshots the README shows (docs/chat-app*.png).
  *
  * What the page shows is compared with what Postgres stored: the text a user sees must be the
  * persisted answer, word for word, whatever happened on the way.
@@ -15,16 +16,20 @@ import { conversationKey } from '../../src/shared/ids';
 import { messageText, type MessagePart } from '../../src/shared/messages';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { CHROMIUM_PATH } from '../support/chromium';
+import { startMcpTestServer, type RunningMcpTestServer } from '../support/mcp-test-server';
 import { startProcessWorkerStack, type ProcessWorkerStack } from '../support/process-worker-stack';
 
 const SCREENSHOT = path.resolve(__dirname, '../../docs/chat-app.png');
+const APPROVAL_SCREENSHOT = path.resolve(__dirname, '../../docs/chat-app-approval.png');
 const RESEARCH_AGENT = 'Research agent';
 const LIMITED_AGENT = 'One-hop agent';
 const CAREFUL_AGENT = 'Careful agent';
+const APP_AGENT = 'App agent';
 
 let stack: ProcessWorkerStack;
 let browser: Browser;
 let page: Page;
+let mcpServer: RunningMcpTestServer | undefined;
 
 beforeAll(async () => {
   stack = await startProcessWorkerStack({ workers: 2 });
@@ -52,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await mcpServer?.close();
   await stack?.stop();
 }, 60_000);
 
@@ -347,6 +353,8 @@ describe('the chat app in Chromium', () => {
     await page.reload();
     await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
     expect(await tool.locator('.tool-input').innerText()).toContain(approvedLabel);
+    await page.mouse.move(900, 700);
+    await page.screenshot({ path: APPROVAL_SCREENSHOT });
     await tool.getByRole('button', { name: 'Approve' }).click();
     await tool.and(page.locator('[data-state="output-available"]')).waitFor({ timeout: 30_000 });
     await waitForFinishedAnswer();
@@ -451,6 +459,34 @@ describe('the chat app in Chromium', () => {
     expect(await answers.count()).toBe(2);
     expect(await visibleText(answers.first())).toBe(normalize(longAnswer));
   }, 90_000);
+
+  it('says which app actions (MCP) a turn offered, in words (data-app-actions), and shows the action run', async () => {
+    mcpServer = await startMcpTestServer();
+    const registered = await fetch(`${stack.apiUrl}/api/mcp-servers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'testkit', transport: 'http', url: mcpServer.url }),
+    });
+    expect(registered.status).toBe(201);
+    const created = await fetch(`${stack.apiUrl}/api/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: APP_AGENT, systemPrompt: 'You use the test kit.', allowedTools: ['APP_TESTKIT_*'], memoryEnabled: false, maxHops: 3 }),
+    });
+    expect(created.status).toBe(201);
+    await newChat();
+    await page.reload();
+    await page.locator('select[aria-label="Agent"] option', { hasText: APP_AGENT }).waitFor({ state: 'attached' });
+    await page.selectOption('select[aria-label="Agent"]', { label: APP_AGENT });
+    await send('use APP_TESTKIT_ECHO for hello from the page');
+    await waitForFinishedAnswer();
+    const notice = lastAnswer().locator('[data-notice="app-actions"]');
+    expect(normalize(await notice.innerText())).toMatch(/^Using app actions: (.*, )?APP_TESTKIT_ECHO(,|$)/);
+    expect(await lastAnswer().locator('.data-part').count()).toBe(0);
+    const tool = page.locator('.tool-call[data-tool-name="APP_TESTKIT_ECHO"][data-state="output-available"]');
+    expect(await tool.locator('.tool-output').innerText()).toMatch(/echo over http: .*hello from the page/);
+    expect(mcpServer.counters.calls.echo).toBe(1);
+  }, 60_000);
 
   it('renames and deletes a conversation from the list', async () => {
     const item = page.locator('.conversation-item', { hasText: 'What is in this picture' });
