@@ -376,16 +376,17 @@ describe('the chat app in Chromium', () => {
     const deniedLabel = `denied-${Date.now()}`;
     await send(`use test_record_side_effect for ${deniedLabel}`);
     await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    await tool.getByLabel('Reason for denying').fill('not on production');
     await tool.getByRole('button', { name: 'Deny' }).click();
     await tool.and(page.locator('[data-state="output-denied"]')).waitFor({ timeout: 30_000 });
     await waitForFinishedAnswer();
-    expect(await tool.locator('.approval').innerText()).toBe('You denied this call.');
+    expect(await tool.locator('.approval').innerText()).toBe('You denied this call: not on production');
     expect(await tool.locator('.badge').innerText()).toBe('denied');
-    expect(await visibleText()).toContain('the user denied this tool call');
+    expect(await visibleText()).toContain('the user denied this tool call (reason: not on production)');
     expect(await sideEffects(deniedLabel)).toBe(0);
     const deniedChat = currentChatId();
     expect((await storedAnswer(deniedChat)).text).toContain('the user denied this tool call');
-    expect((await storedToolParts(deniedChat))[0]).toMatchObject({ state: 'output-denied', approval: { approved: false } });
+    expect((await storedToolParts(deniedChat))[0]).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
     // Read back after a reload: still denied, no buttons.
     await page.reload();
     await tool.and(page.locator('[data-state="output-denied"]')).waitFor();

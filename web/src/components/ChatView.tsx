@@ -188,9 +188,9 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   }, [chatId, client, onFailure, stop]);
 
   const answerApproval = useCallback(
-    async (approvalId: string, approved: boolean) => {
+    async (approvalId: string, approved: boolean, reason?: string) => {
       try {
-        await addToolApprovalResponse({ id: approvalId, approved });
+        await addToolApprovalResponse({ id: approvalId, approved, ...(reason ? { reason } : {}) });
       } catch (failure) {
         setNotice(onFailure(failure));
       }

@@ -23,7 +23,7 @@ type LoosePart = { type: string; [field: string]: unknown };
 interface MessageViewProps {
   message: ChatMessage;
   streaming: boolean;
-  onApproval(approvalId: string, approved: boolean): void;
+  onApproval(approvalId: string, approved: boolean, reason?: string): void;
 }
 
 function dataOf(part: LoosePart): Record<string, unknown> {
