@@ -442,7 +442,14 @@ describe('the chat app in Chromium', () => {
       body: JSON.stringify({ id: chatId, trigger: 'submit-message', messages: [{ id: `msg-queued-${Date.now()}`, role: 'user', parts: [{ type: 'text', text: 'And then a short one' }] }] }),
     });
     expect(queued.status).toBe(200);
-    await queued.body?.cancel();
+    // Its stream exists once it says it is queued: then a page can follow it.
+    const reader = queued.body!.pipeThrough(new TextDecoderStream()).getReader();
+    for (let seen = ''; !seen.includes('"data-turn-queued"'); ) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the queued turn's stream ended without data-turn-queued: ${seen}`);
+      seen += value;
+    }
+    await reader.cancel();
     // The reloaded page follows the chat's latest turn: the queued one.
     await page.reload();
     const notice = page.locator('[data-notice="turn-queued"]');
