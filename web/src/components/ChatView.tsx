@@ -119,7 +119,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     [client],
   );
 
-  const { messages, sendMessage, status, error, clearError, stop, setMessages, addToolApprovalResponse } = useChat<ChatMessage>({
+  const { messages, sendMessage, status, error, clearError, stop, setMessages, addToolApprovalResponse, resumeStream } = useChat<ChatMessage>({
     id: chatId,
     messages: props.initialMessages,
     resume: props.running,
@@ -133,6 +133,18 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
       if (!isError) void loadCost(message.id);
     },
   });
+
+  /**
+   * The conversation said a turn answers its last message, but the resume found no stream yet (204:
+   * a turn queued or just started has logged nothing so far): try again for a while.
+   */
+  const resumeAttempts = useRef(props.running ? 0 : Infinity);
+  useEffect(() => {
+    if (status !== 'ready' || messages.at(-1)?.role !== 'user' || resumeAttempts.current >= 8) return;
+    const attempt = ++resumeAttempts.current;
+    const timer = setTimeout(() => void resumeStream(), 400 * attempt);
+    return () => clearTimeout(timer);
+  }, [status, messages, resumeStream]);
 
   const [notice, setNotice] = useState<string>();
   const [stopping, setStopping] = useState(false);
