@@ -393,6 +393,24 @@ describe('the chat app in Chromium', () => {
     expect(await tool.getByRole('button', { name: 'Approve' }).count()).toBe(0);
   }, 120_000);
 
+  it('while a tool call waits for approval, the composer steers the turn and Stop cancels it', async () => {
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+    const label = `stopped-${Date.now()}`;
+    await send(`use test_record_side_effect for ${label}`);
+    const tool = page.locator('.tool-call[data-tool-name="test_record_side_effect"]');
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    // A new message would queue behind the approval: the turn runs, so the composer offers to steer it.
+    expect(await composer().getAttribute('placeholder')).toBe('Add a correction to the running answer…');
+    const chatId = currentChatId();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.locator('.message.assistant .badge-cancelled').waitFor({ timeout: 30_000 });
+    expect(await tool.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect((await storedAnswer(chatId)).extra.finishReason).toBe('cancelled');
+    expect(await sideEffects(label)).toBe(0);
+    expect(await composer().getAttribute('placeholder')).toBe('Send a message');
+  }, 60_000);
+
   it('steers a streaming answer from the composer: the correction shows in the answer, in order, and the answer goes on', async () => {
     await newChat();
     await page.selectOption('select[aria-label="Agent"]', { label: 'Assistant' });

@@ -151,6 +151,12 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   const statusRef = useRef(status);
   statusRef.current = status;
   const busy = status === 'submitted' || status === 'streaming';
+  // The stream of a turn waiting for an approval has ended, but the turn runs: the composer steers it
+  // (a new message would queue behind the approval), and Stop cancels it.
+  const lastParts = (messages.at(-1)?.role === 'assistant' ? messages.at(-1)!.parts : []) as Array<{ state?: string }>;
+  const awaitingApproval = !busy && lastParts.some((part) => part.state === 'approval-requested');
+  const awaitingRef = useRef(awaitingApproval);
+  awaitingRef.current = awaitingApproval;
   useEffect(() => {
     if (status === 'streaming') callbacks.current.onTurnStarted();
   }, [status]);
@@ -184,6 +190,19 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   const stopGenerating = useCallback(async () => {
     setStopping(true);
     try {
+      if (awaitingRef.current) {
+        // No stream to end: the turn waits in its workflow. Once it stored its cancelled answer, show that.
+        await client.stopTurn(chatId);
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const stored = await client.getConversation(chatId);
+          if (!stored.running && stored.messages.at(-1)?.role === 'assistant') {
+            setMessages(stored.messages);
+            break;
+          }
+          await sleep(250);
+        }
+        return;
+      }
       for (let attempt = 0; attempt < 20 && (statusRef.current === 'submitted' || statusRef.current === 'streaming'); attempt++) {
         const answer = await client.stopTurn(chatId);
         if (answer.stopped) break;
@@ -197,7 +216,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     } finally {
       setStopping(false);
     }
-  }, [chatId, client, onFailure, stop]);
+  }, [chatId, client, onFailure, stop, setMessages]);
 
   const answerApproval = useCallback(
     async (approvalId: string, approved: boolean, reason?: string) => {
@@ -304,7 +323,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
           </div>
         )}
       </div>
-      <Composer busy={busy} stopping={stopping} onSend={send} onStop={stopGenerating} onSteer={steer} />
+      <Composer busy={busy || awaitingApproval} stopping={stopping} onSend={send} onStop={stopGenerating} onSteer={steer} />
     </>
   );
 }
