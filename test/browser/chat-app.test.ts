@@ -409,7 +409,23 @@ describe('the chat app in Chromium', () => {
     expect((await storedAnswer(chatId)).extra.finishReason).toBe('cancelled');
     expect(await sideEffects(label)).toBe(0);
     expect(await composer().getAttribute('placeholder')).toBe('Send a message');
-  }, 60_000);
+
+    // Steered while it waits, then approved: the tool runs, and the model reads the correction after its result.
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+    const steeredLabel = `steered-${Date.now()}`;
+    await send(`use test_record_side_effect for ${steeredLabel}`);
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    await composer().fill('Then say it is done');
+    await composer().press('Enter');
+    await page.waitForFunction(() => (document.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement).value === '');
+    await tool.getByRole('button', { name: 'Approve' }).click();
+    await waitForFinishedAnswer(30_000);
+    expect(await sideEffects(steeredLabel)).toBe(1);
+    expect(normalize(await lastAnswer().locator('.steering').innerText())).toBe('↳ You added: Then say it is done');
+    expect(await visibleText()).toContain('You said: Then say it is done');
+    expect(await page.locator('.message.user').count()).toBe(1);
+  }, 90_000);
 
   it('steers a streaming answer from the composer: the correction shows in the answer, in order, and the answer goes on', async () => {
     await newChat();
