@@ -413,7 +413,7 @@ describe('the chat app in Chromium', () => {
     // Steered while it waits, then approved: the tool runs, and the model reads the correction after its result.
     await newChat();
     await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
-    const steeredLabel = `steered-${Date.now()}`;
+    const steeredLabel = `corrected-${Date.now()}`;
     await send(`use test_record_side_effect for ${steeredLabel}`);
     await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
     await composer().fill('Then say it is done');
@@ -435,7 +435,7 @@ describe('the chat app in Chromium', () => {
     const chatId = currentChatId();
     expect(await composer().getAttribute('placeholder')).toBe('Add a correction to the running answer…');
     await composer().fill('Also mention bananas');
-    await page.getByRole('button', { name: 'Steer' }).click();
+    await page.getByRole('button', { name: 'Steer', exact: true }).click();
     await page.waitForFunction(() => (document.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement).value === '');
     await waitForFinishedAnswer(60_000);
 
