@@ -7,7 +7,7 @@
 import './src/telemetry/register';
 import type { Worker } from '@temporalio/worker';
 import { activityDependenciesFrom } from './src/activities';
-import { connectionName, connectRedis, connectTemporalWorker, createOpenAiClient } from './src/clients';
+import { connectionName, connectRedisClient, connectTemporalWorker, createOpenAiClient } from './src/clients';
 import { loadConfiguration, type Configuration } from './src/config';
 import { createPool } from './src/db/database';
 import { StopSignals } from './src/stream/stop-signals';
@@ -29,8 +29,8 @@ export async function startWorker(
   options: Pick<CreateWorkerOptions, 'workflowBundle' | 'overrides'> = {},
 ): Promise<RunningWorker> {
   const pool = createPool(configuration.databaseUrl, { applicationName: connectionName('durable-chat-worker', configuration), logger });
-  const redis = await connectRedis(configuration.redis.url, connectionName('durable-chat-worker', configuration), logger);
-  const subscriber = await connectRedis(configuration.redis.url, connectionName('durable-chat-worker-stop', configuration), logger);
+  const redis = await connectRedisClient(configuration.redis, connectionName('durable-chat-worker', configuration), logger);
+  const subscriber = await connectRedisClient(configuration.redis, connectionName('durable-chat-worker-stop', configuration), logger, { subscriber: true });
   const connection = await connectTemporalWorker(configuration, temporalAddress);
   const close = async () => {
     await connection.close();

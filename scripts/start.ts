@@ -15,7 +15,7 @@ import { loadConfiguration } from '../src/config';
 import { prepareDatabase } from '../src/db/database';
 import { generateApiKey, WorkspaceRepository } from '../src/db/workspace-repository';
 import { createLogger } from '../src/logger';
-import { connectRedis } from '../src/clients';
+import { connectRedisClient } from '../src/clients';
 import { startScriptedLlm } from '../src/scripted-llm/server';
 import { obtainTemporalServer } from '../src/stack/temporal-server';
 import { describeObjectStore } from '../src/storage/create-object-store';
@@ -51,7 +51,7 @@ async function run() {
   try {
     // Checked before anything starts: a bad MCP_SERVERS fails fast, naming the entry.
     const mcpDefinitions = parseMcpServersVariable(process.env.MCP_SERVERS);
-    const redisCheck = await connectRedis(configuration.redis.url, 'durable-chat-start');
+    const redisCheck = await connectRedisClient(configuration.redis, 'durable-chat-start');
     redisCheck.disconnect();
     const pool = await prepareDatabase(configuration.databaseUrl, logger);
     cleanups.push(() => pool.end());

@@ -6,7 +6,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import { activeTracing } from './telemetry/tracing';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
 import type { Configuration } from './config';
 import type { Logger } from './logger';
@@ -19,6 +19,17 @@ import { ServiceUnreachableError } from './db/database';
  */
 export function connectionName(role: string, configuration: Pick<Configuration, 'redis'>): string {
   return `${role}@${configuration.redis.keyPrefix}`.replace(/[^\w@:.-]/g, '_');
+}
+
+/**
+ * A connection to the deployment's Redis: one server (`Redis`) or a Redis Cluster (`Cluster`, which
+ * routes each command to the shard owning its key). Code that must tell them apart (pub/sub: plain
+ * or sharded) asks `isCluster`.
+ */
+export type RedisClient = Redis | Cluster;
+
+export function isRedisCluster(redis: RedisClient): redis is Cluster {
+  return redis.isCluster;
 }
 
 /**
@@ -39,6 +50,51 @@ export async function connectRedis(url: string, name: string, logger?: Logger): 
     );
   }
   return redis;
+}
+
+/**
+ * A Redis Cluster connection from its seed nodes (`host:port`). Commands go to the shard owning
+ * their key; a node connection that drops reconnects, and a moved slot refreshes the slot map.
+ * With `shardedSubscribers`, the client holds one extra connection per master for `SSUBSCRIBE`
+ * (the API's live fan-out): one subscriber connection per shard, whatever the number of streams.
+ */
+export async function connectRedisCluster(nodes: string[], name: string, logger?: Logger, options: { shardedSubscribers?: boolean } = {}): Promise<Cluster> {
+  const startupNodes = nodes.map((node) => {
+    const separator = node.lastIndexOf(':');
+    return { host: node.slice(0, separator), port: Number(node.slice(separator + 1)) };
+  });
+  const cluster = new Cluster(startupNodes, {
+    lazyConnect: true,
+    enableAutoPipelining: false,
+    shardedSubscribers: options.shardedSubscribers === true,
+    // A dead shard subscriber is replaced at the next slot refresh, which its `end` triggers; the
+    // periodic refresh is the safety net should that one be missed (and follows failovers).
+    ...(options.shardedSubscribers ? { slotsRefreshInterval: 5000 } : {}),
+    clusterNodeRetryStrategy: (times: number) => Math.min(50 * times, 2000),
+    redisOptions: { maxRetriesPerRequest: 20, connectionName: name },
+  });
+  cluster.on('error', (error: Error) => logger?.warn({ connection: name, error: error.message }, 'Redis Cluster connection error; reconnecting'));
+  cluster.on('node error', (error: Error, node: string) => logger?.warn({ connection: name, node, error: error.message }, 'Redis Cluster node error'));
+  try {
+    await cluster.connect();
+    await cluster.ping();
+  } catch (error) {
+    cluster.disconnect();
+    throw new ServiceUnreachableError(
+      `Redis Cluster is not reachable at ${nodes.join(',')} (${error instanceof Error ? error.message : String(error)}).\n` +
+        'Set REDIS_CLUSTER_NODES to host:port pairs of running cluster nodes, or unset it to use the single server at REDIS_URL.',
+    );
+  }
+  return cluster;
+}
+
+/**
+ * The deployment's Redis connection: the cluster when `REDIS_CLUSTER_NODES` is set, else the server
+ * at `REDIS_URL`. `subscriber` marks a connection used for the API's live fan-out.
+ */
+export function connectRedisClient(redis: Configuration['redis'], name: string, logger?: Logger, options: { subscriber?: boolean } = {}): Promise<RedisClient> {
+  if (redis.clusterNodes.length > 0) return connectRedisCluster(redis.clusterNodes, name, logger, { shardedSubscribers: options.subscriber === true });
+  return connectRedis(redis.url, name, logger);
 }
 
 /** The OpenAI client; `maxRetries: 0` because Temporal owns retries. */

@@ -48,6 +48,15 @@ const environmentSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/durable_chat'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default('dc:'),
+  /**
+   * Redis Cluster: comma-separated `host:port` of some of its nodes (the client discovers the rest).
+   * When set, REDIS_URL is not used and live fan-out uses sharded pub/sub (Redis ≥ 7).
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((value) => (value ?? '').split(',').map((node) => node.trim()).filter(Boolean))
+    .refine((nodes) => nodes.every((node) => /^[^\s:/]+:\d{1,5}$/.test(node)), 'REDIS_CLUSTER_NODES must be comma-separated host:port pairs, e.g. 10.0.0.1:6379,10.0.0.2:6379'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('durable-chat'),
@@ -132,6 +141,10 @@ const environmentSchema = z.object({
   VISION_MODELS: z.string().default(DEFAULT_VISION_MODELS.join(',')),
   GENERATED_IMAGE_MAX_BYTES: integer(10 * 1024 * 1024),
 }).superRefine((value, context) => {
+  // On a cluster the `{turnId}` hash tag must be the first braces of a key, or every turn lands on one shard.
+  if (value.REDIS_CLUSTER_NODES.length > 0 && /[{}]/.test(value.REDIS_KEY_PREFIX)) {
+    context.addIssue({ code: 'custom', path: ['REDIS_KEY_PREFIX'], message: 'may not contain { or } with REDIS_CLUSTER_NODES (a hash tag in the prefix would put every turn on one shard)' });
+  }
   if (value.OBJECT_STORE === 's3' && !value.S3_BUCKET) context.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when OBJECT_STORE=s3' });
   if ((value.S3_ACCESS_KEY_ID === undefined) !== (value.S3_SECRET_ACCESS_KEY === undefined)) {
     context.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together or not at all' });
@@ -153,7 +166,14 @@ export interface Configuration {
     rateLimits: { perKey: number; perWorkspace: number; perAddress: number; windowMs: number };
   };
   databaseUrl: string;
-  redis: { url: string; keyPrefix: string; streamRetentionSeconds: number; streamMaxEvents: number };
+  redis: {
+    url: string;
+    /** Redis Cluster seed nodes (`host:port`); empty: the single server at `url`. */
+    clusterNodes: string[];
+    keyPrefix: string;
+    streamRetentionSeconds: number;
+    streamMaxEvents: number;
+  };
   temporal: {
     address?: string;
     namespace: string;
@@ -263,6 +283,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
     databaseUrl: value.DATABASE_URL,
     redis: {
       url: value.REDIS_URL,
+      clusterNodes: value.REDIS_CLUSTER_NODES,
       keyPrefix: value.REDIS_KEY_PREFIX,
       streamRetentionSeconds: value.STREAM_RETENTION_SECONDS,
       streamMaxEvents: value.STREAM_MAX_EVENTS,

@@ -274,6 +274,17 @@ export async function runDeltaLatency(context: ScenarioContext): Promise<{ delta
       measured: ours.deliveredPerSecond,
       baseline: baseline?.deliveredPerSecond,
     });
+    // CPU time per delivered delta: percent of one core × 10,000 µs/s ÷ deltas per second.
+    const perDelta = (cpuPercent: number | undefined, delivered: number) => (cpuPercent === undefined || delivered <= 0 ? undefined : Math.round((cpuPercent * 10_000) / delivered));
+    const workerMicros = perDelta(ours.cpu.processes.worker?.cpuPercent, ours.deliveredPerSecond);
+    const apiMicros = perDelta(ours.cpu.processes.api?.cpuPercent, ours.deliveredPerSecond);
+    const baselineMicros = baseline ? perDelta(baseline.cpu.processes.baseline?.cpuPercent, baseline.deliveredPerSecond) : undefined;
+    capacityRows.push({
+      scenario: '3 capacity',
+      metric: `CPU µs per delta worker / api @${level}`,
+      measured: `${workerMicros ?? '?'} / ${apiMicros ?? '?'}`,
+      ...(baselineMicros !== undefined ? { baseline: `${baselineMicros} (baseline server)` } : {}),
+    });
     capacityRows.push({
       scenario: '3 capacity',
       metric: `CPU % worker/api/redis/temporal/pg/llm/baseline/client @${level}`,

@@ -4,7 +4,7 @@
  */
 import type OpenAI from 'openai';
 import type { Pool } from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../clients';
 import { createOpenAiClient } from '../clients';
 import { ChatRepository } from '../db/chat-repository';
 import { PricingRepository } from '../db/pricing-repository';
@@ -44,14 +44,14 @@ import { isToolAllowed } from '../tools/registry';
 
 export interface ActivityDependencies {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   openai: OpenAI;
   logger: Logger;
   eventLogOptions: EventLogOptions;
   defaultModel: string;
   /** Who serves the deployment's model (`LLM_PROVIDER`, or derived from its base URL). */
   provider: string;
-  /** Stop messages over Redis (one pattern subscription per worker process). */
+  /** Stop messages over Redis (one pattern subscription per worker process, or per-turn shard channels on a cluster). */
   stopSignals?: StopSignals;
   /** Keys of the secrets in Postgres (`SECRETS_ENCRYPTION_KEYS`): needed to use workspace connections. */
   secretKeys?: EncryptionKey[];

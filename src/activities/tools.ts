@@ -115,6 +115,24 @@ async function readStoredResult(client: Pick<PoolClient, 'query'> | Pool, idempo
   return row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : undefined;
 }
 
+/**
+ * Records a tool's result under its idempotency key, unless an attempt recorded one first; returns
+ * the stored row either way, so every attempt returns the same value.
+ */
+async function recordResult(client: Pick<PoolClient, 'query'> | Pool, input: ExecuteToolInput, result: ToolResult): Promise<ToolResult> {
+  const inserted = await client.query(
+    `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING content, is_error, output`,
+    [input.idempotencyKey, input.turnId, input.hop, input.toolCallId, input.name, input.workspaceId, JSON.stringify(input.arguments), result.content, result.isError, JSON.stringify(result.output ?? null)],
+  );
+  const row = inserted.rows[0];
+  const recorded = row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : await readStoredResult(client, input.idempotencyKey);
+  if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
+  return recorded;
+}
+
 export function createToolActivities(dependencies: ToolDependencies) {
   const { pool, logger } = dependencies;
   const workspaceFiles = new WorkspaceFiles(dependencies.workspaceFilesRoot);
@@ -223,28 +241,7 @@ export function createToolActivities(dependencies: ToolDependencies) {
       logger.info({ turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name }, 'tool result reused from an earlier attempt');
       return stored;
     }
-    const result = await runAppAction(input, signal);
-    const inserted = await pool.query(
-      `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING content, is_error, output`,
-      [
-        input.idempotencyKey,
-        input.turnId,
-        input.hop,
-        input.toolCallId,
-        input.name,
-        input.workspaceId,
-        JSON.stringify(input.arguments),
-        result.content,
-        result.isError,
-        JSON.stringify(result.output ?? null),
-      ],
-    );
-    const row = inserted.rows[0];
-    const recorded = row ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown } : await readStoredResult(pool, input.idempotencyKey);
-    if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
+    const recorded = await recordResult(pool, input, await runAppAction(input, signal));
     logger.info(
       { turnId: input.turnId, hop: input.hop, toolCallId: input.toolCallId, tool: input.name, isError: recorded.isError, durationMs: Math.round(performance.now() - started) },
       'tool executed',
@@ -268,32 +265,9 @@ export function createToolActivities(dependencies: ToolDependencies) {
         return stored;
       }
 
-      const result = await runTool(client, input, signal);
-      const inserted = await client.query(
-        `INSERT INTO tool_executions (idempotency_key, turn_id, hop, tool_call_id, tool_name, workspace_id, arguments, content, is_error, output)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING content, is_error, output`,
-        [
-          input.idempotencyKey,
-          input.turnId,
-          input.hop,
-          input.toolCallId,
-          input.name,
-          input.workspaceId,
-          JSON.stringify(input.arguments),
-          result.content,
-          result.isError,
-          JSON.stringify(result.output ?? null),
-        ],
-      );
-      const row = inserted.rows[0];
       // The stored row is the answer, also to the first attempt: every attempt returns the same value.
-      const recorded = row
-        ? { content: row.content as string, isError: row.is_error as boolean, output: row.output as unknown }
-        : await readStoredResult(client, input.idempotencyKey);
+      const recorded = await recordResult(client, input, await runTool(client, input, signal));
       await client.query('COMMIT');
-      if (!recorded) throw new Error(`Tool execution ${input.idempotencyKey} was neither inserted nor found`);
       logger.info(
         {
           turnId: input.turnId,

@@ -1,10 +1,10 @@
 /**
  * The API process entry: connects to Temporal, Postgres and Redis (one command connection and one
- * subscriber connection for the whole process) and serves until SIGINT/SIGTERM.
+ * subscriber connection for the whole process, per shard on a Redis Cluster) and serves until SIGINT/SIGTERM.
  */
 // First: tracing instruments the modules imported after it.
 import '../telemetry/register';
-import { connectionName, connectRedis, connectTemporalClient } from '../clients';
+import { connectionName, connectRedisClient, connectTemporalClient } from '../clients';
 import { loadConfiguration, type Configuration } from '../config';
 import { createPool } from '../db/database';
 import { WorkspaceRepository } from '../db/workspace-repository';
@@ -16,8 +16,8 @@ import { ensureCatalogueSchedule } from '../mcp/catalogue-workflows';
 /** Starts the API; `stop` ends open streams and closes every connection it opened. */
 export async function startApiProcess(configuration: Configuration, temporalAddress: string, logger: Logger, port?: number): Promise<RunningApi> {
   const pool = createPool(configuration.databaseUrl, { applicationName: connectionName('durable-chat-api', configuration), logger });
-  const redis = await connectRedis(configuration.redis.url, connectionName('durable-chat-api', configuration), logger);
-  const subscriber = await connectRedis(configuration.redis.url, connectionName('durable-chat-api-subscriber', configuration), logger);
+  const redis = await connectRedisClient(configuration.redis, connectionName('durable-chat-api', configuration), logger);
+  const subscriber = await connectRedisClient(configuration.redis, connectionName('durable-chat-api-subscriber', configuration), logger, { subscriber: true });
   const temporal = await connectTemporalClient(configuration, temporalAddress);
   const api = await startApi({ configuration, pool, redis, subscriber, temporal, logger }, port);
   // The scheduled refresh of the MCP catalogues: a timer workflow, started once per task queue.

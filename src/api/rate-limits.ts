@@ -7,8 +7,8 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { isRedisCluster, type RedisClient } from '../clients';
 import type { Logger } from '../logger';
 import { principalOf } from './auth';
 import { sendError } from './errors';
@@ -23,7 +23,7 @@ export interface RateLimitSettings {
   windowMs: number;
 }
 
-function limiter(name: string, limit: number, settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger, keyOf: (request: Request) => string, extra: Partial<Options> = {}): RequestHandler {
+function limiter(name: string, limit: number, settings: RateLimitSettings, redis: RedisClient, prefix: string, logger: Logger, keyOf: (request: Request) => string, extra: Partial<Options> = {}): RequestHandler {
   const options: Partial<Options> = {
     ...extra,
     windowMs: settings.windowMs,
@@ -34,7 +34,7 @@ function limiter(name: string, limit: number, settings: RateLimitSettings, redis
     keyGenerator: keyOf,
     // Redis down: requests pass (the stream bridge reports Redis on /readyz); the limit is not a gate for availability.
     passOnStoreError: true,
-    store: new RedisStore({ prefix: `${prefix}ratelimit:${name}:`, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> }),
+    store: redisStore(redis, `${prefix}ratelimit:${name}:`),
     handler: (request: Request, response: Response, _next: NextFunction, used: Options) => {
       const retryAfter = Math.max(1, Math.ceil(((request as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime() ?? Date.now() + used.windowMs) - Date.now()) / 1000);
       response.setHeader('Retry-After', String(Math.ceil(retryAfter)));
@@ -45,10 +45,27 @@ function limiter(name: string, limit: number, settings: RateLimitSettings, redis
   return rateLimit(options);
 }
 
+/**
+ * The counters' store. Each counter is one key, so any shard can hold it; on a Redis Cluster the
+ * store's `SCRIPT LOAD` (which names no key) loads the script on every master, and each `EVALSHA`
+ * goes to the shard owning its counter.
+ */
+function redisStore(redis: RedisClient, prefix: string): RedisStore {
+  if (!isRedisCluster(redis)) return new RedisStore({ prefix, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> });
+  return new RedisStore({
+    prefix,
+    sendCommandCluster: async ({ command: [name = '', ...args] }) => {
+      if (name.toUpperCase() !== 'SCRIPT') return redis.call(name, ...args) as Promise<RedisReply>;
+      const replies = await Promise.all(redis.nodes('master').map((node) => node.call(name, ...args) as Promise<RedisReply>));
+      return replies[0]!;
+    },
+  });
+}
+
 const pass: RequestHandler = (_request, _response, next) => next();
 
 /** Limits before authentication: per client address, counting only requests that fail authentication. */
-export function createAddressRateLimit(settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger): RequestHandler {
+export function createAddressRateLimit(settings: RateLimitSettings, redis: RedisClient, prefix: string, logger: Logger): RequestHandler {
   if (settings.perAddress <= 0) return pass;
   return limiter('address', settings.perAddress, settings, redis, prefix, logger, (request) => ipKeyGenerator(request.ip ?? 'unknown'), {
     skipSuccessfulRequests: true,
@@ -57,7 +74,7 @@ export function createAddressRateLimit(settings: RateLimitSettings, redis: Redis
 }
 
 /** Limits after authentication: per key, then per workspace. */
-export function createPrincipalRateLimits(settings: RateLimitSettings, redis: Redis, prefix: string, logger: Logger): RequestHandler[] {
+export function createPrincipalRateLimits(settings: RateLimitSettings, redis: RedisClient, prefix: string, logger: Logger): RequestHandler[] {
   return [
     settings.perKey > 0 ? limiter('key', settings.perKey, settings, redis, prefix, logger, (request) => principalOf(request).keyId) : pass,
     settings.perWorkspace > 0 ? limiter('workspace', settings.perWorkspace, settings, redis, prefix, logger, (request) => principalOf(request).workspaceId) : pass,

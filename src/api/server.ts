@@ -5,7 +5,7 @@
 import http from 'node:http';
 import express from 'express';
 import type { Client } from '@temporalio/client';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../clients';
 import type { Pool } from 'pg';
 import type { Configuration } from '../config';
 import { ChatRepository } from '../db/chat-repository';
@@ -60,8 +60,9 @@ import { createMediaStorage } from '../storage/create-object-store';
 export interface ApiDependencies {
   configuration: Configuration;
   pool: Pool;
-  redis: Redis;
-  subscriber: Redis;
+  redis: RedisClient;
+  /** The live fan-out's subscriber: one connection, or one per shard on a Redis Cluster. */
+  subscriber: RedisClient;
   temporal: Client;
   logger: Logger;
   /** Tools beyond the built-in ones (app actions), for request hints and the management API's checks. */

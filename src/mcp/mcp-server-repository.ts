@@ -70,6 +70,18 @@ export interface McpActionRecord {
 }
 
 /** What a listing found: the server's tools as it describes them. */
+/** A row of `mcp_actions` joined with its server's name. */
+function toActionRecord(row: Record<string, unknown>): McpActionRecord {
+  return {
+    serverId: row.server_id as string,
+    serverName: row.server_name as string,
+    action: row.action as string,
+    toolName: row.tool_name as string,
+    description: row.description as string,
+    inputSchema: row.input_schema as Record<string, unknown>,
+  };
+}
+
 export interface ListedAction {
   name: string;
   description: string;
@@ -290,14 +302,7 @@ export class McpServerRepository {
        WHERE a.workspace_id = $1 AND ($2::text IS NULL OR a.server_id = $2) ORDER BY s.name, a.position`,
       [workspaceId, serverId ?? null],
     );
-    return result.rows.map((row) => ({
-      serverId: row.server_id as string,
-      serverName: row.server_name as string,
-      action: row.action as string,
-      toolName: row.tool_name as string,
-      description: row.description as string,
-      inputSchema: row.input_schema as Record<string, unknown>,
-    }));
+    return result.rows.map(toActionRecord);
   }
 
   /**
@@ -343,15 +348,6 @@ export class McpServerRepository {
       [workspaceId, toolName],
     );
     const row = result.rows[0];
-    return row
-      ? {
-          serverId: row.server_id as string,
-          serverName: row.server_name as string,
-          action: row.action as string,
-          toolName: row.tool_name as string,
-          description: row.description as string,
-          inputSchema: row.input_schema as Record<string, unknown>,
-        }
-      : undefined;
+    return row ? toActionRecord(row) : undefined;
   }
 }

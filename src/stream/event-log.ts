@@ -6,7 +6,7 @@
  * stream entry id is the event id, which the SSE bridge sends as `id:` so a reconnecting client
  * resumes exactly after the last event it saw.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../clients';
 import type { ConversationEventType, LoggedStreamEvent, StreamEvent } from '../shared/stream-events';
 import { latestTurnKey, turnStreamKeys } from './keys';
 
@@ -20,14 +20,18 @@ import { latestTurnKey, turnStreamKeys } from './keys';
  *   so a command retried after a lost reply (a reconnect) never appends an event twice.
  * Every event gets its own stream entry (its own id, for `Last-Event-ID`); the batch is published as
  * one message, entries separated by U+001E (a control character JSON text never holds raw).
- * ARGV: maxEvents, retentionSeconds, channel, writer (a name: `hop:0`, `finish`, …), its attempt
+ * KEYS: the log, the fence, the live channel (declared as a key: on Redis Cluster a shard channel
+ * must hash to the script's slot, which the `{turnId}` hash tag guarantees).
+ * ARGV: maxEvents, retentionSeconds, writer (a name: `hop:0`, `finish`, …), its attempt
  * (0 = not fenced), then a sequence and a payload per event.
  * Returns an id per event (`dup` for a sequence already written), or `false` (nil) when fenced off.
+ * `publishCommand` is PUBLISH on one server and SPUBLISH (sharded pub/sub, Redis ≥ 7) on a cluster,
+ * where a plain PUBLISH would be broadcast to every node of the cluster.
  */
-const APPEND_SCRIPT = `
-local attempt = tonumber(ARGV[5])
-local attemptField = 'a:' .. ARGV[4]
-local sequenceField = 's:' .. ARGV[4]
+const appendScript = (publishCommand: 'PUBLISH' | 'SPUBLISH') => `
+local attempt = tonumber(ARGV[4])
+local attemptField = 'a:' .. ARGV[3]
+local sequenceField = 's:' .. ARGV[3]
 local written = 0
 if attempt > 0 then
   local current = tonumber(redis.call('HGET', KEYS[2], attemptField) or '0')
@@ -41,7 +45,7 @@ end
 local ids = {}
 local live = {}
 local highest = written
-for index = 6, #ARGV, 2 do
+for index = 5, #ARGV, 2 do
   local sequence = tonumber(ARGV[index])
   if attempt > 0 and sequence <= written then
     ids[#ids + 1] = 'dup'
@@ -55,7 +59,7 @@ end
 if #live > 0 then
   if attempt > 0 then redis.call('HSET', KEYS[2], sequenceField, highest) end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
-  redis.call('PUBLISH', ARGV[3], table.concat(live, '\\30'))
+  redis.call('${publishCommand}', KEYS[3], table.concat(live, '\\30'))
 end
 return ids
 `;
@@ -63,9 +67,8 @@ return ids
 /** Separates the entries of one live message (a batch): U+001E, never raw in JSON text. */
 const ENTRY_SEPARATOR = '\u001e';
 
-type RedisWithAppend = Redis & {
-  appendTurnEvents(log: string, fence: string, maxEvents: number, retentionSeconds: number, channel: string, writer: string, attempt: number, ...sequencesAndPayloads: Array<string | number>): Promise<string[] | null>;
-};
+type AppendCommand = (log: string, fence: string, channel: string, maxEvents: number, retentionSeconds: number, writer: string, attempt: number, ...sequencesAndPayloads: Array<string | number>) => Promise<string[] | null>;
+type RedisWithAppend = RedisClient & { appendTurnEvents: AppendCommand; appendTurnEventsSharded: AppendCommand };
 
 /** An attempt tried to write after a newer attempt of the same writer started: it must stop. */
 export class SupersededAttemptError extends Error {
@@ -137,10 +140,14 @@ export interface EventPublisher {
 
 export class EventLog {
   private readonly redis: RedisWithAppend;
+  private readonly appendScript: AppendCommand;
 
-  constructor(redis: Redis, private readonly options: EventLogOptions) {
-    if (!('appendTurnEvents' in redis)) redis.defineCommand('appendTurnEvents', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  constructor(redis: RedisClient, private readonly options: EventLogOptions) {
+    if (redis.isCluster) {
+      if (!('appendTurnEventsSharded' in redis)) redis.defineCommand('appendTurnEventsSharded', { numberOfKeys: 3, lua: appendScript('SPUBLISH') });
+    } else if (!('appendTurnEvents' in redis)) redis.defineCommand('appendTurnEvents', { numberOfKeys: 3, lua: appendScript('PUBLISH') });
     this.redis = redis as RedisWithAppend;
+    this.appendScript = redis.isCluster ? this.redis.appendTurnEventsSharded.bind(this.redis) : this.redis.appendTurnEvents.bind(this.redis);
   }
 
   keys(turnId: string) {
@@ -164,7 +171,7 @@ export class EventLog {
     const name = writer?.name ?? '';
     const attempt = writer?.attempt ?? 0;
     const pairs = events.flatMap(({ event, sequence }) => [sequence, JSON.stringify(event)]);
-    const ids = await this.redis.appendTurnEvents(log, fence, this.options.maxEvents, this.options.retentionSeconds, channel, name, attempt, ...pairs);
+    const ids = await this.appendScript(log, fence, channel, this.options.maxEvents, this.options.retentionSeconds, name, attempt, ...pairs);
     if (ids === null) throw new SupersededAttemptError(turnId, name, attempt);
     return ids.map((id) => (id === 'dup' ? undefined : id));
   }

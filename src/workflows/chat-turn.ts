@@ -302,14 +302,19 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId },
       ]);
     }
-    await storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
-      { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
+    // The path to the first token: persisting the message and activating the agent do not depend on
+    // each other, nor do memory and the context guard: two rounds of local activities, not four.
+    const [, activated] = await Promise.all([
+      storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
+        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
+      ]),
+      // Activation also selects this turn's tools from the message and hints; the result is recorded,
+      // so the turn keeps its configuration to the end.
+      storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
+        { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
+      ]),
     ]);
-    // Activation also selects this turn's tools from the message and hints; the result is recorded,
-    // so the turn keeps its configuration to the end (same command as before: replays are unaffected).
-    agent = await storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
-      { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
-    ]);
+    agent = activated;
     state.activation = {
       agentId: agent.agentId,
       model: agent.model,
@@ -320,18 +325,20 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     };
 
     const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
-    const memories = useMemory
-      ? (
-          await memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
+    const guardedAgent = agent;
+    const [recalled] = await Promise.all([
+      useMemory
+        ? memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
             { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userId: input.userId, query: userText, widgetMode: input.widgetMode ?? false },
           ])
-        ).memories
-      : [];
-    if (!fastPath) {
-      await contextSteps.guardContext.executeWithOptions({ ...CONTEXT_GUARD_STEP, summary: 'context guard' }, [
-        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, userMessageId: input.userMessage.id, agent },
-      ]);
-    }
+        : undefined,
+      fastPath
+        ? undefined
+        : contextSteps.guardContext.executeWithOptions({ ...CONTEXT_GUARD_STEP, summary: 'context guard' }, [
+            { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, userMessageId: input.userMessage.id, agent: guardedAgent },
+          ]),
+    ]);
+    const memories = recalled?.memories ?? [];
 
     const tracker = new ToolExecutionTracker();
     const turnMessages: TurnMessage[] = [];

@@ -5,8 +5,7 @@
  * disconnects mid-run resumes from the start or after `Last-Event-ID`; stop ends the run cancelled;
  * invalid stage definitions get a 400 naming the stage; the run's action results are cached per run.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { readWithRealClient } from '../support/ui-message-reader';
 import { randomUUID } from 'node:crypto';
 import { apiClient, type ApiClient } from '../support/api-client';
 import { chunksOf, readSse, type SseEvent } from '../support/sse';
@@ -34,17 +33,6 @@ afterAll(async () => {
 
 type Chunk = { type: string; [key: string]: unknown };
 
-async function readWithRealClient(chunks: Chunk[]): Promise<{ message: { parts: Chunk[] }; errors: string[] }> {
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../clients/read-ui-message-stream.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  child.stdin.end(JSON.stringify({ chunks }));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`reader exited with ${code}: ${stderr}`);
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
 
 const stageParts = (chunks: Chunk[]) => chunks.filter((chunk) => chunk.type === 'data-stage').map((chunk) => chunk.data as Record<string, unknown>);
 

@@ -23,13 +23,16 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
   if (isFreshStart(userText)) await local.recordContextReset({ turnId, conversationId, requestId });
-  await local.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage });
-  const agent = await local.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm });
+  const [, agent] = await Promise.all([
+    local.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage }),
+    local.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm }),
+  ]);
   const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
-  const { memories } = useMemory
-    ? await local.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false })
-    : { memories: [] };
-  if (!fastPath) await local.guardContext({ turnId, conversationId, agent });
+  const [recalled] = await Promise.all([
+    useMemory ? local.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false }) : undefined,
+    fastPath ? undefined : local.guardContext({ turnId, conversationId, agent }),
+  ]);
+  const memories = recalled?.memories ?? [];
 
   const turnMessages: TurnMessage[] = [];
   let text = '';

@@ -3,28 +3,11 @@
  * own chunk schema and `readUIMessageStream` (in a child process: `ai` is ESM-only), and the message
  * the client ends with equals the answer the workflow stores for the same turn.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { readWithRealClient, type ReadUiMessage } from '../support/ui-message-reader';
 import { UiMessageStreamEncoder, type UiMessageChunk } from '../../src/api/sse/ui-message-stream';
 import { AnswerBuilder, INTERRUPTED_TOOL_CALL_TEXT } from '../../src/shared/answer';
 import type { StreamEvent } from '../../src/shared/stream-events';
 
-interface ReadResult {
-  message: { id: string; role: string; parts: Array<{ type: string; [key: string]: unknown }>; metadata?: Record<string, unknown> };
-  errors: string[];
-}
-
-async function readWithRealClient(chunks: UiMessageChunk[]): Promise<ReadResult> {
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../clients/read-ui-message-stream.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  child.stdin.end(JSON.stringify({ chunks }));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`reader exited with ${code}: ${stderr}`);
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ReadResult;
-}
 
 function encode(events: StreamEvent[]): UiMessageChunk[] {
   const encoder = new UiMessageStreamEncoder({ modernClient: true });
@@ -32,7 +15,7 @@ function encode(events: StreamEvent[]): UiMessageChunk[] {
 }
 
 /** What the client keeps of a part: the fields the stored answer has (state `done` etc. aside). */
-function comparable(parts: ReadResult['message']['parts']) {
+function comparable(parts: ReadUiMessage['message']['parts']) {
   return parts.map((part) => {
     if (part.type === 'text') return { type: 'text', text: part.text };
     if (part.type.startsWith('tool-')) {
@@ -123,12 +106,7 @@ describe('tool approval and steering chunks', () => {
   async function read(version: 5 | 6 | 7) {
     const encoder = new UiMessageStreamEncoder({ modernClient: version >= 7, approvalChunks: version >= 6 });
     const chunks = [...encoder.start('m2~assistant'), ...approvalTurn.flatMap((event) => encoder.encode(event))];
-    const child = spawn(process.execPath, [path.resolve(__dirname, '../clients/read-ui-message-stream.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stdin.end(JSON.stringify({ chunks, aiModule: version === 7 ? 'ai' : `ai-v${version}` }));
-    await new Promise((resolve) => child.on('close', resolve));
-    return { chunks, ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as ReadResult) };
+    return { chunks, ...(await readWithRealClient(chunks, version === 7 ? 'ai' : `ai-v${version}`)) };
   }
 
   it('ai 7 reads requests, answers, a denial and a steering message; the parts equal the stored answer', async () => {

@@ -10,7 +10,7 @@ import { Router, type Request, type Response } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../clients';
 import type { Configuration } from '../../config';
 import type { ChatRepository, ConversationRow } from '../../db/chat-repository';
 import type { ConversationRepository } from '../../db/conversation-repository';
@@ -42,7 +42,7 @@ import { pipeTurnStream, type TurnStreamDependencies } from '../sse/turn-stream'
 export interface ChatRouteDependencies {
   configuration: Configuration;
   temporal: Client;
-  redis: Redis;
+  redis: RedisClient;
   chats: ChatRepository;
   conversations: ConversationRepository;
   workspaces: WorkspaceRepository;
