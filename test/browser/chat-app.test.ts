@@ -4,7 +4,8 @@
  * one can be killed. One browser and one page for the whole file (two cores are shared), in the order
  * a user would go: sign in, watch an answer stream, use a tool, start a second conversation and see
  * its generated title, stop an answer, reload in the middle of one, lose the worker in the middle of
- * one. The last step takes the screenshot the README shows (docs/chat-app.png).
+ * one; approve and deny a tool call, steer an answer, see a queued turn and app actions in words.
+ * The approval step and the last step take the screenshots the README shows (docs/chat-app*.png).
  *
  * What the page shows is compared with what Postgres stored: the text a user sees must be the
  * persisted answer, word for word, whatever happened on the way.
@@ -15,15 +16,20 @@ import { conversationKey } from '../../src/shared/ids';
 import { messageText, type MessagePart } from '../../src/shared/messages';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { CHROMIUM_PATH } from '../support/chromium';
+import { startMcpTestServer, type RunningMcpTestServer } from '../support/mcp-test-server';
 import { startProcessWorkerStack, type ProcessWorkerStack } from '../support/process-worker-stack';
 
 const SCREENSHOT = path.resolve(__dirname, '../../docs/chat-app.png');
+const APPROVAL_SCREENSHOT = path.resolve(__dirname, '../../docs/chat-app-approval.png');
 const RESEARCH_AGENT = 'Research agent';
 const LIMITED_AGENT = 'One-hop agent';
+const CAREFUL_AGENT = 'Careful agent';
+const APP_AGENT = 'App agent';
 
 let stack: ProcessWorkerStack;
 let browser: Browser;
 let page: Page;
+let mcpServer: RunningMcpTestServer | undefined;
 
 beforeAll(async () => {
   stack = await startProcessWorkerStack({ workers: 2 });
@@ -51,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await mcpServer?.close();
   await stack?.stop();
 }, 60_000);
 
@@ -115,6 +122,19 @@ async function storedAnswer(chatId: string): Promise<{ text: string; extra: Reco
   const row = result.rows[0];
   if (!row) throw new Error(`no stored answer in ${chatId}`);
   return { text: messageText((row.content.parts ?? []) as MessagePart[]), extra: row.extra, turnId: row.turn_id };
+}
+
+async function storedToolParts(chatId: string): Promise<Array<Record<string, unknown>>> {
+  const result = await stack.pool.query(
+    "SELECT content FROM chat_events WHERE conversation_id = $1 AND type = 'message' AND role = 'assistant' ORDER BY seq DESC LIMIT 1",
+    [keyOf(chatId)],
+  );
+  return ((result.rows[0]?.content.parts ?? []) as Array<Record<string, unknown>>).filter((part) => part.type === 'tool-test_record_side_effect');
+}
+
+async function sideEffects(label: string): Promise<number> {
+  const result = await stack.pool.query("SELECT count(*)::int AS n FROM tool_side_effects WHERE label LIKE '%' || $1 || '%'", [label]);
+  return result.rows[0].n as number;
 }
 
 async function runningTurnId(chatId: string): Promise<string> {
@@ -305,6 +325,204 @@ describe('the chat app in Chromium', () => {
     expect(final.split('Durable execution means').length - 1).toBe(1);
     expect(final).toBe(normalize(`(attempt 2) ${longAnswer}`));
   }, 120_000);
+
+  it('asks for approval: Approve runs the tool once, a reload shows the pending request again, Deny is read by the model', async () => {
+    // An agent whose tool waits for the user, made through the management API as a user would.
+    const created = await fetch(`${stack.apiUrl}/api/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: CAREFUL_AGENT, systemPrompt: 'You ask before writing.', allowedTools: ['test_*'], memoryEnabled: false, maxHops: 4, toolApproval: { tools: ['test_record_side_effect'], timeoutSeconds: 300 } }),
+    });
+    expect(created.status).toBe(201);
+    await newChat();
+    await page.reload(); // the picker reads the agents when the app starts
+    await page.locator('select[aria-label="Agent"] option', { hasText: CAREFUL_AGENT }).waitFor({ state: 'attached' });
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+
+    const approvedLabel = `approved-${Date.now()}`;
+    await send(`use test_record_side_effect for ${approvedLabel}`);
+    const tool = page.locator('.tool-call[data-tool-name="test_record_side_effect"]');
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    expect(await tool.locator('.tool-input').innerText()).toContain(approvedLabel);
+    expect(await tool.getByRole('button', { name: 'Approve' }).isVisible()).toBe(true);
+    expect(await tool.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
+    const chatId = currentChatId();
+    expect(await sideEffects(approvedLabel)).toBe(0);
+
+    // The turn waits in its workflow, not in the page: a reload shows the same request again.
+    await page.reload();
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    expect(await tool.locator('.tool-input').innerText()).toContain(approvedLabel);
+    await page.mouse.move(900, 700);
+    await page.screenshot({ path: APPROVAL_SCREENSHOT });
+    await tool.getByRole('button', { name: 'Approve' }).click();
+    await tool.and(page.locator('[data-state="output-available"]')).waitFor({ timeout: 30_000 });
+    await waitForFinishedAnswer();
+    expect(await tool.locator('.approval').innerText()).toBe('You approved this call.');
+    expect(await tool.locator('.tool-output').innerText()).toContain(`"label": "for ${approvedLabel}"`);
+    expect(await visibleText()).toMatch(new RegExp(`^Tool results: .*${approvedLabel}`));
+    // Run once, and stored once: one tool result, one tool part with the approval in the answer.
+    expect(await sideEffects(approvedLabel)).toBe(1);
+    const results = await stack.pool.query("SELECT count(*)::int AS n FROM chat_events WHERE conversation_id = $1 AND type = 'tool-result'", [keyOf(chatId)]);
+    expect(results.rows[0].n).toBe(1);
+    const storedParts = await storedToolParts(chatId);
+    expect(storedParts).toHaveLength(1);
+    expect(storedParts[0]).toMatchObject({ state: 'output-available', approval: { approved: true } });
+    expect(await page.locator('.message.assistant[data-message-id]').count()).toBe(1);
+
+    // A second conversation: Deny. The tool does not run and the model answers from the denial.
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+    const deniedLabel = `denied-${Date.now()}`;
+    await send(`use test_record_side_effect for ${deniedLabel}`);
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    await tool.getByLabel('Reason for denying').fill('not on production');
+    await tool.getByRole('button', { name: 'Deny' }).click();
+    await tool.and(page.locator('[data-state="output-denied"]')).waitFor({ timeout: 30_000 });
+    await waitForFinishedAnswer();
+    expect(await tool.locator('.approval').innerText()).toBe('You denied this call: not on production');
+    expect(await tool.locator('.badge').innerText()).toBe('denied');
+    expect(await visibleText()).toContain('the user denied this tool call (reason: not on production)');
+    expect(await sideEffects(deniedLabel)).toBe(0);
+    const deniedChat = currentChatId();
+    expect((await storedAnswer(deniedChat)).text).toContain('the user denied this tool call');
+    expect((await storedToolParts(deniedChat))[0]).toMatchObject({ state: 'output-denied', approval: { approved: false, reason: 'not on production' } });
+    // Read back after a reload: still denied, no buttons.
+    await page.reload();
+    await tool.and(page.locator('[data-state="output-denied"]')).waitFor();
+    expect(await tool.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+  }, 120_000);
+
+  it('while a tool call waits for approval, the composer steers the turn and Stop cancels it', async () => {
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+    const label = `stopped-${Date.now()}`;
+    await send(`use test_record_side_effect for ${label}`);
+    const tool = page.locator('.tool-call[data-tool-name="test_record_side_effect"]');
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    // A new message would queue behind the approval: the turn runs, so the composer offers to steer it.
+    expect(await composer().getAttribute('placeholder')).toBe('Add a correction to the running answer…');
+    const chatId = currentChatId();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.locator('.message.assistant .badge-cancelled').waitFor({ timeout: 30_000 });
+    expect(await tool.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect((await storedAnswer(chatId)).extra.finishReason).toBe('cancelled');
+    expect(await sideEffects(label)).toBe(0);
+    expect(await composer().getAttribute('placeholder')).toBe('Send a message');
+
+    // Steered while it waits, then approved: the tool runs, and the model reads the correction after its result.
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: CAREFUL_AGENT });
+    const steeredLabel = `corrected-${Date.now()}`;
+    await send(`use test_record_side_effect for ${steeredLabel}`);
+    await tool.and(page.locator('[data-state="approval-requested"]')).waitFor();
+    await composer().fill('Then say it is done');
+    await composer().press('Enter');
+    await page.waitForFunction(() => (document.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement).value === '');
+    await tool.getByRole('button', { name: 'Approve' }).click();
+    await waitForFinishedAnswer(30_000);
+    expect(await sideEffects(steeredLabel)).toBe(1);
+    expect(normalize(await lastAnswer().locator('.steering').innerText())).toBe('↳ You added: Then say it is done');
+    expect(await visibleText()).toContain('You said: Then say it is done');
+    expect(await page.locator('.message.user').count()).toBe(1);
+  }, 90_000);
+
+  it('steers a streaming answer from the composer: the correction shows in the answer, in order, and the answer goes on', async () => {
+    await newChat();
+    await page.selectOption('select[aria-label="Agent"]', { label: 'Assistant' });
+    await send('Tell me something long, I will correct you [[tps=15]]');
+    await waitForStreamingText(30);
+    const chatId = currentChatId();
+    expect(await composer().getAttribute('placeholder')).toBe('Add a correction to the running answer…');
+    await composer().fill('Also mention bananas');
+    await page.getByRole('button', { name: 'Steer', exact: true }).click();
+    await page.waitForFunction(() => (document.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement).value === '');
+    await waitForFinishedAnswer(60_000);
+
+    const answer = lastAnswer();
+    expect(normalize(await answer.locator('.steering').innerText())).toBe('↳ You added: Also mention bananas');
+    // In order: the long answer, the correction where the model read it, then the answer to it.
+    const order = await answer.evaluate((element) =>
+      Array.from(element.children)
+        .filter((child) => child.matches('.answer-text, .steering'))
+        .map((child) => (child.classList.contains('steering') ? 'steering' : (child.textContent ?? '').slice(0, 40))),
+    );
+    expect(order).toEqual([longAnswer.slice(0, 40), 'steering', 'You said: Also mention bananas']);
+    // Shown once: not a second time as a question of its own.
+    expect(await page.locator('.message.user', { hasText: 'Also mention bananas' }).count()).toBe(0);
+
+    const rows = await stack.pool.query("SELECT role, extra FROM chat_events WHERE conversation_id = $1 AND type = 'message' ORDER BY seq", [keyOf(chatId)]);
+    expect(rows.rows.map((row) => row.role)).toEqual(['user', 'user', 'assistant']);
+    expect(rows.rows[1].extra.steering).toBe(true);
+    expect(normalize((await storedAnswer(chatId)).text)).toBe(normalize(`${longAnswer}You said: Also mention bananas`));
+
+    // After a reload, from the stored conversation: the same, once.
+    await page.reload();
+    await waitForFinishedAnswer();
+    expect(normalize(await lastAnswer().locator('.steering').innerText())).toBe('↳ You added: Also mention bananas');
+    expect(await page.locator('.message.user', { hasText: 'Also mention bananas' }).count()).toBe(0);
+    expect(await page.locator('.message.user').count()).toBe(1);
+  }, 90_000);
+
+  it('says in words that an answer is queued behind the running one (data-turn-queued), then answers', async () => {
+    await newChat();
+    await send('A long answer with another message behind it [[tps=12]]');
+    await waitForStreamingText(30);
+    const chatId = currentChatId();
+    // Another client (a second tab, a script) sends the next message while this answer streams.
+    const queued = await fetch(`${stack.apiUrl}/api/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', 'x-ai-sdk-version': '7' },
+      body: JSON.stringify({ id: chatId, trigger: 'submit-message', messages: [{ id: `msg-queued-${Date.now()}`, role: 'user', parts: [{ type: 'text', text: 'And then a short one' }] }] }),
+    });
+    expect(queued.status).toBe(200);
+    await queued.body?.cancel();
+    // The reloaded page follows the chat's latest turn: the queued one. Right after the POST its
+    // stream may not exist yet (a worker publishes its first event): the page then tries again.
+    await page.reload();
+    const notice = page.locator('[data-notice="turn-queued"]');
+    await notice.waitFor();
+    expect(await notice.innerText()).toBe('Queued behind the running answer: this one starts when it is done.');
+    expect(await page.locator('.data-part').count()).toBe(0);
+    await waitForFinishedAnswer(60_000);
+    expect(await visibleText()).toContain('You said: And then a short one');
+    expect(normalize((await storedAnswer(chatId)).text)).toBe('You said: And then a short one');
+    // This page followed only the queued turn: once it is answered, the stored conversation fills in
+    // the answer it waited for and the other tab's question, in order.
+    await page.locator('.message.user').nth(1).waitFor();
+    expect(await page.locator('.message.user').allInnerTexts()).toEqual(['A long answer with another message behind it [[tps=12]]', 'And then a short one']);
+    const answers = page.locator('.message.assistant[data-message-id]');
+    expect(await answers.count()).toBe(2);
+    expect(await visibleText(answers.first())).toBe(normalize(longAnswer));
+  }, 90_000);
+
+  it('says which app actions (MCP) a turn offered, in words (data-app-actions), and shows the action run', async () => {
+    mcpServer = await startMcpTestServer();
+    const registered = await fetch(`${stack.apiUrl}/api/mcp-servers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'testkit', transport: 'http', url: mcpServer.url }),
+    });
+    expect(registered.status).toBe(201);
+    const created = await fetch(`${stack.apiUrl}/api/agents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: APP_AGENT, systemPrompt: 'You use the test kit.', allowedTools: ['APP_TESTKIT_*'], memoryEnabled: false, maxHops: 3 }),
+    });
+    expect(created.status).toBe(201);
+    await newChat();
+    await page.reload();
+    await page.locator('select[aria-label="Agent"] option', { hasText: APP_AGENT }).waitFor({ state: 'attached' });
+    await page.selectOption('select[aria-label="Agent"]', { label: APP_AGENT });
+    await send('use APP_TESTKIT_ECHO for hello from the page');
+    await waitForFinishedAnswer();
+    const notice = lastAnswer().locator('[data-notice="app-actions"]');
+    expect(normalize(await notice.innerText())).toMatch(/^Using app actions: (.*, )?APP_TESTKIT_ECHO(,|$)/);
+    expect(await lastAnswer().locator('.data-part').count()).toBe(0);
+    const tool = page.locator('.tool-call[data-tool-name="APP_TESTKIT_ECHO"][data-state="output-available"]');
+    expect(await tool.locator('.tool-output').innerText()).toMatch(/echo over http: .*hello from the page/);
+    expect(mcpServer.counters.calls.echo).toBe(1);
+  }, 60_000);
 
   it('renames and deletes a conversation from the list', async () => {
     const item = page.locator('.conversation-item', { hasText: 'What is in this picture' });

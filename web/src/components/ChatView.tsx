@@ -72,6 +72,22 @@ function toFilePart(file: File): Promise<FileUIPart> {
   });
 }
 
+/** The ids of the steering messages the answers show (the conversation also stores each as a user message). */
+function steeringIdsOf(messages: readonly ChatMessage[]): Set<string> {
+  const ids = new Set<string>();
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    for (const part of message.parts as unknown as Array<{ type: string; id?: unknown; data?: { id?: unknown } }>) {
+      if (part.type === 'steering-message' && typeof part.id === 'string') ids.add(part.id);
+      if (part.type === 'data-steering') {
+        if (typeof part.data?.id === 'string') ids.add(part.data.id);
+        if (typeof part.id === 'string') ids.add(part.id);
+      }
+    }
+  }
+  return ids;
+}
+
 function sleep(milliseconds: number) {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
@@ -103,7 +119,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     [client],
   );
 
-  const { messages, sendMessage, status, error, clearError, stop, setMessages, addToolApprovalResponse } = useChat<ChatMessage>({
+  const { messages, sendMessage, status, error, clearError, stop, setMessages, addToolApprovalResponse, resumeStream } = useChat<ChatMessage>({
     id: chatId,
     messages: props.initialMessages,
     resume: props.running,
@@ -118,22 +134,51 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     },
   });
 
+  /**
+   * The conversation said a turn answers its last message, but the resume found no stream yet (204:
+   * a turn queued or just started has logged nothing so far): try again for a while.
+   */
+  const resumeAttempts = useRef(props.running ? 0 : Infinity);
+  useEffect(() => {
+    if (status !== 'ready' || messages.at(-1)?.role !== 'user' || resumeAttempts.current >= 8) return;
+    const attempt = ++resumeAttempts.current;
+    const timer = setTimeout(() => void resumeStream(), 400 * attempt);
+    return () => clearTimeout(timer);
+  }, [status, messages, resumeStream]);
+
   const [notice, setNotice] = useState<string>();
   const [stopping, setStopping] = useState(false);
   const statusRef = useRef(status);
   statusRef.current = status;
   const busy = status === 'submitted' || status === 'streaming';
+  // The stream of a turn waiting for an approval has ended, but the turn runs: the composer steers it
+  // (a new message would queue behind the approval), and Stop cancels it.
+  const lastParts = (messages.at(-1)?.role === 'assistant' ? messages.at(-1)!.parts : []) as Array<{ state?: string }>;
+  const awaitingApproval = !busy && lastParts.some((part) => part.state === 'approval-requested');
+  const awaitingRef = useRef(awaitingApproval);
+  awaitingRef.current = awaitingApproval;
   useEffect(() => {
     if (status === 'streaming') callbacks.current.onTurnStarted();
   }, [status]);
 
-  /** Cost is computed from the turn's usage rows once the answer is stored: merged into the message's metadata. */
+  /**
+   * Once the answer is stored: its cost (computed from the turn's usage rows) is merged into its
+   * metadata. When the conversation holds messages this page never saw (another tab's message, an
+   * answer this page was queued behind), the stored conversation replaces the page's.
+   */
   const loadCost = useCallback(
     async (messageId: string) => {
       try {
-        const stored = (await client.getConversation(chatId)).messages.find((message) => message.id === messageId)?.metadata;
-        if (stored?.costUsd === undefined) return;
-        setMessages((current) => current.map((message) => (message.id === messageId ? { ...message, metadata: { ...stored, ...message.metadata, costUsd: stored.costUsd } } : message)));
+        const storedMessages = (await client.getConversation(chatId)).messages;
+        if (statusRef.current === 'submitted' || statusRef.current === 'streaming') return;
+        const stored = storedMessages.find((message) => message.id === messageId)?.metadata;
+        setMessages((current) => {
+          const shown = new Set(current.map((message) => message.id));
+          const unseen = storedMessages.some((message) => !shown.has(message.id) && !(message.role === 'user' && steeringIdsOf(current).has(message.id)));
+          if (unseen && storedMessages.some((message) => message.id === messageId)) return storedMessages;
+          if (stored?.costUsd === undefined) return current;
+          return current.map((message) => (message.id === messageId ? { ...message, metadata: { ...stored, ...message.metadata, costUsd: stored.costUsd } } : message));
+        });
       } catch {
         // Cost is a detail: the answer itself is complete.
       }
@@ -145,6 +190,19 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
   const stopGenerating = useCallback(async () => {
     setStopping(true);
     try {
+      if (awaitingRef.current) {
+        // No stream to end: the turn waits in its workflow. Once it stored its cancelled answer, show that.
+        await client.stopTurn(chatId);
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const stored = await client.getConversation(chatId);
+          if (!stored.running && stored.messages.at(-1)?.role === 'assistant') {
+            setMessages(stored.messages);
+            break;
+          }
+          await sleep(250);
+        }
+        return;
+      }
       for (let attempt = 0; attempt < 20 && (statusRef.current === 'submitted' || statusRef.current === 'streaming'); attempt++) {
         const answer = await client.stopTurn(chatId);
         if (answer.stopped) break;
@@ -158,12 +216,12 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     } finally {
       setStopping(false);
     }
-  }, [chatId, client, onFailure, stop]);
+  }, [chatId, client, onFailure, stop, setMessages]);
 
   const answerApproval = useCallback(
-    async (approvalId: string, approved: boolean) => {
+    async (approvalId: string, approved: boolean, reason?: string) => {
       try {
-        await addToolApprovalResponse({ id: approvalId, approved });
+        await addToolApprovalResponse({ id: approvalId, approved, ...(reason ? { reason } : {}) });
       } catch (failure) {
         setNotice(onFailure(failure));
       }
@@ -171,12 +229,19 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     [addToolApprovalResponse, onFailure],
   );
 
+  const sendRef = useRef<(text: string, files: File[]) => Promise<void>>(async () => {});
   const steer = useCallback(
     async (text: string) => {
       try {
         await client.steer(chatId, text);
         return true;
       } catch (failure) {
+        if (failure instanceof ApiError && failure.code === 'turn_not_running') {
+          // Too late to steer: the answer is finishing. Sent as the next message once it is done.
+          for (let waited = 0; waited < 15_000 && (statusRef.current === 'submitted' || statusRef.current === 'streaming'); waited += 100) await sleep(100);
+          await sendRef.current(text, []);
+          return true;
+        }
         setNotice(failure instanceof ApiError && failure.code === 'not_found' ? 'This server cannot steer a running answer yet: wait for it, or stop it.' : onFailure(failure));
         return false;
       }
@@ -193,6 +258,10 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
     },
     [messages.length, sendMessage],
   );
+  sendRef.current = send;
+
+  // A steering message is stored as a user message and shown inside the answer that read it: shown once, there.
+  const steeringIds = useMemo(() => steeringIdsOf(messages), [messages]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
@@ -226,7 +295,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
             </div>
           </div>
         )}
-        {messages.map((message) => (
+        {messages.filter((message) => message.role !== 'user' || !steeringIds.has(message.id)).map((message) => (
           <MessageView key={message.id} message={message} streaming={busy && message === lastMessage && message.role === 'assistant'} onApproval={answerApproval} />
         ))}
         {status === 'submitted' && lastMessage?.role === 'user' && (
@@ -254,7 +323,7 @@ function Conversation(props: ChatViewProps & { initialMessages: ChatMessage[]; r
           </div>
         )}
       </div>
-      <Composer busy={busy} stopping={stopping} onSend={send} onStop={stopGenerating} onSteer={steer} />
+      <Composer busy={busy || awaitingApproval} stopping={stopping} onSend={send} onStop={stopGenerating} onSteer={steer} />
     </>
   );
 }

@@ -6,7 +6,7 @@
 import { getToolName, isToolUIPart, type UIMessagePart } from 'ai';
 import { Streamdown } from 'streamdown';
 import type { AnswerMetadata, ChatMessage } from '../api';
-import { MemoryIcon, PaperclipIcon, WarningIcon } from './Icons';
+import { MemoryIcon, PaperclipIcon, ToolIcon, WarningIcon } from './Icons';
 import { MarkdownImage, StoredFileLink, StoredImage } from './StoredFile';
 import { ToolCall } from './ToolCall';
 
@@ -23,7 +23,7 @@ type LoosePart = { type: string; [field: string]: unknown };
 interface MessageViewProps {
   message: ChatMessage;
   streaming: boolean;
-  onApproval(approvalId: string, approved: boolean): void;
+  onApproval(approvalId: string, approved: boolean, reason?: string): void;
 }
 
 function dataOf(part: LoosePart): Record<string, unknown> {
@@ -98,6 +98,40 @@ function MemoryPart({ part }: { part: LoosePart }) {
         ))}
       </ul>
     </details>
+  );
+}
+
+/** The app actions (MCP) a turn offered the model, and how they were chosen. */
+function AppActionsPart({ part }: { part: LoosePart }) {
+  const data = dataOf(part);
+  const actions = Array.isArray(data.actions) ? (data.actions as unknown[]).map(String) : [];
+  const hints = Array.isArray(data.megaToolHints) ? (data.megaToolHints as unknown[]).map(String) : [];
+  const tier = typeof data.tier === 'string' ? data.tier : undefined;
+  let text: string;
+  if (actions.length > 0) text = `Using app actions: ${actions.join(', ')}`;
+  else if (hints.length > 0) text = `Using app actions by name (app_execute), such as ${hints.slice(0, 5).join(', ')}${hints.length > 5 ? ', …' : ''}`;
+  else text = 'No app action matched this message.';
+  return (
+    <div className="notice app-actions" data-notice="app-actions" data-tier={tier} title={tier ? `chosen by ${tier}` : undefined}>
+      <ToolIcon /> {text}
+    </div>
+  );
+}
+
+const STAGE_STATUS: Record<string, string> = { running: 'running…', completed: 'done', failed: 'failed', cancelled: 'cancelled' };
+
+/** A recipe stage: its number, name and kind, and how it ended. */
+function StagePart({ part }: { part: LoosePart }) {
+  const data = dataOf(part);
+  const status = String(data.status ?? 'running');
+  const duration = typeof data.durationMs === 'number' ? ` in ${data.durationMs < 1000 ? `${data.durationMs} ms` : `${(data.durationMs / 1000).toFixed(1)} s`}` : '';
+  const kind = data.kind === 'action' ? 'app action' : data.kind === 'prompt' ? 'model' : undefined;
+  return (
+    <div className={`notice stage stage-${status}`} data-notice="stage" data-status={status}>
+      Stage {Number(data.index ?? 0) + 1}: {String(data.name ?? '')}
+      {kind ? ` (${kind})` : ''} · {STAGE_STATUS[status] ?? status}
+      {duration}
+    </div>
   );
 }
 
@@ -205,6 +239,46 @@ export function MessageView({ message, streaming, onApproval }: MessageViewProps
         return streaming ? (
           <div key={index} className="muted small notice">
             Retrying after an interruption…
+          </div>
+        ) : null;
+      case 'data-app-actions':
+        return <AppActionsPart key={index} part={generic} />;
+      case 'data-stage': {
+        // A stage streams a part when it starts and when it ends: show its latest state only.
+        const stageIndex = dataOf(generic).index;
+        const later = loose.slice(index + 1).some((other) => other.type === 'data-stage' && dataOf(other).index === stageIndex);
+        return later ? null : <StagePart key={index} part={generic} />;
+      }
+      case 'data-turn-queued':
+        return (
+          <div key={index} className="notice turn-notice" role="status" data-notice="turn-queued">
+            {loose.some((other) => other.type === 'data-turn-dequeued') ? 'Waited for the previous answer to finish.' : 'Queued behind the running answer: this one starts when it is done.'}
+          </div>
+        );
+      case 'data-turn-dequeued':
+        return null;
+      case 'data-tool-approval-request': {
+        // Clients before ai 6 get approvals as data parts; this app sends version 7, so only old logs show these.
+        const data = dataOf(generic);
+        const answered = loose.some((other) => other.type === 'data-tool-approval-response' && dataOf(other).approvalId === data.approvalId);
+        return answered ? null : (
+          <div key={index} className="notice turn-notice" data-notice="approval-request">
+            {`${String(data.toolName ?? 'A tool')} waits for approval.`}
+          </div>
+        );
+      }
+      case 'data-tool-approval-response': {
+        const data = dataOf(generic);
+        return (
+          <div key={index} className="notice turn-notice" data-notice="approval-response">
+            {data.approved ? 'Tool call approved.' : `Tool call denied${data.reason ? `: ${String(data.reason)}` : '.'}`}
+          </div>
+        );
+      }
+      case 'data-awaiting-approval':
+        return streaming ? (
+          <div key={index} className="muted small notice">
+            Waiting for your approval…
           </div>
         ) : null;
       case 'steering-message':

@@ -1,4 +1,5 @@
 import { getToolName } from 'ai';
+import { useState } from 'react';
 import { ToolIcon } from './Icons';
 
 type ToolPart = Parameters<typeof getToolName>[0];
@@ -20,8 +21,10 @@ function formatValue(value: unknown): string {
 }
 
 /** A tool call with its input and output, and Approve/Deny while it waits for approval. */
-export function ToolCall({ part, onApproval }: { part: ToolPart; onApproval(approvalId: string, approved: boolean): void }) {
+export function ToolCall({ part, onApproval }: { part: ToolPart; onApproval(approvalId: string, approved: boolean, reason?: string): void }) {
   const name = getToolName(part);
+  // Read by the model with the denial ("the user denied this tool call (reason: …)").
+  const [reason, setReason] = useState('');
   const approval = 'approval' in part ? part.approval : undefined;
   return (
     <details className={`tool-call tool-${part.state}`} open data-tool-name={name} data-state={part.state}>
@@ -56,12 +59,13 @@ export function ToolCall({ part, onApproval }: { part: ToolPart; onApproval(appr
           <button type="button" className="primary" onClick={() => onApproval(approval.id, true)}>
             Approve
           </button>
-          <button type="button" className="secondary" onClick={() => onApproval(approval.id, false)}>
+          <button type="button" className="secondary" onClick={() => onApproval(approval.id, false, reason.trim() || undefined)}>
             Deny
           </button>
+          <input className="approval-reason" aria-label="Reason for denying" placeholder="Reason, if you deny (optional)" value={reason} maxLength={500} onChange={(event) => setReason(event.target.value)} />
         </div>
       )}
-      {(part.state === 'approval-responded' || part.state === 'output-denied') && approval && (
+      {part.state !== 'approval-requested' && approval && approval.approved !== undefined && (
         <div className="approval muted">{approval.approved ? 'You approved this call.' : `You denied this call${approval.reason ? `: ${approval.reason}` : '.'}`}</div>
       )}
     </details>
