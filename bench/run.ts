@@ -75,7 +75,7 @@ async function run(): Promise<number> {
     const context: ScenarioContext = {
       stack,
       config,
-      ours: { kind: 'ours', url: stack.apiUrl, apiKey: stack.apiKey },
+      ours: { kind: 'ours', url: stack.apiUrl, apiKey: stack.apiKey, workspaceId: stack.workspaceId },
       baseline: { kind: 'baseline', url: stack.baselineUrl },
       progress,
     };

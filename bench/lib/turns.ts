@@ -2,6 +2,7 @@
  * Starting turns against the product API or the baseline server, with the same request body
  * (`DefaultChatTransport`'s shape) and the same prompts, and observing them as a client does.
  */
+import { conversationKey, turnKey, turnWorkflowId } from '../../src/shared/ids';
 import { randomUUID } from 'node:crypto';
 import { chunkType, epochNow, openStream, type OpenStream, type SseEvent, type StreamOutcome } from './sse-client';
 
@@ -9,11 +10,15 @@ export interface Target {
   kind: 'ours' | 'baseline';
   url: string;
   apiKey?: string;
+  /** The workspace of `apiKey` (ours): turn workflow ids are scoped to it. */
+  workspaceId?: string;
 }
 
 export interface TurnHandle {
   conversationId: string;
   requestId: string;
+  /** The turn's workflow id (ours only; empty for the baseline). */
+  workflowId: string;
   stream: OpenStream;
   /** Epoch ms of the response headers (for ours: the workflow start RPC has returned). */
   headersAt?: number;
@@ -36,7 +41,8 @@ export interface StartTurnOptions {
 export function startTurn(target: Target, text: string, options: StartTurnOptions): TurnHandle {
   const conversationId = options.conversationId ?? `bench-${randomUUID()}`;
   const requestId = `msg-${randomUUID()}`;
-  const handle: Partial<TurnHandle> = { conversationId, requestId };
+  const workflowId = target.kind === 'ours' && target.workspaceId ? turnWorkflowId(conversationKey(target.workspaceId, conversationId), turnKey(requestId)) : '';
+  const handle: Partial<TurnHandle> = { conversationId, requestId, workflowId };
   const stream = openStream({
     url: `${target.url}/api/chat`,
     method: 'POST',

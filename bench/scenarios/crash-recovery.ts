@@ -11,7 +11,6 @@
  * last heartbeat it received).
  */
 import os from 'node:os';
-import { turnWorkflowId } from '../../src/shared/ids';
 import type { Child } from '../lib/children';
 import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { epochNow } from '../lib/sse-client';
@@ -35,7 +34,7 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
     return worker;
   };
   await Promise.all([spawnWorker(), spawnWorker()]);
-  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey };
+  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey, workspaceId: context.stack.workspaceId };
   const toRestart = new Samples();
   const toRetriedDelta = new Samples();
   const notes: string[] = [];
@@ -63,7 +62,7 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
         turn.stream.abort();
         continue;
       }
-      const handle = context.stack.temporalClient.workflow.getHandle(turnWorkflowId(turn.conversationId, turn.requestId));
+      const handle = context.stack.temporalClient.workflow.getHandle(turn.workflowId);
       turnIds.push(handle.workflowId);
       const description = await handle.describe();
       const identity = description.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'streamCompletion')?.lastWorkerIdentity ?? '';

@@ -22,7 +22,6 @@ import type { Row } from '../lib/report';
 import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { entryIdMilliseconds, epochNow } from '../lib/sse-client';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
-import { turnWorkflowId } from '../../src/shared/ids';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
 import { echoPromptOfTokens, forEachLimited, sleep, startTurn, waitUntil, type Target, type TurnHandle } from '../lib/turns';
 
@@ -154,7 +153,7 @@ async function runLevel(context: ScenarioContext, target: Target, level: number)
     await forEachLimited(turns.length, 32, async (index) => {
       const turn = turns[index]!;
       await context.stack.temporalClient.workflow
-        .getHandle(turnWorkflowId(turn.conversationId, turn.requestId))
+        .getHandle(turn.workflowId)
         .terminate('bench level over')
         .catch(() => undefined);
     });

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { turnWorkflowId } from '../../src/shared/ids';
 import type { ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { questionPrompt, startTurn } from '../lib/turns';
 
@@ -40,7 +39,7 @@ async function measureTurn(context: ScenarioContext, text: string, extraBody: Re
   const turn = startTurn(context.ours, text, { timeoutMs: 60_000, extraBody });
   const outcome = await turn.done;
   if (outcome.end !== 'done') throw new Error(`history: the turn ended with ${outcome.end} ${outcome.status} ${outcome.body ?? outcome.error ?? ''}`);
-  const handle = context.stack.temporalClient.workflow.getHandle(turnWorkflowId(turn.conversationId, turn.requestId));
+  const handle = context.stack.temporalClient.workflow.getHandle(turn.workflowId);
   await Promise.race([handle.result(), new Promise((_, reject) => setTimeout(() => reject(new Error('history: turn did not complete in 30 s')), 30_000))]);
   const history = await handle.fetchHistory();
   const events = history.events ?? [];

@@ -72,7 +72,7 @@ export async function runIdleConnections(context: ScenarioContext): Promise<Scen
   // Fresh processes: an API or baseline server that served the earlier scenarios has free heap that
   // new connections would fill without growing RSS.
   const api = await context.stack.startApi('api-idle');
-  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey };
+  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey, workspaceId: context.stack.workspaceId };
   const held: TurnHandle[] = [];
   let ours: { streams: OpenStream[]; failed: number };
   let before: number;

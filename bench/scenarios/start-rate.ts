@@ -7,7 +7,6 @@
  * (WorkflowTaskScheduled → WorkflowTaskStarted event times).
  */
 import { temporal } from '@temporalio/proto';
-import { turnWorkflowId } from '../../src/shared/ids';
 import type { Row } from '../lib/report';
 import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { epochNow } from '../lib/sse-client';
@@ -64,7 +63,7 @@ async function offer(context: ScenarioContext, target: Target, rate: number, sec
     if (target.kind === 'ours') {
       await forEachLimited(backlog.length, 32, async (index) => {
         const turn = backlog[index]!;
-        await context.stack.temporalClient.workflow.getHandle(turnWorkflowId(turn.conversationId, turn.requestId)).terminate('bench: start rate not sustained').catch(() => undefined);
+        await context.stack.temporalClient.workflow.getHandle(turn.workflowId).terminate('bench: start rate not sustained').catch(() => undefined);
       });
     }
     for (const turn of backlog) turn.stream.abort();
@@ -111,7 +110,7 @@ async function taskTimings(context: ScenarioContext, turns: TurnHandle[], sample
   const step = Math.max(1, Math.floor(turns.length / Math.max(1, sample)));
   for (let index = 0; index < turns.length && timings.histories < sample; index += step) {
     const turn = turns[index]!;
-    const handle = context.stack.temporalClient.workflow.getHandle(turnWorkflowId(turn.conversationId, turn.requestId));
+    const handle = context.stack.temporalClient.workflow.getHandle(turn.workflowId);
     const history = await handle.fetchHistory().catch(() => undefined);
     if (!history?.events) continue;
     timings.histories += 1;

@@ -7,7 +7,6 @@
  * the client's, the Temporal history's and the scripted LLM's record of the request.
  */
 import { temporal } from '@temporalio/proto';
-import { turnWorkflowId } from '../../src/shared/ids';
 import type { ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
@@ -28,7 +27,7 @@ async function timeToFirstDelta(target: Target, index: number): Promise<Observed
   const turn = startTurn(target, questionPrompt(tag), { timeoutMs: 30_000 });
   const outcome = await turn.done;
   if (outcome.end !== 'done' || turn.firstDeltaAt === undefined) return undefined;
-  return { tag, workflowId: turnWorkflowId(turn.conversationId, turn.requestId), postedAt: turn.stream.startedAt, headersAt: turn.headersAt, firstDeltaAt: turn.firstDeltaAt };
+  return { tag, workflowId: turn.workflowId, postedAt: turn.stream.startedAt, headersAt: turn.headersAt, firstDeltaAt: turn.firstDeltaAt };
 }
 
 function eventMilliseconds(event: temporal.api.history.v1.IHistoryEvent): number {
