@@ -14,14 +14,23 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function requireApiKey(workspaces: WorkspaceRepository) {
+/**
+ * `onFailure` sees every request that fails authentication before its 401 is sent (the per-address
+ * rate limit counts them there, so a valid key is never held up by someone else's bad ones).
+ */
+export function requireApiKey(workspaces: WorkspaceRepository, onFailure?: (request: Request, response: Response, refuse: () => void) => void) {
   return async (request: Request, response: Response, next: NextFunction) => {
+    const refuse = (message: string) => {
+      const send = () => sendError(response, 401, 'unauthorized', message);
+      if (onFailure) onFailure(request, response, send);
+      else send();
+    };
     const header = request.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return sendError(response, 401, 'unauthorized', 'Send the API key as `Authorization: Bearer <key>`.');
+    if (!match) return refuse('Send the API key as `Authorization: Bearer <key>`.');
     try {
       const principal = await workspaces.authenticate(match[1]!);
-      if (!principal) return sendError(response, 401, 'unauthorized', 'Unknown API key.');
+      if (!principal) return refuse('Unknown API key.');
       request.principal = principal;
       next();
     } catch (error) {

@@ -1,9 +1,9 @@
 /**
  * Rate limits per API key and per workspace, counted in Redis so that they hold across API processes
  * (`express-rate-limit` with `rate-limit-redis`). Over a limit the answer is 429 with `Retry-After`
- * and a JSON error naming the limit. Requests without a valid key are limited per client address
- * before authentication, so a burst of bad requests costs one Redis round trip each and never a
- * Postgres lookup. A limit of 0 turns that limiter off.
+ * and a JSON error naming the limit. Requests whose key fails are limited per client address, and
+ * only they: a valid key is never refused because its address also sent bad ones. A limit of 0
+ * turns that limiter off.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
@@ -64,13 +64,14 @@ function redisStore(redis: RedisClient, prefix: string): RedisStore {
 
 const pass: RequestHandler = (_request, _response, next) => next();
 
-/** Limits before authentication: per client address, counting only requests that fail authentication. */
+/**
+ * Failed authentications per client address: called only for a request whose key failed (see
+ * `requireApiKey`), so requests with a valid key are never counted nor refused by it, even from an
+ * address (a NAT, a proxy) that also sends bad ones. `next` sends the 401; over the limit, a 429.
+ */
 export function createAddressRateLimit(settings: RateLimitSettings, redis: RedisClient, prefix: string, logger: Logger): RequestHandler {
   if (settings.perAddress <= 0) return pass;
-  return limiter('address', settings.perAddress, settings, redis, prefix, logger, (request) => ipKeyGenerator(request.ip ?? 'unknown'), {
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_request, response) => response.statusCode !== 401,
-  });
+  return limiter('address', settings.perAddress, settings, redis, prefix, logger, (request) => ipKeyGenerator(request.ip ?? 'unknown'));
 }
 
 /** Limits after authentication: per key, then per workspace. */

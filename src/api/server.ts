@@ -164,8 +164,9 @@ export function createApp(dependencies: ApiDependencies) {
   const api = express.Router();
   api.use(corsForApi(configuration.api.corsOrigins));
   // Bad keys are counted per address before any body is read or key looked up.
-  api.use(createAddressRateLimit(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
-  api.use(requireApiKey(workspaces));
+  // Failed authentications are counted per address; over the limit they get 429 instead of 401.
+  const addressLimit = createAddressRateLimit(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger);
+  api.use(requireApiKey(workspaces, (request, response, refuse) => void addressLimit(request, response, refuse)));
   api.use(...createPrincipalRateLimits(configuration.api.rateLimits, redis, configuration.redis.keyPrefix, logger));
   api.use(express.json({ limit: configuration.api.maxRequestBytes }));
   api.use(rejectUnsafeJson);

@@ -55,10 +55,15 @@ it('limits each key, then the workspace across API processes, with 429, Retry-Af
   expect((await get(stack.apiUrl, other.apiKey)).status).toBe(200);
 });
 
-it('limits failed authentications per address before looking a key up', async () => {
+it('limits failed authentications per address, and never a valid key from that address', async () => {
   const statuses: number[] = [];
   for (let index = 0; index < 4; index++) statuses.push((await get(stack.apiUrl, `dc_wrong-key-${index}`)).status);
   expect(statuses).toEqual([401, 401, 401, 429]);
   const refused = await get(stack.apiUrl, 'dc_wrong-key-again');
   expect(refused.body.error).toMatchObject({ code: 'rate_limited', limit: 'address' });
+  expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+  // The same address (a NAT, a proxy) with a valid key: not held up by the bad ones.
+  const valid = await stack.addWorkspace();
+  expect((await get(stack.apiUrl, valid.apiKey)).status).toBe(200);
+  expect((await get(secondApi.url, valid.apiKey)).status).toBe(200);
 });
