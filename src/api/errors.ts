@@ -43,7 +43,8 @@ export function createErrorHandler(logger: Logger) {
     if (type === 'entity.parse.failed') return sendError(response, 400, 'invalid_json', 'The body is not valid JSON.');
     if (type === 'entity.too.large') return sendError(response, 413, 'body_too_large', 'The body is larger than the server accepts (MAX_REQUEST_BYTES).');
     if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(response, 415, 'invalid_encoding', 'Unsupported body encoding.');
-    if (error instanceof URIError || (error instanceof Error && /decode param/i.test(error.message))) return sendError(response, 400, 'invalid_path', 'The path does not decode as UTF-8.');
+    // The router's `decodeURIComponent` of a path parameter throws a URIError (status 400).
+    if (error instanceof URIError) return sendError(response, 400, 'invalid_path', 'The path does not decode as UTF-8.');
     // body-parser and express errors carry the client's fault as a 4xx status (a body that is not gzip, a cut body).
     if (typeof status === 'number' && status >= 400 && status < 500) return sendError(response, status, 'invalid_body', 'The body could not be read as it was declared (Content-Encoding, Content-Length).');
     if (isDatabaseInputError(error)) return sendError(response, 400, 'invalid_request', 'A value of the request cannot be stored (invalid characters).');

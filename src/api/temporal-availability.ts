@@ -4,7 +4,7 @@
  * the deadline, or on a connection the server refused, the call fails with
  * {@link TemporalUnavailableError}, which the error handler answers as 503 with `Retry-After`.
  */
-import { isGrpcDeadlineError, isGrpcServiceError, ServiceError, type Client } from '@temporalio/client';
+import { isGrpcDeadlineError, isGrpcServiceError, type Client } from '@temporalio/client';
 
 /** gRPC status codes that mean "the server could not be reached in time". */
 const UNAVAILABLE = 14;
@@ -17,12 +17,12 @@ export class TemporalUnavailableError extends Error {
   }
 }
 
-/** Whether an error of the Temporal client means the server is unreachable (not a refusal of the call itself). */
+/** Whether an error of the Temporal client (or its cause) says the server could not be reached in time. */
 export function isTemporalUnreachable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    if (isGrpcDeadlineError(current)) return true;
-    if (isGrpcServiceError(current) && (current.code === UNAVAILABLE || current.code === DEADLINE_EXCEEDED)) return true;
-    if (!(current instanceof ServiceError) && !(current instanceof Error)) break;
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = (current as Error).cause, depth++) {
+    const candidate: unknown = current;
+    if (isGrpcDeadlineError(candidate)) return true;
+    if (isGrpcServiceError(candidate) && (candidate.code === UNAVAILABLE || candidate.code === DEADLINE_EXCEEDED)) return true;
   }
   return false;
 }

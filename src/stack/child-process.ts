@@ -1,16 +1,6 @@
 /** Stopping the servers the stack starts as child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
-export async function stopChildProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 /**
  * The guardian around a server binary: it runs the server in the background and waits on its own
  * stdin, a pipe from this Node process. When this process ends in any way (even `kill -9`), the

@@ -224,23 +224,26 @@ export async function startSupervisedDevServer(options: DevServerOptions & { dat
   await stopStaleDevServers(options.databaseFile, options.logger);
   let current = await startDevServer(options);
   let stopped = false;
-  const watch = (server: TemporalServer) => {
-    void server.exited?.then(async (exit) => {
-      if (stopped) return;
-      options.logger.warn({ ...exit, address: server.address }, 'the Temporal dev server exited; starting it again');
-      for (let attempt = 1; !stopped; attempt++) {
-        try {
-          await stopStaleDevServers(options.databaseFile, options.logger);
-          current = await startDevServer(options);
-          if (stopped) await current.stop();
-          else options.logger.info({ address: current.address, attempt }, 'Temporal dev server restarted');
-          watch(current);
-          return;
-        } catch (error) {
-          options.logger.error({ error: String(error), attempt }, 'restarting the Temporal dev server failed; trying again');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * attempt)));
-        }
+  // A restart in progress: `stop` waits for it, so no server it starts outlives `stop`.
+  let restarting: Promise<void> | undefined;
+  const restart = async (server: TemporalServer, exit: { code: number | null; signal: NodeJS.Signals | null }) => {
+    options.logger.warn({ ...exit, address: server.address }, 'the Temporal dev server exited; starting it again');
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        await stopStaleDevServers(options.databaseFile, options.logger);
+        current = await startDevServer(options);
+        if (stopped) return await current.stop();
+        options.logger.info({ address: current.address, attempt }, 'Temporal dev server restarted');
+        return watch(current);
+      } catch (error) {
+        options.logger.error({ error: String(error), attempt }, 'restarting the Temporal dev server failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * attempt)));
       }
+    }
+  };
+  const watch = (server: TemporalServer) => {
+    void server.exited?.then((exit) => {
+      if (!stopped) restarting = restart(server, exit).finally(() => (restarting = undefined));
     });
   };
   watch(current);
@@ -251,6 +254,7 @@ export async function startSupervisedDevServer(options: DevServerOptions & { dat
     owned: true,
     stop: async () => {
       stopped = true;
+      await restarting;
       await current.stop();
     },
   };

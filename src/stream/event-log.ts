@@ -211,20 +211,18 @@ export class EventLog {
    */
   publisher(turnId: string, writer: EventWriter): EventPublisher {
     let sequence = 0;
-    let queue: Array<{ event: StreamEvent; sequence: number; settle?: { resolve(id: string | undefined): void; reject(error: unknown): void } }> = [];
+    const queue: Array<{ event: StreamEvent; sequence: number; settle?: { resolve(id: string | undefined): void; reject(error: unknown): void } }> = [];
     let draining: Promise<void> | undefined;
     let failure: unknown;
     const drain = async () => {
       while (queue.length > 0 && failure === undefined) {
-        const batch = queue.slice(0, MAX_BATCH_EVENTS);
-        queue = queue.slice(batch.length);
+        const batch = queue.splice(0, MAX_BATCH_EVENTS);
         try {
           const ids = await this.appendMany(turnId, batch, writer);
           batch.forEach((item, index) => item.settle?.resolve(ids[index]));
         } catch (error) {
           failure = error;
-          for (const item of [...batch, ...queue]) item.settle?.reject(error);
-          queue = [];
+          for (const item of [...batch, ...queue.splice(0)]) item.settle?.reject(error);
         }
       }
       draining = undefined;

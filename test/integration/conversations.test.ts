@@ -4,6 +4,7 @@
  * uses, the title the agent's model writes after the first answer, CORS for other origins, and the
  * app itself served at `/`.
  */
+import { eventually } from '../support/eventually';
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
@@ -50,26 +51,20 @@ async function chatUntilFirstText(apiKey: string, chatId: string, text: string) 
   return { finished };
 }
 
-async function eventually<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The title workflow's result once it has run (it starts after the turn's answer). */
 function titleWorkflowResult(workspaceId: string, chatId: string): Promise<ConversationTitleResult> {
-  return eventually(async () => {
-    try {
-      return await stack.temporal.workflow.getHandle(conversationTitleWorkflowId(stack.conversationKey(chatId, workspaceId))).result();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
-  }, `the title workflow of ${chatId}`);
+  return eventually(
+    `the title workflow of ${chatId}`,
+    async () => {
+      try {
+        return await stack.temporal.workflow.getHandle(conversationTitleWorkflowId(stack.conversationKey(chatId, workspaceId))).result();
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      }
+    },
+    20_000,
+  );
 }
 
 describe('the conversation list', () => {
@@ -206,7 +201,7 @@ describe('deleting a conversation', () => {
     const id = `delete-${randomUUID()}`;
     const key = stack.conversationKey(id, workspaceId);
     await chat(apiKey, id, 'we are planning the launch for Friday');
-    await eventually(async () => ((await stack.pool.query('SELECT 1 FROM memories WHERE conversation_id = $1', [key])).rowCount ? true : undefined), 'the session memory');
+    await eventually('the session memory', async () => ((await stack.pool.query('SELECT 1 FROM memories WHERE conversation_id = $1', [key])).rowCount ? true : undefined), 20_000);
     const { finished } = await chatUntilFirstText(apiKey, id, 'now something long [[tps=20]]');
     const turnId = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [key])).rows[0].turn_id as string;
 

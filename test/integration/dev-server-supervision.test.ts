@@ -3,6 +3,7 @@
  * it dies (state kept in its file), it does not outlive a process killed with `kill -9`, and a stale
  * one left on the state file is stopped rather than adopted.
  */
+import { eventually } from '../support/eventually';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,16 +24,6 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-async function eventually<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 it('starts the dev server again after it died, on the same port with its state', async () => {
   const databaseFile = path.join(directory, 'restart.sqlite');
   const port = await freePort();
@@ -48,10 +39,10 @@ it('starts the dev server again after it died, on the same port with its state',
     const [pid] = devServerProcesses(databaseFile);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, 'SIGKILL');
-    await eventually('the server to be gone', () => (devServerProcesses(databaseFile).includes(pid!) ? undefined : true));
-    const restarted = await eventually('a new server process', () => devServerProcesses(databaseFile).find((other) => other !== pid));
+    await eventually('the server to be gone', () => (devServerProcesses(databaseFile).includes(pid!) ? undefined : true), 60_000);
+    const restarted = await eventually('a new server process', () => devServerProcesses(databaseFile).find((other) => other !== pid), 60_000);
     expect(restarted).not.toBe(pid);
-    await eventually('the server to answer again', async () => ((await isTemporalReachable(server.address, 'default', 1000)) ? true : undefined));
+    await eventually('the server to answer again', async () => ((await isTemporalReachable(server.address, 'default', 1000)) ? true : undefined), 60_000);
 
     const again = await Connection.connect({ address: server.address });
     const description = await new Client({ connection: again }).workflow.getHandle(workflowId).describe();
@@ -93,7 +84,7 @@ it('stops a stale dev server on the same state file instead of adopting it', asy
   // A server left by an earlier run: started on its own, not supervised by anyone in this process.
   const stale = spawn(binary!, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--db-filename', databaseFile, '--log-level', 'error'], { stdio: 'ignore', detached: true });
   try {
-    await eventually('the stale server', async () => ((await isTemporalReachable(`127.0.0.1:${port}`, 'default', 1000)) ? true : undefined));
+    await eventually('the stale server', async () => ((await isTemporalReachable(`127.0.0.1:${port}`, 'default', 1000)) ? true : undefined), 60_000);
     const server = await startSupervisedDevServer({ databaseFile, port, headless: true, logger });
     try {
       await eventually('the stale server to exit', () => (stale.exitCode !== null || stale.signalCode !== null ? true : undefined), 10_000);

@@ -12,6 +12,7 @@
  * A recipe run survives a kill too: the worker streaming its prompt stage dies, the stage's activity
  * is retried on the other worker (the client gets `reset-step`), and the run completes.
  */
+import { eventually } from '../support/eventually';
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { apiClient } from '../support/api-client';
@@ -36,16 +37,6 @@ afterAll(async () => {
   await stack?.stop();
   await server?.close();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 test('a completed action is not run again when its worker dies before the result is stored', async () => {
   const admin = apiClient(stack.apiUrl, stack.apiKey);
@@ -83,12 +74,12 @@ test('a completed action is not run again when its worker dies before the result
     const reading = readSse(response);
 
     // The server answered and the per-turn cache holds the result; the activity now waits on its insert.
-    await waitFor('the action to complete', async () => ((server.counters.calls.echo ?? 0) > before ? true : undefined));
-    await waitFor('the cached result', async () => {
+    await eventually('the action to complete', async () => ((server.counters.calls.echo ?? 0) > before ? true : undefined), 60_000);
+    await eventually('the cached result', async () => {
       const cached = await stack.pool.query('SELECT 1 FROM mcp_action_results WHERE scope_id = $1', [turnId]);
       return cached.rowCount ? true : undefined;
-    });
-    const killed = await waitFor('the worker running the action', () => stack.killWorkerRunning(turnId));
+    }, 60_000);
+    const killed = await eventually('the worker running the action', () => stack.killWorkerRunning(turnId), 60_000);
     expect(killed.pid).toBeGreaterThan(0);
     // The dead worker's statement still waits in Postgres; a machine that died would take its
     // connection with it, so its backend goes too before the lock is released.
@@ -135,7 +126,7 @@ test('a recipe run survives the kill of the worker streaming its prompt stage', 
   let killing: Promise<unknown> | undefined;
   const events = await readSse(response, (event) => {
     if (event.data.includes('"text-delta"') && ++deltas === 5) {
-      killing = waitFor('the worker streaming the prompt', () => stack.killWorkerRunning(runWorkflowId)).then(() => stack.spawnWorker());
+      killing = eventually('the worker streaming the prompt', () => stack.killWorkerRunning(runWorkflowId), 60_000).then(() => stack.spawnWorker());
     }
   });
   await killing;

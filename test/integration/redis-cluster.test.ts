@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { latestTurnKey, turnStreamKeys } from '../../src/stream/keys';
-import { assistantText, runAiClient } from '../support/ai-client';
+import { sendThenStop } from '../support/ai-client';
 import { runTurn, storedAnswerText } from '../support/chat';
 import { startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redis-cluster';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
@@ -149,16 +149,9 @@ it("the shard owning a turn drops every connection of the stack mid-answer: the 
 
 it("stops the hop over the turn's shard channel: the partial answer is kept, the model request aborted", async () => {
   const chatId = `chat-${randomUUID()}`;
-  const result = await runAiClient({
-    apiUrl: stack.apiUrl,
-    apiKey: stack.apiKey,
-    chatId,
-    headers: { 'x-ai-sdk-version': '7' },
-    steps: [{ action: 'send-then-stop', text: 'A long answer to stop [[tps=20]]', minChars: 40 }],
-  });
+  const { result, shown } = await sendThenStop(stack, chatId, 'A long answer to stop [[tps=20]]', 40);
   expect(result.stopAnswers[0]).toMatchObject({ status: 200, body: { stopped: true } });
   expect(result.error).toBeNull();
-  const shown = assistantText(result.messages.at(-1));
   expect(shown.length).toBeGreaterThanOrEqual(40);
   expect(shown.length).toBeLessThan(longAnswer.length);
   expect(result.messages.at(-1)?.metadata).toMatchObject({ finishReason: 'cancelled' });

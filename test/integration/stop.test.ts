@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { INTERRUPTED_TOOL_CALL_TEXT } from '../../src/shared/answer';
-import { assistantText, runAiClient } from '../support/ai-client';
+import { sendThenStop } from '../support/ai-client';
 import { createAgent, postChat, storedEvents } from '../support/chat';
 import { chunksOf, readSse, userMessage } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -29,15 +29,8 @@ const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 it('ends the model call and the stream at once, and keeps what the user saw', async () => {
   const chatId = `chat-${randomUUID()}`;
-  const result = await runAiClient({
-    apiUrl: stack.apiUrl,
-    apiKey: stack.apiKey,
-    chatId,
-    headers: { 'x-ai-sdk-version': '7' },
-    steps: [{ action: 'send-then-stop', text: 'A long answer to stop [[tps=10]]', minChars: 30 }],
-  });
+  const { result, shown } = await sendThenStop(stack, chatId, 'A long answer to stop [[tps=10]]', 30);
   expect(result.stopAnswers[0]).toMatchObject({ status: 200, body: { stopped: true } });
-  const shown = assistantText(result.messages.at(-1));
   expect(shown.length).toBeLessThan(longAnswer.length);
   // At 10 words a second, a stop carried by the heartbeat would let tens of words through.
   expect(words(shown) - words(shown.slice(0, result.stopAnswers[0]!.shownWhenStopped))).toBeLessThanOrEqual(3);

@@ -48,3 +48,18 @@ export async function runAiClient(scenario: AiClientScenario): Promise<AiClientR
 export function assistantText(message: AiClientResult['messages'][number] | undefined): string {
   return (message?.parts ?? []).filter((part) => part.type === 'text').map((part) => part.text as string).join('');
 }
+
+/**
+ * An ai 7 chat engine sends `text` and stops the answer once it shows `minChars` characters;
+ * returns the run and the answer text the client kept.
+ */
+export async function sendThenStop(target: { apiUrl: string; apiKey: string }, chatId: string, text: string, minChars: number): Promise<{ result: AiClientResult; shown: string }> {
+  const result = await runAiClient({
+    apiUrl: target.apiUrl,
+    apiKey: target.apiKey,
+    chatId,
+    headers: { 'x-ai-sdk-version': '7' },
+    steps: [{ action: 'send-then-stop', text, minChars }],
+  });
+  return { result, shown: assistantText(result.messages.at(-1)) };
+}

@@ -3,6 +3,7 @@
  * `openai` client against the scripted server's `/v1/embeddings` and `/v1/chat/completions`), API
  * calls with a key, another user of the same workspace, and waiting for background work.
  */
+import { eventually } from './eventually';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createMemoryActivities } from '../../src/activities/memory';
@@ -13,6 +14,8 @@ import { deploymentEmbedder, Embedder } from '../../src/embeddings/embedder';
 import { EmbeddingCache } from '../../src/embeddings/embedding-cache';
 import type { Logger } from '../../src/logger';
 import type { TestStack } from './stack';
+
+export { eventually };
 
 export const TEST_MINIMUM_SIMILARITY = 0.3;
 
@@ -58,17 +61,6 @@ export function api(stack: TestStack, apiKey: string) {
       },
       ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? new Uint8Array(body) : typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-}
-
-/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs` with `what`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Waits until every turn of the conversation has completed (memory extraction runs after the stream ends). */
