@@ -45,6 +45,7 @@ export async function startWorker(
       connection,
       namespace: configuration.temporal.namespace,
       taskQueue: configuration.temporal.taskQueue,
+      role: configuration.temporal.workerRole,
       encryptionKeys: configuration.encryption.keys,
       dependencies: activityDependenciesFrom(configuration, { pool, redis, openai: createOpenAiClient(llm.baseUrl, llm.apiKey), logger, stopSignals }),
       ...options,
@@ -69,7 +70,7 @@ async function run() {
     { baseUrl: configuration.llm.baseUrl, apiKey: configuration.llm.apiKey ?? 'unset' },
     logger,
   );
-  logger.info({ taskQueue: configuration.temporal.taskQueue }, 'worker running');
+  logger.info({ taskQueue: configuration.temporal.taskQueue, role: configuration.temporal.workerRole }, 'worker running');
   await running.done;
 }
 

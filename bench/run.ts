@@ -71,11 +71,15 @@ async function run(): Promise<number> {
   const details: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   try {
-    stack = await startBenchStack(progress);
+    stack = await startBenchStack(progress, config.topology);
+    const apiKey = stack.apiKey;
+    const workspaceId = stack.workspaceId;
+    const oursAll = stack.apis.map(({ url }): ScenarioContext['ours'] => ({ kind: 'ours', url, apiKey, workspaceId }));
     const context: ScenarioContext = {
       stack,
       config,
-      ours: { kind: 'ours', url: stack.apiUrl, apiKey: stack.apiKey, workspaceId: stack.workspaceId },
+      ours: oursAll[0]!,
+      oursAll,
       baseline: { kind: 'baseline', url: stack.baselineUrl },
       progress,
     };

@@ -60,6 +60,11 @@ const environmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('durable-chat'),
+  /**
+   * What a worker process polls: `all` (workflows and activities), `workflows` (workflow tasks and the
+   * local steps they run) or `activities` (model hops, tools, embeddings): streaming then never delays a workflow task.
+   */
+  WORKER_ROLE: z.enum(['all', 'workflows', 'activities']).default('all'),
   TEMPORAL_API_KEY: z.string().optional(),
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
@@ -178,6 +183,8 @@ export interface Configuration {
     address?: string;
     namespace: string;
     taskQueue: string;
+    /** What this worker process polls (WORKER_ROLE). */
+    workerRole: 'all' | 'workflows' | 'activities';
     apiKey?: string;
     tls: boolean;
     cliPath?: string;
@@ -292,6 +299,7 @@ export function loadConfiguration(environment: NodeJS.ProcessEnv = process.env):
       address: value.TEMPORAL_ADDRESS,
       namespace: value.TEMPORAL_NAMESPACE,
       taskQueue: value.TEMPORAL_TASK_QUEUE,
+      workerRole: value.WORKER_ROLE,
       apiKey: value.TEMPORAL_API_KEY,
       tls: value.TEMPORAL_TLS === 'true' || (value.TEMPORAL_TLS === undefined && value.TEMPORAL_API_KEY !== undefined),
       cliPath: value.TEMPORAL_CLI_PATH,

@@ -22,8 +22,16 @@ function list(name: string, fallback: number[]): number[] {
 export const SCENARIOS = ['ttft', 'reconnect', 'history', 'delta', 'start-rate', 'idle', 'crash', 'retrieval'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+export const WORKER_ROLES = ['all', 'workflows', 'activities'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
 export interface BenchConfig {
   quick: boolean;
+  /**
+   * The product's processes: one worker per entry of `workerRoles` (WORKER_ROLE of each) and `apis`
+   * API processes; turns of the delta and crash scenarios are spread over the APIs.
+   */
+  topology: { workerRoles: WorkerRole[]; apis: number };
   scenarios: ScenarioName[];
   /** Hard bound of the whole run: the watchdog stops everything after this. */
   maxMinutes: number;
@@ -58,8 +66,15 @@ export function readBenchConfig(): BenchConfig {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_SCENARIOS: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
   }
   const scenarios = requested.length > 0 ? SCENARIOS.filter((name) => requested.includes(name)) : [...SCENARIOS];
+  const workerRoles = (process.env.BENCH_WORKER_ROLES ?? 'workflows,activities').split(',').map((role) => role.trim()).filter(Boolean);
+  for (const role of workerRoles) {
+    if (!(WORKER_ROLES as readonly string[]).includes(role)) throw new Error(`BENCH_WORKER_ROLES: unknown role "${role}" (known: ${WORKER_ROLES.join(', ')})`);
+  }
+  const roles = workerRoles as WorkerRole[];
+  if (!roles.some((role) => role !== 'activities') || !roles.some((role) => role !== 'workflows')) throw new Error('BENCH_WORKER_ROLES: some worker must poll workflows and some activities');
   return {
     quick,
+    topology: { workerRoles: roles, apis: Math.max(1, Math.floor(number('BENCH_APIS', 1))) },
     scenarios,
     maxMinutes: number('BENCH_MAX_MINUTES', 20),
     ttft: {

@@ -86,6 +86,8 @@ export interface ProcessUsage {
 export interface WatchedProcess {
   name: string;
   pids: () => number[];
+  /** A subset of another entry's processes, reported on its own and left out of the machine's sum. */
+  part?: boolean;
 }
 
 export interface CpuReport {
@@ -152,7 +154,7 @@ export class CpuMeter {
       result[process.name] = { cpuPercent: Math.round((used / seconds) * 1000) / 10, rssMiB: Math.round((rss / 1048576) * 10) / 10 };
     }
     const busyShare = (stop.machineBusy - this.start.machineBusy) / Math.max(1, stop.machineTotal - this.start.machineTotal);
-    const watchedPercent = Object.values(result).reduce((sum, usage) => sum + usage.cpuPercent, 0);
+    const watchedPercent = this.processes.filter((process) => !process.part).reduce((sum, process) => sum + (result[process.name]?.cpuPercent ?? 0), 0);
     const machinePercentOfOneCore = busyShare * 100 * cpus().length;
     return {
       processes: result,

@@ -8,6 +8,8 @@ export interface ScenarioContext {
   stack: BenchStack;
   config: BenchConfig;
   ours: Target;
+  /** One target per API process (BENCH_APIS); `ours` is the first. */
+  oursAll: Target[];
   baseline: Target;
   progress(message: string): void;
 }

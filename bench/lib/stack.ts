@@ -18,6 +18,7 @@ import { createLogger } from '../../src/logger';
 import { freePort, obtainTemporalServer, type TemporalServer } from '../../src/stack/temporal-server';
 import { WORKFLOWS_PATH } from '../../src/worker/create-worker';
 import { spawnNode, waitForHttp, type Child, ROOT } from './children';
+import type { BenchConfig, WorkerRole } from './config';
 import { childPids, CpuMeter, pidsByName, type WatchedProcess } from './process-stats';
 
 export interface BenchStack {
@@ -37,9 +38,12 @@ export interface BenchStack {
   llmUrl: string;
   baseline: Child;
   baselineUrl: string;
+  /** The first worker and API process; `workers` and `apis` hold them all (BENCH_WORKER_ROLES, BENCH_APIS). */
   worker: Child;
+  workers: Array<{ child: Child; role: WorkerRole }>;
   api: Child;
   apiUrl: string;
+  apis: Array<{ child: Child; url: string }>;
   apiKey: string;
   workspaceId: string;
   /** Starts another worker (crash recovery) with environment overrides. */
@@ -55,7 +59,7 @@ export interface BenchStack {
 
 const quietLogger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', 'bench');
 
-export async function startBenchStack(progress: (message: string) => void): Promise<BenchStack> {
+export async function startBenchStack(progress: (message: string) => void, topology: BenchConfig['topology']): Promise<BenchStack> {
   const runId = new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14);
   const directory = mkdtempSync(path.join(os.tmpdir(), 'durable-chat-bench-'));
   const logDirectory = path.join(ROOT, 'bench/results', `logs-${runId}`);
@@ -189,8 +193,13 @@ export async function startBenchStack(progress: (message: string) => void): Prom
       return { child, url };
     };
 
-    progress('starting the worker and the API (child processes)');
-    const [worker, api] = await Promise.all([startWorker('worker'), startApi('api')]);
+    progress(`starting ${topology.workerRoles.length} worker(s) (${topology.workerRoles.join(', ')}) and ${topology.apis} API process(es)`);
+    const [workers, apis] = await Promise.all([
+      Promise.all(topology.workerRoles.map(async (role, index) => ({ role, child: await startWorker(`worker-${index}-${role}`, { WORKER_ROLE: role }) }))),
+      Promise.all(Array.from({ length: topology.apis }, (_, index) => startApi(index === 0 ? 'api' : `api-${index}`))),
+    ]);
+    const worker = workers[0]!.child;
+    const api = apis[0]!;
 
     const apiKey = generateApiKey();
     const workspaceId = `bench-${runId}`;
@@ -198,8 +207,12 @@ export async function startBenchStack(progress: (message: string) => void): Prom
 
     const cpuMeter = (extra: WatchedProcess[] = []) =>
       new CpuMeter([
-        { name: 'worker', pids: () => [worker.pid] },
-        { name: 'api', pids: () => [api.child.pid] },
+        { name: 'worker', pids: () => workers.map(({ child }) => child.pid) },
+        { name: 'api', pids: () => apis.map(({ child }) => child.pid) },
+        // With split roles, each role's share of 'worker' as well.
+        ...(new Set(topology.workerRoles).size > 1
+          ? [...new Set(topology.workerRoles)].map((role) => ({ name: `worker:${role}`, part: true, pids: () => workers.filter((entry) => entry.role === role).map(({ child }) => child.pid) }))
+          : []),
         { name: 'redis', pids: () => (redisPid ? [redisPid] : []) },
         { name: 'temporal', pids: () => (temporalPid ? [temporalPid] : []) },
         { name: 'postgres', pids: () => pidsByName(/^postgres/) },
@@ -227,8 +240,10 @@ export async function startBenchStack(progress: (message: string) => void): Prom
       baseline: baselineProcess.child,
       baselineUrl: baselineProcess.url,
       worker,
+      workers,
       api: api.child,
       apiUrl: api.url,
+      apis,
       apiKey,
       workspaceId,
       startWorker,

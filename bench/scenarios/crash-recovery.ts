@@ -1,6 +1,7 @@
 /**
- * Scenario 5, crash recovery: two workers on a dedicated task queue (and an API whose
- * LLM_HEARTBEAT_TIMEOUT_MS is the scenario's heartbeat timeout, default 2000 ms). Each round starts a
+ * Scenario 5, crash recovery: two workers (WORKER_ROLE=all) on a dedicated task queue and two API
+ * processes whose LLM_HEARTBEAT_TIMEOUT_MS is the scenario's heartbeat timeout (default 2000 ms); rounds
+ * alternate between the APIs. Each round starts a
  * 50 tokens/s answer (144 deltas), waits for k deltas, finds the worker running the LLM activity
  * (`pendingActivities[].lastWorkerIdentity` = `<pid>@<host>`), `kill -9`s it and measures kill →
  * first delta of the retried attempt at the client (`text-<hop>-<attempt ≥ 2>`, after the
@@ -20,9 +21,9 @@ import { sleep, startTurn, waitUntil, type Target } from '../lib/turns';
 export async function runCrashRecovery(context: ScenarioContext): Promise<ScenarioResult> {
   const { kills, heartbeatTimeoutMs, deltasBeforeKill } = context.config.crash;
   const taskQueue = `${context.stack.taskQueue}-crash`;
-  const overrides = { TEMPORAL_TASK_QUEUE: taskQueue, LLM_HEARTBEAT_TIMEOUT_MS: String(heartbeatTimeoutMs) };
-  context.progress(`crash: ${kills} kills, heartbeat timeout ${heartbeatTimeoutMs} ms, two workers on ${taskQueue}`);
-  const api = await context.stack.startApi('api-crash', overrides);
+  const overrides = { TEMPORAL_TASK_QUEUE: taskQueue, WORKER_ROLE: 'all', LLM_HEARTBEAT_TIMEOUT_MS: String(heartbeatTimeoutMs) };
+  context.progress(`crash: ${kills} kills, heartbeat timeout ${heartbeatTimeoutMs} ms, two workers and two APIs on ${taskQueue}`);
+  const apis = await Promise.all([context.stack.startApi('api-crash-0', overrides), context.stack.startApi('api-crash-1', overrides)]);
   let generation = 0;
   const workers = new Map<number, Child>();
   const workerStartMs = new Samples();
@@ -34,7 +35,8 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
     return worker;
   };
   await Promise.all([spawnWorker(), spawnWorker()]);
-  const target: Target = { kind: 'ours', url: api.url, apiKey: context.stack.apiKey, workspaceId: context.stack.workspaceId };
+  // Rounds alternate between the APIs: the client's API is independent of the worker that runs the turn.
+  const targets: Target[] = apis.map((api) => ({ kind: 'ours', url: api.url, apiKey: context.stack.apiKey, workspaceId: context.stack.workspaceId }));
   const toRestart = new Samples();
   const toRetriedDelta = new Samples();
   const notes: string[] = [];
@@ -48,7 +50,7 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
       let deltas = 0;
       let restartAt: number | undefined;
       let retriedDeltaAt: number | undefined;
-      const turn = startTurn(target, `Tell me something long, round ${round} [[tps=50]]`, {
+      const turn = startTurn(targets[round % targets.length]!, `Tell me something long, round ${round} [[tps=50]]`, {
         timeoutMs: 60_000,
         onEvent: (event, type) => {
           if (type === 'data-hop-restart' || type === 'reset-step') restartAt ??= event.receivedAt;
@@ -95,7 +97,7 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
     await Promise.race([Promise.allSettled(handles.map((handle) => handle.result())), sleep(30_000)]);
     await Promise.allSettled(handles.map((handle) => handle.terminate('bench crash scenario over')));
     await Promise.all([...workers.values()].map((worker) => worker.stop()));
-    await api.child.stop();
+    await Promise.all(apis.map((api) => api.child.stop()));
     await waitForQuiet(context, 10_000);
   }
 

@@ -68,7 +68,9 @@ async function modelToClientLag(context: ScenarioContext, count: number, tagOf: 
 /** Starting is considered stalled when no turn got its first delta for this long. */
 const STALL_MS = 10_000;
 
-async function runLevel(context: ScenarioContext, target: Target, level: number): Promise<LevelResult> {
+/** `targets`: the turns go round-robin over them (the product's API processes, or the one baseline server). */
+async function runLevel(context: ScenarioContext, targets: Target[], level: number): Promise<LevelResult> {
+  const target = targets[0]!;
   const { tokensPerSecond, windowSeconds, rampConcurrency, rampRateEstimate } = context.config.delta;
   const tokensPerTurn = Math.ceil((level / rampRateEstimate + SETTLE_MS / 1000 + windowSeconds + 3) * tokensPerSecond);
   const tagOf = (index: number) => `delta-${target.kind}-${level}-${index}`;
@@ -104,7 +106,7 @@ async function runLevel(context: ScenarioContext, target: Target, level: number)
       break;
     }
     awaitingFirst += 1;
-    const turn: TurnHandle = startTurn(target, echoPromptOfTokens(tokensPerTurn, `[[tps=${tokensPerSecond}]]`, tagOf(index)), {
+    const turn: TurnHandle = startTurn(targets[index % targets.length]!, echoPromptOfTokens(tokensPerTurn, `[[tps=${tokensPerSecond}]]`, tagOf(index)), {
       timeoutMs: streamTimeoutMs,
       onEvent: (event, type) => onEvent(index, event, type),
       onFirstDelta: (at) => {
@@ -202,12 +204,12 @@ export async function runDeltaLatency(context: ScenarioContext): Promise<{ delta
   const results = new Map<number, { ours: LevelResult; baseline?: LevelResult }>();
   const measure = async (level: number, withBaseline: boolean) => {
     context.progress(`delta: ${level} concurrent turns (product)`);
-    const ours = await runLevel(context, context.ours, level);
+    const ours = await runLevel(context, context.oursAll, level);
     context.progress(`  p50 ${ours.latencyMs?.p50} ms, p99 ${ours.latencyMs?.p99} ms, lag p50 ${ours.modelToClientLagMs?.p50} ms, ${ours.streaming}/${level} streaming, ${ours.deliveredPerSecond}/${ours.expectedPerSecond} deltas/s, CPU ${cpuCell(ours.cpu)}`);
     let baseline: LevelResult | undefined;
     if (withBaseline) {
       context.progress(`delta: ${level} concurrent turns (baseline)`);
-      baseline = await runLevel(context, context.baseline, level);
+      baseline = await runLevel(context, [context.baseline], level);
       context.progress(`  p50 ${baseline.latencyMs?.p50} ms, p99 ${baseline.latencyMs?.p99} ms, lag p50 ${baseline.modelToClientLagMs?.p50} ms, ${baseline.deliveredPerSecond}/${baseline.expectedPerSecond} deltas/s, CPU ${cpuCell(baseline.cpu)}`);
     }
     results.set(level, { ours, ...(baseline ? { baseline } : {}) });

@@ -34,7 +34,9 @@ interface RateResult {
  * the turns that got their first delta divided by the time from the first POST to the last of those
  * (or to the early stop). Turns still waiting at the end are terminated.
  */
-async function offer(context: ScenarioContext, target: Target, rate: number, seconds: number, indexOffset: number): Promise<RateResult> {
+/** `targets`: the turns go round-robin over them (the product's API processes, or the baseline server). */
+async function offer(context: ScenarioContext, targets: Target[], rate: number, seconds: number, indexOffset: number): Promise<RateResult> {
+  const target = targets[0]!;
   const count = Math.round(rate * seconds);
   const backlogLimit = Math.max(20, rate * 5);
   const turns: TurnHandle[] = [];
@@ -51,7 +53,7 @@ async function offer(context: ScenarioContext, target: Target, rate: number, sec
       break;
     }
     waiting += 1;
-    const turn = startTurn(target, questionPrompt(`rate-${target.kind}-${indexOffset + index}`), { timeoutMs: 120_000, onFirstDelta: () => (waiting -= 1) });
+    const turn = startTurn(targets[index % targets.length]!, questionPrompt(`rate-${target.kind}-${indexOffset + index}`), { timeoutMs: 120_000, onFirstDelta: () => (waiting -= 1) });
     void turn.done.then(() => {
       if (turn.firstDeltaAt === undefined) waiting -= 1;
     });
@@ -139,14 +141,14 @@ export async function runStartRate(context: ScenarioContext): Promise<ScenarioRe
   context.progress(`start rate: ${rate}/s offered for ${seconds} s (product)`);
   const meter = context.stack.cpuMeter();
   meter.begin();
-  const ours = await offer(context, context.ours, rate, seconds, 100_000);
+  const ours = await offer(context, context.oursAll, rate, seconds, 100_000);
   const cpu = meter.end();
   context.progress(`  started ${ours.startedPerSecond.toFixed(1)}/s (${ours.started}/${ours.offered}), TTFT p95 ${ours.ttftMs?.p95} ms`);
   const timings = await taskTimings(context, ours.turns.filter((turn) => turn.firstDeltaAt !== undefined), historySample);
   const scheduleSummary = timings.workflowScheduleToStart.summary();
   await waitForQuiet(context, 30_000);
   context.progress(`start rate: ${rate}/s offered for ${baselineSeconds} s (baseline)`);
-  const baseline = await offer(context, context.baseline, rate, baselineSeconds, 200_000);
+  const baseline = await offer(context, [context.baseline], rate, baselineSeconds, 200_000);
 
   const rows: Row[] = [
     { scenario: '4 start rate', metric: `turns started/s (offered ${rate}/s for ${ours.offeredSeconds} of ${seconds} s${ours.stoppedEarly ? ', backlog stop' : ''})`, measured: ours.startedPerSecond, baseline: baseline.startedPerSecond, target: { comparison: '>=', value: 25 } },

@@ -15,6 +15,12 @@ export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  /**
+   * `all` (default): workflows and activities. `workflows`: workflow tasks and their local activities,
+   * no activity polling. `activities`: activity tasks only. Separate processes keep workflow tasks from
+   * queueing behind streaming activities on one event loop.
+   */
+  role?: 'all' | 'workflows' | 'activities';
   dependencies: ActivityDependencies;
   /** A prebuilt workflow bundle (tests build one once); otherwise the workflows are bundled here. */
   workflowBundle?: { codePath: string };
@@ -25,13 +31,17 @@ export interface CreateWorkerOptions {
 
 export async function createChatWorker(options: CreateWorkerOptions): Promise<Worker> {
   const tracing = activeTracing();
+  const role = options.role ?? 'all';
+  const workflows = options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH };
   return Worker.create({
     // Tracing on: workflow and activity interceptors and the sink that exports workflow spans.
     ...(tracing ? { plugins: [new OpenTelemetryPlugin({ resource: tracing.resource, spanProcessor: tracing.spanProcessor })] } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // The workflows role keeps the activities: the turn's local steps run in the workflow's worker.
+    ...(role === 'activities' ? {} : workflows),
+    ...(role === 'workflows' ? { enableNonLocalActivities: false } : {}),
     activities: createActivities(options.dependencies),
     ...(options.encryptionKeys?.length ? { dataConverter: dataConverterFor(options.encryptionKeys) } : {}),
     maxConcurrentActivityTaskExecutions: 400,
