@@ -27,10 +27,10 @@ interface StatFields {
   cpuSeconds: number;
 }
 
-function readStat(pid: number): StatFields | undefined {
+function readStat(pid: number, task?: number): StatFields | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8');
   } catch {
     return undefined;
   }
@@ -53,15 +53,37 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
-/** Direct children of `parentPid` whose command name matches. */
-export function childPids(parentPid: number, comm?: RegExp): number[] {
-  const found: number[] = [];
+/** Children, grandchildren… of `rootPid` whose command name matches (a server behind a guardian shell). */
+export function descendantPids(rootPid: number, comm?: RegExp): number[] {
+  const parents = new Map<number, { ppid: number; comm: string }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat && stat.ppid === parentPid && (!comm || comm.test(stat.comm))) found.push(Number(entry));
+    if (stat) parents.set(Number(entry), stat);
   }
-  return found;
+  const isDescendant = (pid: number): boolean => {
+    for (let current = parents.get(pid)?.ppid, depth = 0; current !== undefined && depth < 64; current = parents.get(current)?.ppid, depth++) {
+      if (current === rootPid) return true;
+    }
+    return false;
+  };
+  return [...parents.entries()].filter(([pid, stat]) => isDescendant(pid) && (!comm || comm.test(stat.comm))).map(([pid]) => pid);
+}
+
+/** CPU seconds of each thread of `pid`, summed per thread name (`node`, `tokio-runtime-w`, `V8 DefaultWorke`, `libuv-worker`…). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const task of tasks) {
+    const stat = readStat(pid, Number(task));
+    if (stat) byName.set(stat.comm, (byName.get(stat.comm) ?? 0) + stat.cpuSeconds);
+  }
+  return byName;
 }
 
 /** Every process whose command name matches (e.g. all postgres backends). */
@@ -78,6 +100,8 @@ export function pidsByName(comm: RegExp): number[] {
 export interface ProcessUsage {
   /** CPU over the interval, percent of one core (200% = both cores of this machine). */
   cpuPercent: number;
+  /** With `threads`: percent of one core per thread name. */
+  threads?: Record<string, number>;
   /** RSS at the end of the interval, MiB. */
   rssMiB: number;
 }
@@ -88,6 +112,8 @@ export interface WatchedProcess {
   pids: () => number[];
   /** A subset of another entry's processes, reported on its own and left out of the machine's sum. */
   part?: boolean;
+  /** Also report CPU per thread name (where a Node process's time goes: main thread, Temporal core, GC…). */
+  threads?: boolean;
 }
 
 export interface CpuReport {
@@ -103,6 +129,8 @@ interface Snapshot {
   at: number;
   /** CPU seconds per process name, per pid (a group such as postgres backends has several). */
   cpuSeconds: Map<string, Map<number, number>>;
+  /** Per process name with `threads`: CPU seconds per `<pid>/<thread name>`. */
+  threadSeconds: Map<string, Map<string, number>>;
   machineBusy: number;
   machineTotal: number;
 }
@@ -123,16 +151,20 @@ export class CpuMeter {
 
   private snapshot(): Snapshot {
     const cpuSeconds = new Map<string, Map<number, number>>();
+    const threadSeconds = new Map<string, Map<string, number>>();
     for (const process of this.processes) {
       const perPid = new Map<number, number>();
+      const perThread = new Map<string, number>();
       for (const pid of process.pids()) {
         const stat = readStat(pid);
         if (stat) perPid.set(pid, stat.cpuSeconds);
+        if (process.threads) for (const [name, seconds] of threadCpuSeconds(pid)) perThread.set(`${pid}/${name}`, seconds);
       }
       cpuSeconds.set(process.name, perPid);
+      if (process.threads) threadSeconds.set(process.name, perThread);
     }
     const machine = machineTicks();
-    return { at: performance.now(), cpuSeconds, machineBusy: machine.busy, machineTotal: machine.total };
+    return { at: performance.now(), cpuSeconds, threadSeconds, machineBusy: machine.busy, machineTotal: machine.total };
   }
 
   begin(): void {
@@ -152,6 +184,17 @@ export class CpuMeter {
       for (const [pid, seconds] of stop.cpuSeconds.get(process.name) ?? new Map<number, number>()) used += seconds - (before.get(pid) ?? 0);
       const rss = process.pids().reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
       result[process.name] = { cpuPercent: Math.round((used / seconds) * 1000) / 10, rssMiB: Math.round((rss / 1048576) * 10) / 10 };
+      if (process.threads) {
+        const threadsBefore = this.start.threadSeconds.get(process.name) ?? new Map<string, number>();
+        const perName = new Map<string, number>();
+        for (const [key, value] of stop.threadSeconds.get(process.name) ?? new Map<string, number>()) {
+          const name = key.slice(key.indexOf('/') + 1);
+          perName.set(name, (perName.get(name) ?? 0) + value - (threadsBefore.get(key) ?? 0));
+        }
+        result[process.name]!.threads = Object.fromEntries(
+          [...perName.entries()].filter(([, value]) => value > 0).sort((left, right) => right[1] - left[1]).map(([name, value]) => [name, Math.round((value / seconds) * 1000) / 10]),
+        );
+      }
     }
     const busyShare = (stop.machineBusy - this.start.machineBusy) / Math.max(1, stop.machineTotal - this.start.machineTotal);
     const watchedPercent = this.processes.filter((process) => !process.part).reduce((sum, process) => sum + (result[process.name]?.cpuPercent ?? 0), 0);

@@ -19,7 +19,7 @@ import { freePort, obtainTemporalServer, type TemporalServer } from '../../src/s
 import { WORKFLOWS_PATH } from '../../src/worker/create-worker';
 import { spawnNode, waitForHttp, type Child, ROOT } from './children';
 import type { BenchConfig, WorkerRole } from './config';
-import { childPids, CpuMeter, pidsByName, type WatchedProcess } from './process-stats';
+import { CpuMeter, descendantPids, pidsByName, type WatchedProcess } from './process-stats';
 
 export interface BenchStack {
   runId: string;
@@ -82,7 +82,8 @@ export async function startBenchStack(progress: (message: string) => void, topol
       ...(process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG ? { dynamicConfig: JSON.parse(process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG) as Record<string, unknown> } : {}),
     });
     cleanups.push(() => temporal.stop());
-    const temporalPid = childPids(process.pid, /^temporal/)[0];
+    // Under `npm start`'s supervision the server runs behind a guardian shell: look below this process.
+    const temporalPid = descendantPids(process.pid, /^temporal/)[0];
     const temporalClient = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: temporal.namespace });
     cleanups.push(() => temporalClient.connection.close());
 
@@ -207,8 +208,8 @@ export async function startBenchStack(progress: (message: string) => void, topol
 
     const cpuMeter = (extra: WatchedProcess[] = []) =>
       new CpuMeter([
-        { name: 'worker', pids: () => workers.map(({ child }) => child.pid) },
-        { name: 'api', pids: () => apis.map(({ child }) => child.pid) },
+        { name: 'worker', threads: true, pids: () => workers.map(({ child }) => child.pid) },
+        { name: 'api', threads: true, pids: () => apis.map(({ child }) => child.pid) },
         // With split roles, each role's share of 'worker' as well.
         ...(new Set(topology.workerRoles).size > 1
           ? [...new Set(topology.workerRoles)].map((role) => ({ name: `worker:${role}`, part: true, pids: () => workers.filter((entry) => entry.role === role).map(({ child }) => child.pid) }))

@@ -199,6 +199,12 @@ function cpuCell(cpu: CpuReport): string {
   return `${order.map((name) => Math.round(cpu.processes[name]?.cpuPercent ?? 0)).join('/')} (machine ${Math.round(cpu.machineBusyPercent)}%, other ${cpu.otherPercent})`;
 }
 
+/** The busiest threads of a process group, e.g. "node 41, tokio-runtime-w 22, V8 DefaultWorke 9". */
+function threadsCell(cpu: CpuReport, name: string): string {
+  const threads = Object.entries(cpu.processes[name]?.threads ?? {}).slice(0, 5);
+  return threads.map(([thread, percent]) => `${thread} ${Math.round(percent)}`).join(', ');
+}
+
 export async function runDeltaLatency(context: ScenarioContext): Promise<{ delta: ScenarioResult; capacity: ScenarioResult }> {
   const { levels, capacityLevels, capacityP99Ms, refineSteps } = context.config.delta;
   const results = new Map<number, { ours: LevelResult; baseline?: LevelResult }>();
@@ -206,6 +212,7 @@ export async function runDeltaLatency(context: ScenarioContext): Promise<{ delta
     context.progress(`delta: ${level} concurrent turns (product)`);
     const ours = await runLevel(context, context.oursAll, level);
     context.progress(`  p50 ${ours.latencyMs?.p50} ms, p99 ${ours.latencyMs?.p99} ms, lag p50 ${ours.modelToClientLagMs?.p50} ms, ${ours.streaming}/${level} streaming, ${ours.deliveredPerSecond}/${ours.expectedPerSecond} deltas/s, CPU ${cpuCell(ours.cpu)}`);
+    context.progress(`  threads, worker: ${threadsCell(ours.cpu, 'worker')}; api: ${threadsCell(ours.cpu, 'api')}`);
     let baseline: LevelResult | undefined;
     if (withBaseline) {
       context.progress(`delta: ${level} concurrent turns (baseline)`);

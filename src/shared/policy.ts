@@ -38,6 +38,12 @@ export const MEMORY_EXTRACTION_STEP: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
 };
 
+/** The conversation's title: one short model call after the first answer (the title workflow's policy). */
+export const TITLE_STEP: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
+};
+
 /** The context guard may call the model to condense older messages. */
 export const CONTEXT_GUARD_STEP: LocalActivityOptions = {
   startToCloseTimeout: '2 minutes',

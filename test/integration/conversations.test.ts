@@ -6,9 +6,9 @@
  */
 import { eventually } from '../support/eventually';
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { generateApiKey, WorkspaceRepository } from '../../src/db/workspace-repository';
-import { conversationTitleWorkflowId, type ConversationTitleResult } from '../../src/shared/conversation-title';
+import type { ConversationTitleResult } from '../../src/shared/conversation-title';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
 
@@ -51,20 +51,22 @@ async function chatUntilFirstText(apiKey: string, chatId: string, text: string) 
   return { finished };
 }
 
-/** The title workflow's result once it has run (it starts after the turn's answer). */
-function titleWorkflowResult(workspaceId: string, chatId: string): Promise<ConversationTitleResult> {
-  return eventually(
-    `the title workflow of ${chatId}`,
-    async () => {
-      try {
-        return await stack.temporal.workflow.getHandle(conversationTitleWorkflowId(stack.conversationKey(chatId, workspaceId))).result();
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return undefined;
-        throw error;
-      }
-    },
-    20_000,
-  );
+/**
+ * What the title step of the chat's first turn returned, once that turn has closed: the turn runs it
+ * as its own activity after the answer (after-turn-v1), so it is read from the turn's history.
+ */
+async function titleStepResult(workspaceId: string, chatId: string): Promise<ConversationTitleResult> {
+  const key = stack.conversationKey(chatId, workspaceId);
+  const firstTurn = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq LIMIT 1", [key])).rows[0].turn_id as string;
+  const handle = stack.temporal.workflow.getHandle(firstTurn);
+  await handle.result();
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'generateConversationTitle');
+  if (!scheduled) throw new Error(`the first turn of ${chatId} ran no title step`);
+  const completed = events.find((event) => event.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString());
+  const payload = completed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+  if (!payload) throw new Error(`the title step of ${chatId} did not complete`);
+  return defaultPayloadConverter.fromPayload<ConversationTitleResult>(payload);
 }
 
 describe('the conversation list', () => {
@@ -162,11 +164,11 @@ describe('one conversation', () => {
 });
 
 describe('titles', () => {
-  it("are written by the agent's model after the first answer, in a workflow of their own", async () => {
+  it("are written by the agent's model after the first answer, a step of the turn that runs after the stream ended", async () => {
     const { workspaceId, apiKey } = await stack.addWorkspace();
     const id = `title-${randomUUID()}`;
     await chat(apiKey, id, 'plan a weekend trip to Lisbon with my family, please');
-    const result = await titleWorkflowResult(workspaceId, id);
+    const result = await titleStepResult(workspaceId, id);
     expect(result).toEqual({ title: 'Plan a weekend trip to Lisbon' });
     const { conversation } = await (await call('GET', `/conversations/${id}`, apiKey)).json();
     expect(conversation).toMatchObject({ title: 'Plan a weekend trip to Lisbon', titleSource: 'generated' });
@@ -175,10 +177,9 @@ describe('titles', () => {
 
     // The next turn does not ask again: the conversation has its title.
     await chat(apiKey, id, 'and what about the weather?');
-    const turns = await stack.temporal.workflow.list({ query: `WorkflowId = '${conversationTitleWorkflowId(stack.conversationKey(id, workspaceId))}'` });
-    let runs = 0;
-    for await (const _run of turns) runs += 1;
-    expect(runs).toBe(1);
+    const secondTurn = (await stack.pool.query("SELECT turn_id FROM chat_events WHERE conversation_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1", [stack.conversationKey(id, workspaceId)])).rows[0].turn_id as string;
+    await stack.temporal.workflow.getHandle(secondTurn).result();
+    expect(stack.llm.requests.filter((request) => request.rule === 'title' && JSON.stringify(request.messages).includes('weekend trip to Lisbon'))).toHaveLength(1);
   });
 
   it('never replace a name the user chose, even one chosen while the first answer streams', async () => {
@@ -189,7 +190,7 @@ describe('titles', () => {
     expect(renamed.status).toBe(200);
     expect((await renamed.json()).conversation).toMatchObject({ id, title: 'My own name', titleSource: 'user' });
     await finished;
-    expect(await titleWorkflowResult(workspaceId, id)).toEqual({ skipped: 'already-titled' });
+    expect(await titleStepResult(workspaceId, id)).toEqual({ skipped: 'already-titled' });
     const { conversation } = await (await call('GET', `/conversations/${id}`, apiKey)).json();
     expect(conversation).toMatchObject({ title: 'My own name', titleSource: 'user' });
   });

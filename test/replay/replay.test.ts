@@ -2,7 +2,9 @@
  * Recorded chat turns (test/replay/histories/<scenario>.json, made by scripts/record-histories.ts)
  * replay against the current workflow code: a change that would fail turns already running in
  * production fails here first. Histories recorded before the `turn-core-v2` patch
- * (test/replay/histories/v1/) replay too, through the frozen version the patch keeps. The negative
+ * (test/replay/histories/v1/) replay too, through the frozen version the patch keeps, and so do those
+ * recorded before `after-turn-v1` (test/replay/histories/turn-core-v2/: the title as a child
+ * workflow, then memory extraction). The negative
  * tests prove the check has teeth and that the operator is told which history event the changed code
  * contradicts.
  */
@@ -24,6 +26,7 @@ function historiesIn(directory: string, prefix = '') {
 
 const recorded = historiesIn(HISTORIES_DIRECTORY);
 const recordedBeforePatch = historiesIn(path.join(HISTORIES_DIRECTORY, 'v1'), 'v1/');
+const recordedBeforeAfterTurn = historiesIn(path.join(HISTORIES_DIRECTORY, 'turn-core-v2'), 'turn-core-v2/');
 
 function currentWorkflowBundle(): { codePath: string } {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
@@ -80,6 +83,15 @@ describe('recorded histories', () => {
       expect.arrayContaining(['v1/plain-answer', 'v1/three-hop-tools', 'v1/hop-limit', 'v1/retried-hop', 'v1/stopped-turn', 'v1/cached-duplicate']),
     );
     const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-patch' }, recordedBeforePatch));
+    const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
+    expect(failures).toEqual([]);
+  });
+
+  it('recorded before the after-turn-v1 patch (the title as a child workflow) still replay', async () => {
+    const plain = recordedBeforeAfterTurn.find((entry) => entry.workflowId === 'turn-core-v2/plain-answer');
+    expect(plain?.history.events?.some((event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'conversationTitle')).toBe(true);
+    const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-after-turn' }, recordedBeforeAfterTurn));
+    expect(results).toHaveLength(recordedBeforeAfterTurn.length);
     const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
     expect(failures).toEqual([]);
   });
