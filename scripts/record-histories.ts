@@ -226,8 +226,10 @@ const scenarios: Scenario[] = [
     check(history) {
       const activities = scheduledActivities(history);
       ensure(count(activities, 'streamCompletion') === 1 && count(activities, 'executeTool') === 0, `expected one hop and no tools: ${activities.join(', ')}`);
-      // after-turn-v1: a new conversation's title and memory extraction are the turn's own activities.
-      ensure(count(activities, 'generateConversationTitle') === 1 && count(activities, 'extractMemories') === 1, `expected the title and memory extraction activities: ${activities.join(', ')}`);
+      // after-turn-v1: a new conversation's title and memory extraction are local activities of the turn.
+      const regular = (history.events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      ensure(count(activities, 'generateConversationTitle') === 1 && count(activities, 'extractMemories') === 1, `expected the title and memory extraction: ${activities.join(', ')}`);
+      ensure(regular.join() === 'streamCompletion', `expected the hop as the only regular activity: ${regular.join(', ')}`);
       ensure(!(history.events ?? []).some((event) => event.startChildWorkflowExecutionInitiatedEventAttributes), 'expected no child workflow');
       ensure(completedResult(history).text.startsWith('You said: '), 'expected the scripted echo answer');
     },

@@ -38,6 +38,18 @@ export const MEMORY_EXTRACTION_STEP: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
 };
 
+/**
+ * The steps after the answer (a new conversation's title, memory extraction): one model call each,
+ * run side by side as local activities in the workflow task that finalized the answer, so they add
+ * no server round trip to a turn. The answer is stored and streamed already: after a few attempts
+ * the turn ends without them.
+ */
+export const AFTER_ANSWER_STEP: LocalActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
+};
+
 /** The conversation's title: one short model call after the first answer (the title workflow's policy). */
 export const TITLE_STEP: ActivityOptions = {
   startToCloseTimeout: '1 minute',

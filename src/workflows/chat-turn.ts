@@ -33,7 +33,7 @@ import { AnswerBuilder } from '../shared/answer';
 import { conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
-import { CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TITLE_STEP, TOOL_CALL } from '../shared/policy';
+import { AFTER_ANSWER_STEP, CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { APPROVAL_REJECTIONS, approvalTimeoutReason, deniedToolText, MAX_STEERING_MESSAGES, STEERING_REJECTIONS } from '../shared/turn-control';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
@@ -69,9 +69,10 @@ interface PendingApproval {
 export const TURN_CORE_PATCH = 'turn-core-v2';
 
 /**
- * After the answer, the title and memory extraction run side by side as activities of the turn; before
- * this patch the turn started the title as a child workflow, then extracted memories. One workflow
- * execution fewer per new conversation: the start rate of fresh conversations doubled (issue 17).
+ * After the answer, the title and memory extraction run side by side as local activities of the
+ * turn, in the workflow task that finalized it; before this patch the turn started the title as a
+ * child workflow, then extracted memories in a regular activity: one workflow execution and two
+ * server round trips fewer per turn of a new conversation (issue 17).
  */
 export const AFTER_TURN_PATCH = 'after-turn-v1';
 
@@ -129,7 +130,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
   const toolCalls = proxyActivities<Activities>(TOOL_CALL);
   const memoryExtraction = proxyActivities<Activities>(MEMORY_EXTRACTION_STEP);
-  const titleSteps = proxyActivities<Activities>(TITLE_STEP);
+  const afterAnswerSteps = proxyLocalActivities<Activities>(AFTER_ANSWER_STEP);
   const queueWait = proxyActivities<Activities>(QUEUE_WAIT_STEP);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
   // publishing; the hop then returns what it streamed, which becomes the partial answer.
@@ -497,49 +498,38 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     upsertSearchAttributes([{ key: TURN_STATUS, value: 'completed' }]);
     const model = state.model ?? agent.model;
     const answered = agent;
-    const extractMemories = async () => {
-      if (!useMemory) return;
-      // Extraction asks the agent's model: a regular activity with its own timeout and retries. The
-      // answer is stored and streamed already, so a failed extraction is logged, not a failed turn.
+    const extractionInput = {
+      turnId: input.turnId,
+      workspaceId: input.workspaceId,
+      conversationId: input.conversationId,
+      userText,
+      assistantText: answer.text,
+      userId: input.userId,
+      // The model that answered: when the agent's model failed over, its fallback learns too.
+      model,
+      agentId: answered.agentId,
+      ...(answered.connection ? { connection: answered.connection } : {}),
+      widgetMode: input.widgetMode ?? false,
+    };
+    // The answer is stored and streamed already: a failed title or extraction is logged, never a failed turn.
+    const logged = async (step: Promise<unknown>, what: string) => {
       try {
-        await memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [
-          // The model that answered: when the agent's model failed over, its fallback learns too.
-          {
-            turnId: input.turnId,
-            workspaceId: input.workspaceId,
-            conversationId: input.conversationId,
-            userText,
-            assistantText: answer.text,
-            userId: input.userId,
-            model,
-            agentId: answered.agentId,
-            ...(answered.connection ? { connection: answered.connection } : {}),
-            widgetMode: input.widgetMode ?? false,
-          },
-        ]);
+        await step;
       } catch (error) {
         if (isCancellation(error)) throw error;
-        log.warn('memory extraction failed; the answer stands', { turnId: input.turnId, error: failureMessage(error) });
+        log.warn(`${what} failed; the answer stands`, { turnId: input.turnId, error: failureMessage(error) });
       }
     };
     if (patched(AFTER_TURN_PATCH)) {
-      // The answer is stored and streamed: the title (a new conversation's first answer) and memory
-      // extraction run side by side, and a failure of either is logged, never a failed turn.
-      const nameConversation = async () => {
-        if (!input.titleNeeded) return;
-        try {
-          await titleSteps.generateConversationTitle.executeWithOptions({ ...TITLE_STEP, summary: `title · ${model}` }, [
-            { conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(answered.connection ? { connection: answered.connection } : {}) },
-          ]);
-        } catch (error) {
-          if (isCancellation(error)) throw error;
-          log.warn('conversation title not generated', { conversationId: input.conversationId, error: failureMessage(error) });
-        }
-      };
-      await Promise.all([nameConversation(), extractMemories()]);
+      const titleInput = { conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(answered.connection ? { connection: answered.connection } : {}) };
+      await Promise.all([
+        input.titleNeeded ? logged(afterAnswerSteps.generateConversationTitle.executeWithOptions({ ...AFTER_ANSWER_STEP, summary: `title · ${model}` }, [titleInput]), 'conversation title') : undefined,
+        useMemory ? logged(afterAnswerSteps.extractMemories.executeWithOptions({ ...AFTER_ANSWER_STEP, summary: 'extract memories' }, [extractionInput]), 'memory extraction') : undefined,
+      ]);
     } else {
       if (input.titleNeeded) await startConversationTitle(input, model, answered.connection);
-      await extractMemories();
+      // Extraction asks the agent's model: a regular activity with its own timeout and retries.
+      if (useMemory) await logged(memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [extractionInput]), 'memory extraction');
     }
     return { messageId: input.messageId, finishReason, text: answer.text, hops: hopsRun, usage };
   } catch (error) {
