@@ -3,7 +3,10 @@
  * bench/results/logs-<run>/): per file, where the busy time went by package (node_modules/<package>,
  * our src/, Node's internals, garbage collection) and the top functions by self time.
  *
- *   npx tsx bench/profile-summary.ts bench/results/logs-<run>/*.cpuprofile [--top 20]
+ *   npx tsx bench/profile-summary.ts bench/results/logs-<run>/*.cpuprofile [--top 20] [--callers writev]
+ *
+ * `--callers <function>`: the call paths (four frames up) that spent the most self time in that
+ * function, e.g. which code makes the socket writes.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +38,31 @@ export function areaOf(url: string, functionName: string): string {
 
 function top(map: Map<string, number>, count: number): Array<[string, number]> {
   return [...map.entries()].sort((left, right) => right[1] - left[1]).slice(0, count);
+}
+
+/** The heaviest call paths into `functionName` (self time of its nodes, keyed by `depth` caller frames). */
+export function callersOf(profile: CpuProfile, functionName: string, count: number, depth = 10): string {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const selfMicros = new Map<number, number>();
+  profile.samples.forEach((id, index) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const paths = new Map<string, number>();
+  let total = 0;
+  for (const [id, micros] of selfMicros) {
+    if (byId.get(id)!.callFrame.functionName !== functionName) continue;
+    total += micros;
+    const frames: string[] = [];
+    for (let current = parentOf.get(id); current !== undefined && frames.length < depth; current = parentOf.get(current)) {
+      const { functionName: name, url, lineNumber } = byId.get(current)!.callFrame;
+      frames.push(`${name || '(anonymous)'} ${url ? `${path.basename(url)}:${lineNumber + 1}` : ''}`.trim());
+    }
+    const key = frames.join(' ← ');
+    paths.set(key, (paths.get(key) ?? 0) + micros);
+  }
+  const lines = [`${functionName}: ${(total / 1e6).toFixed(2)} s self time, heaviest callers:`];
+  for (const [key, micros] of top(paths, count)) lines.push(`  ${((micros / Math.max(1, total)) * 100).toFixed(1).padStart(5)} %  ${key}`);
+  return lines.join('\n');
 }
 
 export function summarise(profile: CpuProfile, count: number): string {
@@ -69,12 +97,15 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const topIndex = args.indexOf('--top');
   const count = topIndex >= 0 ? Number(args.splice(topIndex, 2)[1]) : 20;
+  const callersIndex = args.indexOf('--callers');
+  const callers = callersIndex >= 0 ? args.splice(callersIndex, 2)[1] : undefined;
   if (args.length === 0) {
     console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile>... [--top N]');
     process.exit(2);
   }
   for (const file of args) {
     console.log(`== ${file}`);
-    console.log(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, count));
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    console.log(callers ? callersOf(profile, callers, count) : summarise(profile, count));
   }
 }

@@ -35,9 +35,13 @@ export function isRedisCluster(redis: RedisClient): redis is Cluster {
 /**
  * A Redis connection that reconnects on its own: commands wait while it is away (ioredis queues and
  * retries them), and an `error` event is logged instead of ending the process.
+ *
+ * Auto-pipelining: the commands issued in one tick of the event loop (the appends of many streams)
+ * leave in one socket write. Profiled at 200 streams, the worker spent 18 % of its main thread in
+ * one write syscall per append script call (issue 17).
  */
 export async function connectRedis(url: string, name: string, logger?: Logger): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 20, connectionName: name, enableAutoPipelining: false });
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 20, connectionName: name, enableAutoPipelining: true });
   redis.on('error', (error: Error) => logger?.warn({ connection: name, error: error.message }, 'Redis connection error; reconnecting'));
   try {
     await redis.connect();
@@ -65,7 +69,8 @@ export async function connectRedisCluster(nodes: string[], name: string, logger?
   });
   const cluster = new Cluster(startupNodes, {
     lazyConnect: true,
-    enableAutoPipelining: false,
+    // One socket write per tick per shard (see connectRedis).
+    enableAutoPipelining: true,
     shardedSubscribers: options.shardedSubscribers === true,
     // A dead shard subscriber is replaced at the next slot refresh, which its `end` triggers; the
     // periodic refresh is the safety net should that one be missed (and follows failovers).

@@ -74,7 +74,7 @@ export function readBenchConfig(): BenchConfig {
   if (!roles.some((role) => role !== 'activities') || !roles.some((role) => role !== 'workflows')) throw new Error('BENCH_WORKER_ROLES: some worker must poll workflows and some activities');
   return {
     quick,
-    topology: { workerRoles: roles, apis: Math.max(1, Math.floor(number('BENCH_APIS', 1))) },
+    topology: { workerRoles: roles, apis: Math.max(1, Math.floor(number('BENCH_APIS', 2))) },
     scenarios,
     maxMinutes: number('BENCH_MAX_MINUTES', 20),
     ttft: {
