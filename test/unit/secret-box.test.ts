@@ -27,7 +27,12 @@ describe('SecretBox', () => {
     const box = new SecretBox([old]);
     const sealed = box.seal('secret', 'llm-connection:ws:a:1');
     expect(() => box.open(sealed, 'llm-connection:ws:b:1')).toThrow(SecretsError);
-    const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`;
+    // One bit of the ciphertext flipped (the earlier character swap was sometimes no change at all).
+    const separator = sealed.lastIndexOf(':');
+    const bytes = Buffer.from(sealed.slice(separator + 1), 'base64');
+    bytes[bytes.length >> 1]! ^= 0x01;
+    const tampered = `${sealed.slice(0, separator + 1)}${bytes.toString('base64')}`;
+    expect(tampered).not.toBe(sealed);
     expect(() => box.open(tampered, 'llm-connection:ws:a:1')).toThrow(/does not open/);
   });
 
