@@ -171,8 +171,8 @@ export function createMemoryActivities(dependencies: MemoryActivityDependencies)
     const limit = limitOf(input.limitPerTier);
     const skippedTiers: MemoryTier[] = input.widgetMode ? ['workspace'] : [];
     try {
-      const userId = input.widgetMode ? undefined : await ownerOf(input);
-      const vector = await queryVector(input.workspaceId, input.query, { turnId: input.turnId });
+      // The owner lookup and the query's embedding (an HTTP call) side by side: both are on the path to the first token.
+      const [userId, vector] = await Promise.all([input.widgetMode ? undefined : ownerOf(input), queryVector(input.workspaceId, input.query, { turnId: input.turnId })]);
       const options = { limit, candidates: CANDIDATES_PER_LIST, minimumSimilarity: dependencies.minimumSimilarity, ...(vector ? { vector } : {}) };
       const [workspaceMatches, sessionMatches] = await Promise.all([
         userId === undefined ? Promise.resolve([]) : memories.searchWorkspace({ workspaceId: input.workspaceId, userId }, input.query, options),

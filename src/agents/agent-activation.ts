@@ -98,12 +98,15 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
   async function budgetOf(agent: AgentRecord, models: string[]): Promise<TurnBudget | undefined> {
     const budget = dependencies.budget;
     if (!budget) return undefined;
-    const workspace = await budget.workspaces.settings(agent.workspaceId);
-    const spent = await budget.usage.spentSince(agent.workspaceId, agent.id, startOfUtcDay(new Date()));
+    const [workspace, spent, priceList] = await Promise.all([
+      budget.workspaces.settings(agent.workspaceId),
+      budget.usage.spentSince(agent.workspaceId, agent.id, startOfUtcDay(new Date())),
+      budget.pricing.list(agent.workspaceId),
+    ]);
     const caps = capsOf(agent.spendCaps, workspace?.spendCaps ?? {}, budget.defaults, spent);
     if (caps.length === 0) return undefined;
     const prices: Record<string, ModelPrice> = {};
-    for (const price of await budget.pricing.list(agent.workspaceId)) {
+    for (const price of priceList) {
       if (models.includes(price.model)) prices[price.model] = { inputUsdPerMillion: price.inputUsdPerMillion, outputUsdPerMillion: price.outputUsdPerMillion };
     }
     return { caps, prices, warningRatio: budget.warningRatio };
@@ -114,17 +117,26 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
     const agent = await dependencies.agents.find(request.workspaceId, request.agentId);
     if (!agent) throw ApplicationFailure.nonRetryable(`Agent ${request.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
     const useSystemLlm = request.useSystemLlm === true;
+    const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
+    const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;
 
-    const lookup = await dependencies.skills.loadClosure(agent.workspaceId, agent.skills);
+    // The reads below do not depend on each other: side by side, the activation (on the path to the
+    // first token) takes the longest of them, not their sum. Failures are reported in the order the
+    // configuration is checked: skills, then the connection.
+    const [lookup, connectionRead, budget, candidates] = await Promise.all([
+      dependencies.skills.loadClosure(agent.workspaceId, agent.skills),
+      connectionOf(agent, useSystemLlm).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      budgetOf(agent, [model, ...fallbackModels]),
+      dependencies.tools.candidates(agent.workspaceId),
+    ]);
     const expansion = expandSkills(agent.skills, lookup);
     if (!expansion.ok) throw ApplicationFailure.nonRetryable(`Agent ${agent.id}: ${describeSkillProblem(expansion.problem)}`, 'AgentConfigurationInvalid');
     const merged = mergeSkills(agent, expansion.skills);
-
-    const connection = await connectionOf(agent, useSystemLlm);
-    const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
-    const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;
-    const budget = await budgetOf(agent, [model, ...fallbackModels]);
-    const candidates = await dependencies.tools.candidates(agent.workspaceId);
+    if ('error' in connectionRead) throw connectionRead.error;
+    const connection = connectionRead.value;
     const hints = [...(request.toolHints ?? []), ...merged.toolHints];
     // Built-in tools and app actions are chosen apart: app actions have their own tiers
     // (src/tools/app-action-resolution.ts) and their own cap, so a large catalogue never crowds out
