@@ -34,6 +34,7 @@ import { createDocumentActivities } from './documents';
 import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddings/embedder';
 import { EmbeddingCache } from '../embeddings/embedding-cache';
 import { createTitleActivities } from './title';
+import { createAfterAnswerActivities } from './after-answer';
 import { createMcpActivities } from './mcp';
 import { createRecipeActivities } from './recipes';
 import type { McpLimits } from '../config';
@@ -149,19 +150,21 @@ export function createActivities(dependencies: ActivityDependencies) {
     },
   });
   const llmClients = new LlmClients({ system: dependencies.openai, connections });
+  const memoryActivities = createMemoryActivities({
+    pool: dependencies.pool,
+    logger: dependencies.logger,
+    embedders,
+    openai: dependencies.openai,
+    clients: llmClients,
+    usage,
+    defaultModel: dependencies.defaultModel,
+    provider: dependencies.provider,
+    minimumSimilarity,
+  });
+  const titleActivities = createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger });
   return {
     ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
-    ...createMemoryActivities({
-      pool: dependencies.pool,
-      logger: dependencies.logger,
-      embedders,
-      openai: dependencies.openai,
-      clients: llmClients,
-      usage,
-      defaultModel: dependencies.defaultModel,
-      provider: dependencies.provider,
-      minimumSimilarity,
-    }),
+    ...memoryActivities,
     ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
     ...createToolActivities({
       pool: dependencies.pool,
@@ -174,7 +177,8 @@ export function createActivities(dependencies: ActivityDependencies) {
     }),
     ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
     ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
-    ...createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger }),
+    ...titleActivities,
+    ...createAfterAnswerActivities({ generateConversationTitle: titleActivities.generateConversationTitle, extractMemories: memoryActivities.extractMemories }),
     ...createLlmActivities({
       appActions: appActionCatalog,
       clients: llmClients,

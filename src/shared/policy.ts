@@ -39,14 +39,12 @@ export const MEMORY_EXTRACTION_STEP: ActivityOptions = {
 };
 
 /**
- * The steps after the answer (a new conversation's title, memory extraction): one model call each,
- * run side by side as local activities in the workflow task that finalized the answer, so they add
- * no server round trip to a turn. The answer is stored and streamed already: after a few attempts
- * the turn ends without them.
+ * The steps after the answer (a new conversation's title, memory extraction): one regular activity
+ * on the activity workers, whose model calls may take seconds. The answer is stored and streamed
+ * already: after a few attempts the turn ends without them.
  */
-export const AFTER_ANSWER_STEP: LocalActivityOptions = {
+export const AFTER_ANSWER_STEP: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
-  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
 };
 

@@ -69,10 +69,10 @@ interface PendingApproval {
 export const TURN_CORE_PATCH = 'turn-core-v2';
 
 /**
- * After the answer, the title and memory extraction run side by side as local activities of the
- * turn, in the workflow task that finalized it; before this patch the turn started the title as a
- * child workflow, then extracted memories in a regular activity: one workflow execution and two
- * server round trips fewer per turn of a new conversation (issue 17).
+ * After the answer, the title and memory extraction run side by side in one activity of the turn
+ * (`afterAnswer`); before this patch the turn started the title as a child workflow, then extracted
+ * memories in an activity of their own: one workflow execution and one activity fewer per turn of a
+ * new conversation (issue 17).
  */
 export const AFTER_TURN_PATCH = 'after-turn-v1';
 
@@ -130,7 +130,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
   const toolCalls = proxyActivities<Activities>(TOOL_CALL);
   const memoryExtraction = proxyActivities<Activities>(MEMORY_EXTRACTION_STEP);
-  const afterAnswerSteps = proxyLocalActivities<Activities>(AFTER_ANSWER_STEP);
+  const afterAnswerSteps = proxyActivities<Activities>(AFTER_ANSWER_STEP);
   const queueWait = proxyActivities<Activities>(QUEUE_WAIT_STEP);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
   // publishing; the hop then returns what it streamed, which becomes the partial answer.
@@ -522,10 +522,15 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     };
     if (patched(AFTER_TURN_PATCH)) {
       const titleInput = { conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(answered.connection ? { connection: answered.connection } : {}) };
-      await Promise.all([
-        input.titleNeeded ? logged(afterAnswerSteps.generateConversationTitle.executeWithOptions({ ...AFTER_ANSWER_STEP, summary: `title · ${model}` }, [titleInput]), 'conversation title') : undefined,
-        useMemory ? logged(afterAnswerSteps.extractMemories.executeWithOptions({ ...AFTER_ANSWER_STEP, summary: 'extract memories' }, [extractionInput]), 'memory extraction') : undefined,
-      ]);
+      if (input.titleNeeded || useMemory) {
+        const summary = input.titleNeeded && useMemory ? 'title and memories' : input.titleNeeded ? `title · ${model}` : 'extract memories';
+        await logged(
+          afterAnswerSteps.afterAnswer.executeWithOptions({ ...AFTER_ANSWER_STEP, summary }, [
+            { ...(input.titleNeeded ? { title: titleInput } : {}), ...(useMemory ? { memory: extractionInput } : {}) },
+          ]),
+          'title or memory extraction',
+        );
+      }
     } else {
       if (input.titleNeeded) await startConversationTitle(input, model, answered.connection);
       // Extraction asks the agent's model: a regular activity with its own timeout and retries.
