@@ -36,6 +36,13 @@ export function areaOf(url: string, functionName: string): string {
   return url;
 }
 
+/** Self time (µs) per profile node: the sampled time spent in the node itself. */
+function selfTimes(profile: CpuProfile): Map<number, number> {
+  const selfMicros = new Map<number, number>();
+  profile.samples.forEach((id, index) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  return selfMicros;
+}
+
 function top(map: Map<string, number>, count: number): Array<[string, number]> {
   return [...map.entries()].sort((left, right) => right[1] - left[1]).slice(0, count);
 }
@@ -45,8 +52,7 @@ export function callersOf(profile: CpuProfile, functionName: string, count: numb
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
-  const selfMicros = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const selfMicros = selfTimes(profile);
   const paths = new Map<string, number>();
   let total = 0;
   for (const [id, micros] of selfMicros) {
@@ -67,8 +73,7 @@ export function callersOf(profile: CpuProfile, functionName: string, count: numb
 
 export function summarise(profile: CpuProfile, count: number): string {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const selfMicros = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const selfMicros = selfTimes(profile);
   const totalMicros = profile.endTime - profile.startTime;
   let idleMicros = 0;
   const areas = new Map<string, number>();

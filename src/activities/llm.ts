@@ -113,6 +113,19 @@ interface HopProgress {
   outputTokens: number;
 }
 
+/** Tokens of a text that only grows, counted on the part appended since the previous call. */
+function appendOnlyTokenCounter(): (text: string) => number {
+  let counted = 0;
+  let tokens = 0;
+  return (text) => {
+    if (text.length > counted) {
+      tokens += countTokens(text.slice(counted));
+      counted = text.length;
+    }
+    return tokens;
+  };
+}
+
 export function createLlmActivities(dependencies: LlmDependencies) {
   const { clients, chats, usage, eventLog, logger, media } = dependencies;
 
@@ -162,9 +175,12 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     let content = '';
     let toolArgumentsText = '';
     let promptTokens = 0;
+    // The streamed text only grows: each heartbeat counts what was added since the last, not the whole answer again.
+    const contentTokens = appendOnlyTokenCounter();
+    const toolArgumentTokens = appendOnlyTokenCounter();
     const progress = (): HopProgress => {
       promptTokens ||= messages.length > 0 ? countMessageTokens(messages) : 0;
-      return { hop, attempt, model, promptTokens, outputTokens: countTokens(content + toolArgumentsText) };
+      return { hop, attempt, model, promptTokens, outputTokens: contentTokens(content) + toolArgumentTokens(toolArgumentsText) };
     };
     // Heartbeats go out on a timer, not per delta: the SDK serialises details on every call, which
     // costs CPU on the hottest path, and Temporal only needs one per heartbeat interval.
@@ -340,7 +356,8 @@ export function createLlmActivities(dependencies: LlmDependencies) {
 
       const calls: ToolCall[] = toolCalls.complete().map((call) => ({ ...call, input: parseToolArguments(call.arguments) }));
       const estimated = providerUsage === undefined;
-      const hopUsage = providerUsage ?? { inputTokens: progress().promptTokens, outputTokens: progress().outputTokens };
+      const estimate = providerUsage ? undefined : progress();
+      const hopUsage = providerUsage ?? { inputTokens: estimate!.promptTokens, outputTokens: estimate!.outputTokens };
       for (const call of calls) {
         await publish({ kind: 'tool-input-available', hop, attempt, toolCallId: call.id, toolName: call.name, input: call.input.ok ? call.input.value : call.arguments });
       }

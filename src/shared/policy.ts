@@ -30,18 +30,9 @@ export const MEMORY_STEP: LocalActivityOptions = {
 };
 
 /**
- * Memory extraction after the answer: one call to the agent's model plus embeddings. A regular
- * activity (it may take seconds); a few attempts, then the turn goes on without learning.
- */
-export const MEMORY_EXTRACTION_STEP: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_INPUT_ERRORS] },
-};
-
-/**
- * The steps after the answer (a new conversation's title, memory extraction): one regular activity
- * on the activity workers, whose model calls may take seconds. The answer is stored and streamed
- * already: after a few attempts the turn ends without them.
+ * The steps after the answer (a new conversation's title, memory extraction; before `after-turn-v1`,
+ * extraction alone): regular activities on the activity workers, whose model calls may take seconds.
+ * The answer is stored and streamed already: after a few attempts the turn ends without them.
  */
 export const AFTER_ANSWER_STEP: ActivityOptions = {
   startToCloseTimeout: '2 minutes',

@@ -33,7 +33,7 @@ import { AnswerBuilder } from '../shared/answer';
 import { conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
-import { AFTER_ANSWER_STEP, CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_EXTRACTION_STEP, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
+import { AFTER_ANSWER_STEP, CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { APPROVAL_REJECTIONS, approvalTimeoutReason, deniedToolText, MAX_STEERING_MESSAGES, STEERING_REJECTIONS } from '../shared/turn-control';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
@@ -129,7 +129,6 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   const memorySteps = proxyLocalActivities<Activities>(MEMORY_STEP);
   const contextSteps = proxyLocalActivities<Activities>(CONTEXT_GUARD_STEP);
   const toolCalls = proxyActivities<Activities>(TOOL_CALL);
-  const memoryExtraction = proxyActivities<Activities>(MEMORY_EXTRACTION_STEP);
   const afterAnswerSteps = proxyActivities<Activities>(AFTER_ANSWER_STEP);
   const queueWait = proxyActivities<Activities>(QUEUE_WAIT_STEP);
   // WAIT_CANCELLATION_COMPLETED: on stop, the workflow waits until the hop has really stopped
@@ -534,7 +533,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
     } else {
       if (input.titleNeeded) await startConversationTitle(input, model, answered.connection);
       // Extraction asks the agent's model: a regular activity with its own timeout and retries.
-      if (useMemory) await logged(memoryExtraction.extractMemories.executeWithOptions({ ...MEMORY_EXTRACTION_STEP, summary: 'extract memories' }, [extractionInput]), 'memory extraction');
+      if (useMemory) await logged(afterAnswerSteps.extractMemories.executeWithOptions({ ...AFTER_ANSWER_STEP, summary: 'extract memories' }, [extractionInput]), 'memory extraction');
     }
     return { messageId: input.messageId, finishReason, text: answer.text, hops: hopsRun, usage };
   } catch (error) {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { longAnswer } from '../../src/scripted-llm/answers';
 import { assistantMessageId } from '../../src/shared/ids';
 import { TURN_STATUS } from '../../src/shared/search-attributes';
-import { assistantText, runAiClient, sendThenStop } from '../support/ai-client';
+import { assistantText, expectStoppedPartialAnswer, runAiClient, sendThenStop } from '../support/ai-client';
 import { chunksOf, readSse, textOf, userMessage, type SseEvent } from '../support/sse';
 import { Redis } from 'ioredis';
 import { startApi } from '../../src/api/server';
@@ -105,12 +105,9 @@ describe('resume', () => {
 describe('stop', () => {
   it('cancels the turn, aborts the model request and keeps the partial answer', async () => {
     const chatId = `chat-${randomUUID()}`;
-    const { result, shown } = await sendThenStop(stack, chatId, 'A long answer to stop [[tps=20]]', 40);
-    expect(result.stopAnswers[0]).toMatchObject({ status: 200, body: { stopped: true } });
-    expect(result.error).toBeNull();
-    expect(shown.length).toBeGreaterThanOrEqual(40);
-    expect(shown.length).toBeLessThan(longAnswer.length);
-    expect(result.messages.at(-1)?.metadata).toMatchObject({ finishReason: 'cancelled' });
+    const stopped = await sendThenStop(stack, chatId, 'A long answer to stop [[tps=20]]', 40);
+    expectStoppedPartialAnswer(stopped, 40, longAnswer);
+    const { shown } = stopped;
 
     const stored = await storedAnswer(chatId);
     expect(stored.extra.finishReason).toBe('cancelled');

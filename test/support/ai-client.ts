@@ -63,3 +63,15 @@ export async function sendThenStop(target: { apiUrl: string; apiKey: string }, c
   });
   return { result, shown: assistantText(result.messages.at(-1)) };
 }
+
+/**
+ * What a user sees of a stopped answer: the stop was accepted, the answer kept what it showed (at
+ * least `minChars`, less than the whole `fullAnswer`) and ended as cancelled.
+ */
+export function expectStoppedPartialAnswer(stopped: { result: AiClientResult; shown: string }, minChars: number, fullAnswer: string): void {
+  expect(stopped.result.stopAnswers[0]).toMatchObject({ status: 200, body: { stopped: true } });
+  expect(stopped.result.error).toBeNull();
+  expect(stopped.shown.length).toBeGreaterThanOrEqual(minChars);
+  expect(stopped.shown.length).toBeLessThan(fullAnswer.length);
+  expect(stopped.result.messages.at(-1)?.metadata).toMatchObject({ finishReason: 'cancelled' });
+}
