@@ -229,6 +229,8 @@ const scenarios: Scenario[] = [
       // after-turn-v1: a new conversation's title and memory extraction are one activity of the turn.
       ensure(count(activities, 'afterAnswer') === 1 && count(activities, 'extractMemories') === 0, `expected one afterAnswer activity: ${activities.join(', ')}`);
       ensure(!(history.events ?? []).some((event) => event.startChildWorkflowExecutionInitiatedEventAttributes), 'expected no child workflow');
+      // turn-start-v1: the message, the agent, memory and the context guard are one local step.
+      ensure(count(activities, 'beginTurn') === 1 && count(activities, 'persistUserMessage') === 0, `expected one beginTurn step: ${activities.join(', ')}`);
       ensure(completedResult(history).text.startsWith('You said: '), 'expected the scripted echo answer');
     },
   },

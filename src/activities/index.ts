@@ -35,6 +35,7 @@ import { deploymentEmbedder, Embedder, type EmbedderProvider } from '../embeddin
 import { EmbeddingCache } from '../embeddings/embedding-cache';
 import { createTitleActivities } from './title';
 import { createAfterAnswerActivities } from './after-answer';
+import { createBeginTurnActivities } from './begin-turn';
 import { createMcpActivities } from './mcp';
 import { createRecipeActivities } from './recipes';
 import type { McpLimits } from '../config';
@@ -162,8 +163,22 @@ export function createActivities(dependencies: ActivityDependencies) {
     minimumSimilarity,
   });
   const titleActivities = createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger });
+  const storeActivities = createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider });
+  const llmActivities = createLlmActivities({
+    appActions: appActionCatalog,
+    clients: llmClients,
+    provider: dependencies.provider,
+    chats,
+    usage,
+    eventLog,
+    logger: dependencies.logger,
+    deltaPersistence: dependencies.deltaPersistence,
+    stopSignals: dependencies.stopSignals,
+    ...(dependencies.answerOrigins ? { answerOrigins: dependencies.answerOrigins } : {}),
+    ...(dependencies.media ? { media: dependencies.media } : {}),
+  });
   return {
-    ...createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider }),
+    ...storeActivities,
     ...memoryActivities,
     ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
     ...createToolActivities({
@@ -179,19 +194,8 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
     ...titleActivities,
     ...createAfterAnswerActivities({ generateConversationTitle: titleActivities.generateConversationTitle, extractMemories: memoryActivities.extractMemories }),
-    ...createLlmActivities({
-      appActions: appActionCatalog,
-      clients: llmClients,
-      provider: dependencies.provider,
-      chats,
-      usage,
-      eventLog,
-      logger: dependencies.logger,
-      deltaPersistence: dependencies.deltaPersistence,
-      stopSignals: dependencies.stopSignals,
-      ...(dependencies.answerOrigins ? { answerOrigins: dependencies.answerOrigins } : {}),
-      ...(dependencies.media ? { media: dependencies.media } : {}),
-    }),
+    ...llmActivities,
+    ...createBeginTurnActivities({ ...storeActivities, ...memoryActivities, ...llmActivities }),
   };
 }
 

@@ -45,6 +45,17 @@ export const TITLE_STEP: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 4 },
 };
 
+/**
+ * The turn's first step (`turn-start-v1`): store the message and activate the agent, then retrieve
+ * memory and guard the context, as one local activity. Its timeout is the context guard's (which may
+ * call the model); its retries are the store steps' (they ride out a database restart).
+ */
+export const BEGIN_TURN_STEP: LocalActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  localRetryThreshold: '10 seconds',
+  retry: STORE_STEP.retry,
+};
+
 /** The context guard may call the model to condense older messages. */
 export const CONTEXT_GUARD_STEP: LocalActivityOptions = {
   startToCloseTimeout: '2 minutes',

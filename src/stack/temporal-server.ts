@@ -45,8 +45,16 @@ export interface DevServerOptions {
  * before server 1.32) hands the LLM activity to the worker in the workflow task's response, and one
  * task-queue partition lets tasks sync-match without partition forwarding: together they cut the
  * wait before the LLM activity starts from ~26 ms to ~0 (measured with `npm run bench`).
+ *
+ * The history service hands new workflow and activity tasks to matching through its transfer
+ * queue, whose reader loads at most `history.transferProcessorMaxPollRPS` times a second (20 by
+ * default): a task waited up to 50 ms for the next load. Both dispatches on the path to the first
+ * token (the turn's first workflow task; the LLM hop when it runs on another process than its
+ * workflow) paid it: workflow started → first task started 21.3 → 5.0 ms and hop scheduled →
+ * started 35.0 → 3.5 ms at the p50 of `BENCH_SCENARIOS=ttft npm run bench` (2026-12-01).
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = {
+  'history.transferProcessorMaxPollRPS': 1000,
   'system.enableActivityEagerExecution': true,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,

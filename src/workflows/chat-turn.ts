@@ -28,12 +28,13 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { RetrievedMemory } from '../activities/memory';
 import type { HopUsageRecord } from '../activities/store';
 import { AnswerBuilder } from '../shared/answer';
 import { conversationTitleWorkflowId } from '../shared/conversation-title';
 import { toolCallKey } from '../shared/ids';
 import { messageText } from '../shared/messages';
-import { AFTER_ANSWER_STEP, CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
+import { AFTER_ANSWER_STEP, BEGIN_TURN_STEP, CONTEXT_GUARD_STEP, LLM_HOP_RETRY, MEMORY_STEP, QUEUE_WAIT_STEP, STORE_STEP, TOOL_CALL } from '../shared/policy';
 import { APPROVAL_REJECTIONS, approvalTimeoutReason, deniedToolText, MAX_STEERING_MESSAGES, STEERING_REJECTIONS } from '../shared/turn-control';
 import { TURN_STATUS } from '../shared/search-attributes';
 import type { FinishReason, TokenUsage } from '../shared/stream-events';
@@ -75,6 +76,14 @@ export const TURN_CORE_PATCH = 'turn-core-v2';
  * new conversation (issue 17).
  */
 export const AFTER_TURN_PATCH = 'after-turn-v1';
+
+/**
+ * The path to the first token as one local step (`beginTurn`: message, agent, memory, context
+ * guard) instead of four local activities in two rounds. Asked first, and instead of the two patches
+ * above: a turn that has it records one patch marker, not two, and takes both of their branches.
+ * Histories recorded before it (test/replay/histories/after-turn-v1/) replay the older branches.
+ */
+export const TURN_START_PATCH = 'turn-start-v1';
 
 /** The cause of an activity failure (the error the activity threw), or the error itself. */
 function causeOf(error: unknown): (Error & { details?: unknown[] | null }) | undefined {
@@ -123,7 +132,8 @@ async function startConversationTitle(input: ChatTurnInput, model: string, conne
 
 /** Runs one chat turn; see the module comment for its guarantees. */
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
-  if (!patched(TURN_CORE_PATCH)) return chatTurnV1(input);
+  const startsInOneStep = patched(TURN_START_PATCH);
+  if (!startsInOneStep && !patched(TURN_CORE_PATCH)) return chatTurnV1(input);
 
   const storeSteps = proxyLocalActivities<Activities>(STORE_STEP);
   const memorySteps = proxyLocalActivities<Activities>(MEMORY_STEP);
@@ -260,7 +270,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
    * (non-retryable, or out of retries). Each model's attempts are numbered apart (`streamAttempt`),
    * so a client drops a failed model's text before the next one streams.
    */
-  const streamHop = async (hop: number, turnMessages: TurnMessage[], memories: Awaited<ReturnType<Activities['retrieveMemory']>>['memories']): Promise<HopResult> => {
+  const streamHop = async (hop: number, turnMessages: TurnMessage[], memories: RetrievedMemory[]): Promise<HopResult> => {
     const models = [agent!.model, ...(agent!.fallbackModels ?? [])];
     const retry = agent!.llmRetry ? { ...LLM_HOP_RETRY, maximumAttempts: agent!.llmRetry.maximumAttempts, initialInterval: agent!.llmRetry.initialIntervalMs } : LLM_HOP_RETRY;
     let failure: HopFailure | undefined;
@@ -305,24 +315,63 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       await storeSteps.publishQueueState.executeWithOptions({ ...STORE_STEP, summary: 'dequeued' }, [{ turnId: input.turnId, conversationId: input.conversationId, behindTurnId: input.queuedBehind, phase: 'dequeued' }]);
       state.status = 'starting';
     }
-    if (isFreshStart(userText)) {
-      await storeSteps.recordContextReset.executeWithOptions({ ...STORE_STEP, summary: 'fresh start' }, [
-        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId },
+    const widgetMode = input.widgetMode ?? false;
+    const memoryAllowed = !fastPath && memorySkipReason(userText, { widgetMode }) === undefined;
+    const activation = { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) };
+    let memories: RetrievedMemory[];
+    if (startsInOneStep) {
+      // One local step to the first token: the message stored while the agent activates, then memory
+      // while the context guard measures the prompt. Its result is recorded, so the turn keeps its
+      // configuration (and this turn's tools) to the end.
+      // The summary names what the step may do: memory runs when the agent has it enabled too.
+      const summary = `begin turn${memoryAllowed ? ' · memory' : ''}${fastPath ? '' : ' · context guard'}`;
+      const begun = await storeSteps.beginTurn.executeWithOptions({ ...BEGIN_TURN_STEP, summary }, [
+        {
+          turnId: input.turnId,
+          conversationId: input.conversationId,
+          requestId: input.requestId,
+          workspaceId: input.workspaceId,
+          ...(input.userId ? { userId: input.userId } : {}),
+          message: input.userMessage,
+          freshStart: isFreshStart(userText),
+          activation,
+          ...(memoryAllowed ? { memory: { query: userText, widgetMode } } : {}),
+          guardContext: !fastPath,
+        },
       ]);
+      agent = begun.agent;
+      memories = begun.memory?.memories ?? [];
+    } else {
+      if (isFreshStart(userText)) {
+        await storeSteps.recordContextReset.executeWithOptions({ ...STORE_STEP, summary: 'fresh start' }, [
+          { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId },
+        ]);
+      }
+      // Before turn-start-v1: persisting the message and activating the agent side by side, then
+      // memory and the context guard side by side (two rounds of local activities).
+      const [, activated] = await Promise.all([
+        storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
+          { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
+        ]),
+        storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [activation]),
+      ]);
+      agent = activated;
+      const guardedAgent = activated;
+      const [recalled] = await Promise.all([
+        memoryAllowed && activated.memoryEnabled
+          ? memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
+              { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userId: input.userId, query: userText, widgetMode },
+            ])
+          : undefined,
+        fastPath
+          ? undefined
+          : contextSteps.guardContext.executeWithOptions({ ...CONTEXT_GUARD_STEP, summary: 'context guard' }, [
+              { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, userMessageId: input.userMessage.id, agent: guardedAgent },
+            ]),
+      ]);
+      memories = recalled?.memories ?? [];
     }
-    // The path to the first token: persisting the message and activating the agent do not depend on
-    // each other, nor do memory and the context guard: two rounds of local activities, not four.
-    const [, activated] = await Promise.all([
-      storeSteps.persistUserMessage.executeWithOptions({ ...STORE_STEP, summary: 'persist user message' }, [
-        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, message: input.userMessage },
-      ]),
-      // Activation also selects this turn's tools from the message and hints; the result is recorded,
-      // so the turn keeps its configuration to the end.
-      storeSteps.activateAgent.executeWithOptions({ ...STORE_STEP, summary: 'activate agent' }, [
-        { workspaceId: input.workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm, userText, fastPath, ...(input.toolHints ? { toolHints: input.toolHints } : {}) },
-      ]),
-    ]);
-    agent = activated;
+    const useMemory = memoryAllowed && agent.memoryEnabled;
     state.activation = {
       agentId: agent.agentId,
       model: agent.model,
@@ -331,22 +380,6 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       tools: agent.toolSelection?.tools.map((tool) => tool.name) ?? [],
       ...(agent.appActions ? { appActions: agent.appActions } : {}),
     };
-
-    const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
-    const guardedAgent = agent;
-    const [recalled] = await Promise.all([
-      useMemory
-        ? memorySteps.retrieveMemory.executeWithOptions({ ...MEMORY_STEP, summary: 'memory' }, [
-            { turnId: input.turnId, workspaceId: input.workspaceId, conversationId: input.conversationId, userId: input.userId, query: userText, widgetMode: input.widgetMode ?? false },
-          ])
-        : undefined,
-      fastPath
-        ? undefined
-        : contextSteps.guardContext.executeWithOptions({ ...CONTEXT_GUARD_STEP, summary: 'context guard' }, [
-            { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, userMessageId: input.userMessage.id, agent: guardedAgent },
-          ]),
-    ]);
-    const memories = recalled?.memories ?? [];
 
     const tracker = new ToolExecutionTracker();
     const turnMessages: TurnMessage[] = [];
@@ -508,7 +541,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       model,
       agentId: answered.agentId,
       ...(answered.connection ? { connection: answered.connection } : {}),
-      widgetMode: input.widgetMode ?? false,
+      widgetMode,
     };
     // The answer is stored and streamed already: a failed title or extraction is logged, never a failed turn.
     const logged = async (step: Promise<unknown>, what: string) => {
@@ -519,7 +552,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         log.warn(`${what} failed; the answer stands`, { turnId: input.turnId, error: failureMessage(error) });
       }
     };
-    if (patched(AFTER_TURN_PATCH)) {
+    if (startsInOneStep || patched(AFTER_TURN_PATCH)) {
       const titleInput = { conversationId: input.conversationId, workspaceId: input.workspaceId, model, turnId: input.turnId, ...(answered.connection ? { connection: answered.connection } : {}) };
       if (input.titleNeeded || useMemory) {
         const summary = input.titleNeeded && useMemory ? 'title and memories' : input.titleNeeded ? `title · ${model}` : 'extract memories';

@@ -132,7 +132,7 @@ it('uses the key but never shows it in history, logs, answers, metrics, Redis or
     for (const turnId of turnIds) {
       const history = await plainClient.workflow.getHandle(turnId).fetchHistory();
       const raw = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('utf8');
-      expect(raw).toContain('activate agent');
+      expect(raw).toContain('begin turn');
       expectNoCanary(`history of ${turnId}`, raw);
     }
   } finally {

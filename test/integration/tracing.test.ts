@@ -127,7 +127,7 @@ it('exports one trace per turn across the API, the workflow and its activities, 
   const names = (service: string) => [...new Set(trace.filter((span) => span.service === service).map((span) => span.name))];
   expect(names('durable-chat-api')).toEqual(expect.arrayContaining([expect.stringMatching(/^POST/), 'StartWorkflow:chatTurn']));
   const workerSpans = names('durable-chat-worker');
-  expect(workerSpans).toEqual(expect.arrayContaining(['RunWorkflow:chatTurn', expect.stringMatching(/^RunActivity:streamCompletion/), expect.stringMatching(/^RunActivity:persistUserMessage/)]));
+  expect(workerSpans).toEqual(expect.arrayContaining(['RunWorkflow:chatTurn', expect.stringMatching(/^RunActivity:streamCompletion/), expect.stringMatching(/^RunActivity:beginTurn/)]));
   // The activities' own Postgres statements and Redis calls are in the same trace, under their activity.
   expect(workerSpans.some((name) => /^pg\.query/.test(name))).toBe(true);
   expect(workerSpans).toContain('redis appendTurnEvents');

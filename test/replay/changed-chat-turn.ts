@@ -18,21 +18,23 @@ const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 minutes
 
 export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
   // The change sits on top of the current version, so it takes the same patch branch.
-  patched('turn-core-v2');
+  patched('turn-start-v1');
   const { turnId, conversationId, requestId, workspaceId } = input;
   const userText = messageText(input.userMessage.parts);
   const fastPath = isFastPath(userText);
-  if (isFreshStart(userText)) await local.recordContextReset({ turnId, conversationId, requestId });
-  const [, agent] = await Promise.all([
-    local.persistUserMessage({ turnId, conversationId, requestId, message: input.userMessage }),
-    local.activateAgent({ workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm }),
-  ]);
-  const useMemory = !fastPath && agent.memoryEnabled && memorySkipReason(userText, { widgetMode: input.widgetMode ?? false }) === undefined;
-  const [recalled] = await Promise.all([
-    useMemory ? local.retrieveMemory({ turnId, workspaceId, conversationId, query: userText, widgetMode: input.widgetMode ?? false }) : undefined,
-    fastPath ? undefined : local.guardContext({ turnId, conversationId, agent }),
-  ]);
-  const memories = recalled?.memories ?? [];
+  const widgetMode = input.widgetMode ?? false;
+  const { agent, memory } = await local.beginTurn({
+    turnId,
+    conversationId,
+    requestId,
+    workspaceId,
+    message: input.userMessage,
+    freshStart: isFreshStart(userText),
+    activation: { workspaceId, agentId: input.agentId, useSystemLlm: input.useSystemLlm },
+    ...(!fastPath && memorySkipReason(userText, { widgetMode }) === undefined ? { memory: { query: userText, widgetMode } } : {}),
+    guardContext: !fastPath,
+  });
+  const memories = memory?.memories ?? [];
 
   const turnMessages: TurnMessage[] = [];
   let text = '';

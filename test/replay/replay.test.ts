@@ -4,7 +4,8 @@
  * production fails here first. Histories recorded before the `turn-core-v2` patch
  * (test/replay/histories/v1/) replay too, through the frozen version the patch keeps, and so do those
  * recorded before `after-turn-v1` (test/replay/histories/turn-core-v2/: the title as a child
- * workflow, then memory extraction). The negative
+ * workflow, then memory extraction) and before `turn-start-v1` (test/replay/histories/after-turn-v1/:
+ * four local activities in two rounds before the first hop). The negative
  * tests prove the check has teeth and that the operator is told which history event the changed code
  * contradicts.
  */
@@ -27,6 +28,7 @@ function historiesIn(directory: string, prefix = '') {
 const recorded = historiesIn(HISTORIES_DIRECTORY);
 const recordedBeforePatch = historiesIn(path.join(HISTORIES_DIRECTORY, 'v1'), 'v1/');
 const recordedBeforeAfterTurn = historiesIn(path.join(HISTORIES_DIRECTORY, 'turn-core-v2'), 'turn-core-v2/');
+const recordedBeforeTurnStart = historiesIn(path.join(HISTORIES_DIRECTORY, 'after-turn-v1'), 'after-turn-v1/');
 
 function currentWorkflowBundle(): { codePath: string } {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
@@ -92,6 +94,21 @@ describe('recorded histories', () => {
     expect(plain?.history.events?.some((event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'conversationTitle')).toBe(true);
     const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-after-turn' }, recordedBeforeAfterTurn));
     expect(results).toHaveLength(recordedBeforeAfterTurn.length);
+    const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
+    expect(failures).toEqual([]);
+  });
+
+  it('recorded before the turn-start-v1 patch (four local steps before the first hop) still replay', async () => {
+    const localStepsBeforeFirstHop = (history: (typeof recorded)[number]['history']) => {
+      const events = history.events ?? [];
+      const firstHop = events.findIndex((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamCompletion');
+      return events.slice(0, firstHop).filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+    };
+    const plain = recordedBeforeTurnStart.find((entry) => entry.workflowId === 'after-turn-v1/plain-answer');
+    expect(localStepsBeforeFirstHop(plain!.history)).toBe(4);
+    expect(localStepsBeforeFirstHop(recordedHistory('plain-answer'))).toBe(1);
+    const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-turn-start' }, recordedBeforeTurnStart));
+    expect(results).toHaveLength(recordedBeforeTurnStart.length);
     const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
     expect(failures).toEqual([]);
   });

@@ -17,18 +17,22 @@ export async function activitySummaries(client: Client, workflowId: string): Pro
 }
 
 /**
- * The result of the turn's `activate agent` step as its history records it (a local activity marker),
- * decoded from the JSON payload (run without payload encryption). Waits for the turn to finish first.
+ * The agent configuration the turn recorded: the result of its `begin turn` step (a local activity
+ * marker), or of its `activate agent` step in turns before `turn-start-v1`, decoded from the JSON
+ * payload (run without payload encryption). Waits for the turn to finish first.
  */
 export async function recordedActivation(client: Client, workflowId: string): Promise<Record<string, unknown>> {
   const handle = client.workflow.getHandle(workflowId);
   await handle.result();
   const history = await handle.fetchHistory();
   for (const event of history.events ?? []) {
-    const summary = event.userMetadata?.summary?.data;
-    if (!event.markerRecordedEventAttributes || !summary || JSON.parse(Buffer.from(summary).toString('utf8')) !== 'activate agent') continue;
-    const payload = event.markerRecordedEventAttributes.details?.result?.payloads?.[0];
-    if (payload?.data) return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+    const data = event.userMetadata?.summary?.data;
+    const summary = event.markerRecordedEventAttributes && data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : undefined;
+    if (summary === undefined || !(summary.startsWith('begin turn') || summary === 'activate agent')) continue;
+    const payload = event.markerRecordedEventAttributes!.details?.result?.payloads?.[0];
+    if (!payload?.data) continue;
+    const result = JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+    return summary === 'activate agent' ? result : (result.agent as Record<string, unknown>);
   }
   throw new Error(`No recorded activation in ${workflowId}`);
 }

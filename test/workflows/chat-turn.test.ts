@@ -73,11 +73,8 @@ async function runTurn(
 ) {
   const fakes: Fakes = { hops: [], tools: [], recorded: [], finalized: [], cached: options.cached ?? null, approvalRequests: [], approvalResponses: [] };
   const activities = {
-    async persistUserMessage() {
-      return { seq: 1, created: true };
-    },
-    async activateAgent() {
-      return options.agent ?? agent;
+    async beginTurn() {
+      return { agent: options.agent ?? agent, userMessage: { seq: 1, created: true } };
     },
     async publishApprovalRequests(input: PublishApprovalRequestsInput) {
       fakes.approvalRequests.push(input);
@@ -85,13 +82,6 @@ async function runTurn(
     async publishApprovalResponses(input: PublishApprovalResponsesInput) {
       fakes.approvalResponses.push(input);
     },
-    async retrieveMemory() {
-      return { memories: [], skippedTiers: [] };
-    },
-    async guardContext() {
-      return { tokens: 10, condensed: false };
-    },
-    async recordContextReset() {},
     async rememberExchange() {},
     async executeTool(input: { name: string }) {
       fakes.tools.push(input.name);

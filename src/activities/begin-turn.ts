@@ -1,0 +1,73 @@
+/**
+ * The path to the first token in one local step (`turn-start-v1`): the user's message is stored
+ * while the agent is activated, then memory is retrieved while the context guard measures the
+ * prompt. Before that patch these were four local activities in two rounds of the first workflow
+ * task; one step saves the workflow's round trip between the rounds and three history events.
+ *
+ * Every part is idempotent or read-only (the message and the context reset are keyed by the
+ * request, the guard's summary by the turn), so a retry of the whole step redoes only what did not
+ * land. Memory keeps its own rule: a failed retrieval is logged and the turn goes on without memory.
+ */
+import type { StoredMessage } from '../shared/messages';
+import type { AgentConfiguration } from '../shared/turn';
+import type { GuardContextInput } from './llm';
+import type { MemoryRetrieval, RetrieveMemoryInput } from './memory';
+import type { ActivateAgentInput, PersistUserMessageInput } from './store';
+
+export interface BeginTurnInput {
+  turnId: string;
+  conversationId: string;
+  requestId: string;
+  workspaceId: string;
+  userId?: string;
+  message: StoredMessage;
+  /** "Start over": the context reset is written before the message, which then opens the new context. */
+  freshStart: boolean;
+  activation: ActivateAgentInput;
+  /** Present when the turn may use memory (not the fast path, not a message memory skips); the agent's setting decides. */
+  memory?: { query: string; widgetMode: boolean };
+  /** The context guard runs unless the turn takes the fast path. */
+  guardContext: boolean;
+}
+
+export interface BeginTurnResult {
+  agent: AgentConfiguration;
+  userMessage: { seq: number; created: boolean };
+  /** Absent when memory was not searched (see `BeginTurnInput.memory` and the agent's `memoryEnabled`). */
+  memory?: MemoryRetrieval;
+  context?: { tokens: number; condensed: boolean };
+}
+
+export interface BeginTurnSteps {
+  recordContextReset(input: { turnId: string; conversationId: string; requestId: string }): Promise<void>;
+  persistUserMessage(input: PersistUserMessageInput): Promise<{ seq: number; created: boolean }>;
+  activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration>;
+  retrieveMemory(input: RetrieveMemoryInput): Promise<MemoryRetrieval>;
+  guardContext(input: GuardContextInput): Promise<{ tokens: number; condensed: boolean }>;
+}
+
+/** Whether a turn of this agent searches memory, given what the workflow decided from the message. */
+export function searchesMemory(input: Pick<BeginTurnInput, 'memory'>, agent: Pick<AgentConfiguration, 'memoryEnabled'>): boolean {
+  return input.memory !== undefined && agent.memoryEnabled;
+}
+
+export function createBeginTurnActivities(steps: BeginTurnSteps) {
+  /** Stores the message, activates the agent, retrieves memory and guards the context; see the module comment. */
+  async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+    const { turnId, conversationId, requestId, workspaceId } = input;
+    const stored = (async () => {
+      if (input.freshStart) await steps.recordContextReset({ turnId, conversationId, requestId });
+      return steps.persistUserMessage({ turnId, conversationId, requestId, message: input.message });
+    })();
+    const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation)]);
+    const [memory, context] = await Promise.all([
+      input.memory && searchesMemory(input, agent)
+        ? steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: input.memory.query, widgetMode: input.memory.widgetMode })
+        : undefined,
+      input.guardContext ? steps.guardContext({ turnId, conversationId, requestId, userMessageId: input.message.id, agent }) : undefined,
+    ]);
+    return { agent, userMessage, ...(memory ? { memory } : {}), ...(context ? { context } : {}) };
+  }
+
+  return { beginTurn };
+}
