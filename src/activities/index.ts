@@ -36,6 +36,7 @@ import { EmbeddingCache } from '../embeddings/embedding-cache';
 import { createTitleActivities } from './title';
 import { createAfterAnswerActivities } from './after-answer';
 import { createBeginTurnActivities } from './begin-turn';
+import { createRecordedToolCallActivities } from './recorded-tool-call';
 import { createMcpActivities } from './mcp';
 import { createRecipeActivities } from './recipes';
 import type { McpLimits } from '../config';
@@ -164,6 +165,15 @@ export function createActivities(dependencies: ActivityDependencies) {
   });
   const titleActivities = createTitleActivities({ conversations: new ConversationRepository(dependencies.pool), clients: llmClients, logger: dependencies.logger });
   const storeActivities = createStoreActivities({ chats, agents, usage, eventLog, logger: dependencies.logger, provider: dependencies.provider });
+  const toolActivities = createToolActivities({
+    pool: dependencies.pool,
+    logger: dependencies.logger,
+    workspaceFilesRoot: dependencies.workspaceFilesRoot,
+    ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
+    embedders,
+    minimumSimilarity,
+    appActions: new AppActionExecutor({ pool: dependencies.pool, servers: mcpServers, limits: mcpLimits, logger: dependencies.logger, isAllowed: isToolAllowed }),
+  });
   const llmActivities = createLlmActivities({
     appActions: appActionCatalog,
     clients: llmClients,
@@ -181,15 +191,8 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...storeActivities,
     ...memoryActivities,
     ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
-    ...createToolActivities({
-      pool: dependencies.pool,
-      logger: dependencies.logger,
-      workspaceFilesRoot: dependencies.workspaceFilesRoot,
-      ...(dependencies.media ? { generatedImages: dependencies.media.generatedImages } : {}),
-      embedders,
-      minimumSimilarity,
-      appActions: new AppActionExecutor({ pool: dependencies.pool, servers: mcpServers, limits: mcpLimits, logger: dependencies.logger, isAllowed: isToolAllowed }),
-    }),
+    ...toolActivities,
+    ...createRecordedToolCallActivities({ executeTool: toolActivities.executeTool, recordToolResults: storeActivities.recordToolResults }),
     ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
     ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
     ...titleActivities,

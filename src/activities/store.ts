@@ -83,6 +83,11 @@ export interface RecordToolResultsInput {
   requestId: string;
   hop: number;
   results: RecordedToolResult[];
+  /**
+   * Each result's position in its round (the `<i>` of its request id), when not all of the round is
+   * recorded here (since `turn-start-v1`, a tool call that runs records its own result). Absent: 0, 1, 2…
+   */
+  positions?: number[];
 }
 
 export interface PublishApprovalRequestsInput {
@@ -218,12 +223,13 @@ export function createStoreActivities(dependencies: StoreDependencies) {
    * Idempotent: a retry finds the rows it wrote; a repeated output event only sets the same output.
    */
   async function recordToolResults(input: RecordToolResultsInput): Promise<void> {
+    const positions = input.positions ?? input.results.map((_, index) => index);
     for (const [index, result] of input.results.entries()) {
       await chats.appendEvent({
         conversationId: input.conversationId,
         type: 'tool-result',
         role: 'tool',
-        requestId: requestIds.toolResult(input.requestId, input.hop, index),
+        requestId: requestIds.toolResult(input.requestId, input.hop, positions[index]!),
         turnId: input.turnId,
         content: {
           toolCallId: result.toolCallId,
@@ -235,7 +241,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
         extra: { decision: result.decision, hop: input.hop, ...(result.approval ? { approval: result.approval } : {}) },
       });
     }
-    const publish = eventLog.publisher(input.turnId, { name: `tools:${input.hop}`, attempt: 1 });
+    // Numbered per round, or per position when results of one round are recorded apart.
+    const publish = eventLog.publisher(input.turnId, { name: input.positions ? `tools:${input.hop}:${positions.join(',')}` : `tools:${input.hop}`, attempt: 1 });
     for (const result of input.results) {
       if (result.decision === 'denied') {
         await publish({ kind: 'tool-output-denied', hop: input.hop, toolCallId: result.toolCallId, ...(result.approval?.reason ? { reason: result.approval.reason } : {}) });

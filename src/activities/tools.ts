@@ -57,6 +57,11 @@ export interface ExecuteToolInput {
   arguments: Record<string, unknown>;
   /** The agent's permissions, checked again here: the model may call a tool it was never shown. */
   allowedTools: string[];
+  /**
+   * Since `turn-start-v1`: the call records (and streams) its own result once it ran, as the round's
+   * `recordToolResults` did before: the round's request id, the call's position in it, its approval.
+   */
+  record?: { requestId: string; position: number; arguments?: string; approval?: { id: string; approved: boolean; reason?: string } };
 }
 
 export interface ToolResult {

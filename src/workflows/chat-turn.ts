@@ -383,9 +383,15 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
 
     const tracker = new ToolExecutionTracker();
     const turnMessages: TurnMessage[] = [];
+    // Since turn-start-v1 a call that runs records its own result: where it sits in its round, and its approval.
+    const roundPositions = new Map<string, number>();
+    const roundApprovals = new Map<string, { id: string; approved: boolean; reason?: string }>();
     const runTool: ToolRunner = (call, parsedArguments) =>
       toolCalls.executeTool.executeWithOptions({ ...TOOL_CALL, summary: `tool ${call.name}` }, [
         {
+          ...(startsInOneStep
+            ? { record: { requestId: input.requestId, position: roundPositions.get(call.id)!, arguments: call.arguments, ...(roundApprovals.has(call.id) ? { approval: roundApprovals.get(call.id)! } : {}) } }
+            : {}),
           turnId: input.turnId,
           hop: state.hop,
           toolCallId: call.id,
@@ -422,6 +428,7 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
         { turnId: input.turnId, conversationId: input.conversationId, hop, responses: round.map((request) => ({ approvalId: request.approvalId, toolCallId: request.toolCallId, ...approvals.get(request.approvalId)!.answer! })) },
       ]);
       state.status = 'running-tools';
+      for (const [toolCallId, approval] of decided) roundApprovals.set(toolCallId, approval);
       const runnable = calls.filter((call) => decided.get(call.id)?.approved !== false);
       const ran = runnable.length > 0 ? await runToolRound(tracker, runnable, runTool) : [];
       return calls.map((call) => {
@@ -506,14 +513,28 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
       const capReached = spend.reached();
       const limitReached = capReached !== undefined || toolRounds >= agent.maxHops;
       state.status = 'running-tools';
+      roundPositions.clear();
+      roundApprovals.clear();
+      result.toolCalls.forEach((call, position) => roundPositions.set(call.id, position));
       const limitReason = capReached ? 'the spend cap was reached' : toolLimitReason(agent.maxHops);
       const outcomes = limitReached
         ? await runToolRound(tracker, result.toolCalls, runTool, { limitReachedReason: limitReason })
         : await runApprovedRound(hop, result.toolCalls);
       state.toolCalls += outcomes.filter((outcome) => outcome.decision === 'executed').length;
-      await storeSteps.recordToolResults.executeWithOptions({ ...STORE_STEP, summary: `tool results · hop ${hop}` }, [
-        { turnId: input.turnId, conversationId: input.conversationId, requestId: input.requestId, hop, results: outcomes },
-      ]);
+      // The calls that ran recorded their results (since turn-start-v1); the others are recorded here.
+      const unrecorded = startsInOneStep ? outcomes.flatMap((outcome, position) => (outcome.decision === 'executed' ? [] : [{ outcome, position }])) : outcomes.map((outcome, position) => ({ outcome, position }));
+      if (unrecorded.length > 0) {
+        await storeSteps.recordToolResults.executeWithOptions({ ...STORE_STEP, summary: `tool results · hop ${hop}` }, [
+          {
+            turnId: input.turnId,
+            conversationId: input.conversationId,
+            requestId: input.requestId,
+            hop,
+            results: unrecorded.map(({ outcome }) => outcome),
+            ...(startsInOneStep ? { positions: unrecorded.map(({ position }) => position) } : {}),
+          },
+        ]);
+      }
       answer.addToolResults(outcomes);
       if (limitReached) {
         warning = { hop, text: capReached ? capReachedText(capReached) : hopLimitWarning(agent.maxHops) };

@@ -122,7 +122,9 @@ it('a worker killed right after the approval was given: the tool still runs exac
   const stored = await storedAnswer(chatId);
   expect(stored.extra.finishReason).toBe('stop');
   expect(await sideEffects(label)).toBe(1);
-  // A second answer after the turn ended is refused: nothing waits for it any more.
+  // A second answer after the turn ended is refused: nothing waits for it any more. (The answer is
+  // stored before the steps after it, title and memory, end the workflow: wait for its end.)
+  await stack.temporal.workflow.getHandle(turnId).result();
   const again = await approve(chatId, approvalId);
   expect(again.status).toBe(404);
   expect((await again.json()).error.code).toBe('approval_not_found');

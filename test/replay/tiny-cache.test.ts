@@ -86,7 +86,7 @@ async function runTurn(text: string, agentId?: string) {
   };
   const result = await temporal.workflow.execute<typeof chatTurn>('chatTurn', { taskQueue, workflowId: turnId, args: [input] });
   const history = await temporal.workflow.getHandle(turnId).fetchHistory();
-  return { result, history };
+  return { result, history, conversationId: conversation.id };
 }
 
 /** The task queues the turn's workflow tasks were scheduled on (a cached worker gets its sticky queue). */
@@ -102,13 +102,16 @@ const scheduledActivities = activityTypes;
 describe('a worker without a workflow cache', () => {
   it('runs a 3-hop tool turn to the same answer, replaying the history on every workflow task', async () => {
     const agentId = await createToolAgent();
-    const { result, history } = await runTurn(`use test_record_side_effect for ${unique} [[hops=3]]`, agentId);
+    const { result, history, conversationId } = await runTurn(`use test_record_side_effect for ${unique} [[hops=3]]`, agentId);
 
     expect(result).toMatchObject({ finishReason: 'stop', hops: 4 });
     expect(result.text).toMatch(/^Tool results: /);
     const activities = scheduledActivities(history);
     expect(activities.filter((name) => name === 'executeTool')).toHaveLength(3);
-    expect(activities.filter((name) => name === 'recordToolResults')).toHaveLength(3);
+    // Each call that ran stored its own result (turn-start-v1): one per hop, none by a separate step.
+    expect(activities.filter((name) => name === 'recordToolResults')).toHaveLength(0);
+    const stored = await pool.query(`SELECT extra->>'hop' AS hop FROM chat_events WHERE conversation_id = $1 AND type = 'tool-result' ORDER BY seq`, [conversationId]);
+    expect(stored.rows.map((row: { hop: string }) => row.hop)).toEqual(['0', '1', '2']);
     // Every task went to the normal queue, none to a sticky one: each was a replay from history.
     const queues = workflowTaskQueues(history);
     // At least one task per completed regular activity (4 LLM hops, 3 tools).

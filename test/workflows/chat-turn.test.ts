@@ -12,6 +12,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { StreamCompletionInput } from '../../src/activities/llm';
+import type { ExecuteToolInput } from '../../src/activities/tools';
 import type { FinalizeTurnInput, PublishApprovalRequestsInput, PublishApprovalResponsesInput, RecordToolResultsInput } from '../../src/activities/store';
 import { parseToolArguments } from '../../src/shared/tool-tracker';
 import type { AgentConfiguration, ChatTurnInput, HopResult } from '../../src/shared/turn';
@@ -66,6 +67,25 @@ function hopResult(input: StreamCompletionInput, fields: Partial<HopResult>): Ho
   return { hop: input.hop, attempt: 1, model: input.model, content: '', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 }, ...fields };
 }
 
+/**
+ * A round's recorded tool results in the model's order, whoever recorded them (a call that ran
+ * records its own; `recordToolResults` the others). Fails when a position is recorded twice or missing.
+ */
+function recordedRound(fakes: Fakes, hop: number) {
+  const byPosition = new Map<number, RecordToolResultsInput['results'][number]>();
+  for (const entry of fakes.recorded.filter((recorded) => recorded.hop === hop)) {
+    entry.results.forEach((result, index) => {
+      const position = entry.positions?.[index] ?? index;
+      if (byPosition.has(position)) throw new Error(`hop ${hop}: position ${position} recorded twice`);
+      byPosition.set(position, result);
+    });
+  }
+  return [...byPosition.keys()].sort((a, b) => a - b).map((position, index) => {
+    if (position !== index) throw new Error(`hop ${hop}: position ${index} not recorded`);
+    return byPosition.get(position)!;
+  });
+}
+
 /** Runs one turn on a fresh task queue with activities scripted per model. */
 async function runTurn(
   script: (input: StreamCompletionInput) => ScriptedHop,
@@ -83,9 +103,15 @@ async function runTurn(
       fakes.approvalResponses.push(input);
     },
     async rememberExchange() {},
-    async executeTool(input: { name: string }) {
+    async executeTool(input: ExecuteToolInput) {
       fakes.tools.push(input.name);
-      return { content: `${input.name} done`, isError: false, output: { done: true } };
+      const result = { content: `${input.name} done`, isError: false, output: { done: true } };
+      // Like the real activity: a call asked to record its result records it at its position in the round.
+      if (input.record) {
+        const recorded = { toolCallId: input.toolCallId, toolName: input.name, input: input.arguments, ...result, decision: 'executed' as const };
+        fakes.recorded.push({ turnId: input.turnId, conversationId: input.conversationId, requestId: input.record.requestId, hop: input.hop, positions: [input.record.position], results: [recorded] });
+      }
+      return result;
     },
     async recordToolResults(input: RecordToolResultsInput) {
       fakes.recorded.push(input);
@@ -150,7 +176,7 @@ describe('chatTurn decisions', () => {
     const { fakes, result } = await runTurn(() => ({ tool: 'test_echo' }));
     expect(fakes.hops.map((hop) => hop.hop)).toEqual([0, 1, 2]);
     expect(fakes.tools).toEqual(['test_echo', 'test_echo']);
-    expect(fakes.recorded.map((round) => round.results.map((entry) => entry.decision))).toEqual([['executed'], ['executed'], ['skipped']]);
+    expect([0, 1, 2].map((hop) => recordedRound(fakes, hop).map((entry) => entry.decision))).toEqual([['executed'], ['executed'], ['skipped']]);
     expect(result).toMatchObject({ finishReason: 'tool-limit-reached', hops: 3 });
     const finalized = fakes.finalized[0]!;
     expect(finalized.warning).toEqual({ hop: 2, text: hopLimitWarning(2) });
@@ -219,7 +245,7 @@ describe('chatTurn decisions', () => {
     expect(refusals).toEqual(['ApprovalNotFound', 'ApprovalAlreadyAnswered']);
     expect(fakes.approvalRequests[0]!.requests.map((request) => request.toolCallId)).toEqual(['call_0']);
     expect(fakes.tools).toEqual(['test_free']);
-    expect(fakes.recorded[0]!.results.map((entry) => [entry.toolCallId, entry.decision])).toEqual([
+    expect(recordedRound(fakes, 0).map((entry) => [entry.toolCallId, entry.decision])).toEqual([
       ['call_0', 'denied'],
       ['call_0_1', 'executed'],
     ]);
