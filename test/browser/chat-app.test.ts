@@ -77,6 +77,18 @@ async function send(text: string) {
 }
 
 /** The answer's text as the page renders it (Markdown rendered, whitespace normalised). */
+/** An image's natural width once the browser has finished with it (loaded: its width; broken: 0). */
+async function loadedImageWidth(image: Locator): Promise<number> {
+  return image.evaluate(
+    (element: HTMLImageElement) =>
+      new Promise<number>((resolve) => {
+        if (element.complete) return resolve(element.naturalWidth);
+        element.addEventListener('load', () => resolve(element.naturalWidth), { once: true });
+        element.addEventListener('error', () => resolve(0), { once: true });
+      }),
+  );
+}
+
 async function visibleText(answer: Locator = lastAnswer()): Promise<string> {
   return normalize((await answer.locator('.answer-text').allInnerTexts()).join(' '));
 }
@@ -235,13 +247,13 @@ describe('the chat app in Chromium', () => {
     await page.locator('.attachment-chips', { hasText: 'dot.png' }).waitFor();
     await send('What is in this picture?');
     await waitForFinishedAnswer();
-    const image = page.locator('.message.user img[alt="dot.png"]');
-    expect(await image.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBe(1);
+    expect(await loadedImageWidth(page.locator('.message.user img[alt="dot.png"]'))).toBe(1);
     const stored = await stack.pool.query("SELECT content FROM chat_events WHERE conversation_id = $1 AND role = 'user'", [keyOf(currentChatId())]);
     expect(stored.rows[0].content.parts).toContainEqual(expect.objectContaining({ type: 'file', mediaType: 'image/png', filename: 'dot.png' }));
     await page.reload();
     await waitForFinishedAnswer();
-    expect(await page.locator('.message.user img[alt="dot.png"]').evaluate((element: HTMLImageElement) => element.complete && element.naturalWidth)).toBe(1);
+    // After the reload the stored image loads from the API: its width once the browser is done with it.
+    expect(await loadedImageWidth(page.locator('.message.user img[alt="dot.png"]'))).toBe(1);
   });
 
   it('lists a second conversation with the title the model generated for it', async () => {
