@@ -46,11 +46,6 @@ export interface BeginTurnSteps {
   guardContext(input: GuardContextInput): Promise<{ tokens: number; condensed: boolean }>;
 }
 
-/** Whether a turn of this agent searches memory, given what the workflow decided from the message. */
-export function searchesMemory(input: Pick<BeginTurnInput, 'memory'>, agent: Pick<AgentConfiguration, 'memoryEnabled'>): boolean {
-  return input.memory !== undefined && agent.memoryEnabled;
-}
-
 export function createBeginTurnActivities(steps: BeginTurnSteps) {
   /** Stores the message, activates the agent, retrieves memory and guards the context; see the module comment. */
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
@@ -61,7 +56,7 @@ export function createBeginTurnActivities(steps: BeginTurnSteps) {
     })();
     const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation)]);
     const [memory, context] = await Promise.all([
-      input.memory && searchesMemory(input, agent)
+      input.memory && agent.memoryEnabled
         ? steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: input.memory.query, widgetMode: input.memory.widgetMode })
         : undefined,
       input.guardContext ? steps.guardContext({ turnId, conversationId, requestId, userMessageId: input.message.id, agent }) : undefined,

@@ -192,6 +192,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...memoryActivities,
     ...createDocumentActivities({ pool: dependencies.pool, logger: dependencies.logger, embedders }),
     ...toolActivities,
+    // Replaces `executeTool` above with the version that can also record the call's result.
     ...createRecordedToolCallActivities({ executeTool: toolActivities.executeTool, recordToolResults: storeActivities.recordToolResults }),
     ...createMcpActivities({ servers: mcpServers, limits: mcpLimits, logger: dependencies.logger }),
     ...createRecipeActivities({ eventLog, clients: llmClients, usage, provider: dependencies.provider, logger: dependencies.logger }),
