@@ -119,7 +119,10 @@ it('exports one trace per turn across the API, the workflow and its activities, 
   for (;;) {
     const root = spans.find((span) => span.service === 'durable-chat-api' && !span.parentSpanId && /POST/.test(span.name) && spans.some((other) => other.traceId === span.traceId && other.name.startsWith('StartWorkflow:chatTurn')));
     trace = root ? spans.filter((span) => span.traceId === root.traceId) : [];
-    const complete = trace.some((span) => span.service === 'durable-chat-worker' && span.name.startsWith('RunActivity:streamCompletion'));
+    // Spans arrive as each part ends: wait for every worker span asserted below (the workflow's ends last).
+    const complete = ['RunWorkflow:chatTurn', 'RunActivity:streamCompletion', 'RunActivity:beginTurn'].every((name) =>
+      trace.some((span) => span.service === 'durable-chat-worker' && span.name.startsWith(name)),
+    );
     if (complete || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
