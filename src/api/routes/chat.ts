@@ -98,6 +98,13 @@ async function turnKeyOf(chats: ChatRepository, conversation: ConversationRow, c
 /** The longest a request waits for the running turn to take an approval or a steering message. */
 const UPDATE_DEADLINE_MS = 30_000;
 
+/**
+ * How long a new message waits for the conversation's latest claimed turn to appear in Temporal
+ * (messages sent at once: the earlier request may still be starting it) before that claim counts
+ * as a request that failed.
+ */
+const CLAIMED_TURN_START_WAIT_MS = 3_000;
+
 export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   const { configuration, temporal, chats, workspaces, eventLog, logger } = dependencies;
   const router = Router();
@@ -255,12 +262,19 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
   async function runningTurn(conversationId: string, turnId: string, latest: string | null): Promise<string | undefined> {
     if (!latest || latest === turnId) return undefined;
     if (await chats.turnAnswered(conversationId, latest)) return undefined;
-    try {
-      const description = await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(latest).describe());
-      return description.status.name === 'RUNNING' ? latest : undefined;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
+    // The latest claim may belong to a message sent a moment earlier whose request is still starting
+    // its workflow: not found yet is not "not running". It is waited for, briefly; a claim whose
+    // request failed before starting anything stops counting after that.
+    const claimedAt = Date.now();
+    for (;;) {
+      try {
+        const description = await withinTemporalDeadline(temporal, configuration.temporal.requestTimeoutMs, () => temporal.workflow.getHandle(latest).describe());
+        return description.status.name === 'RUNNING' ? latest : undefined;
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        if (Date.now() - claimedAt >= CLAIMED_TURN_START_WAIT_MS) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   }
 
