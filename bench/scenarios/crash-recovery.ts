@@ -9,9 +9,13 @@
  * are up at every kill. k goes from BENCH_CRASH_DELTAS_BEFORE_KILL (default 10) to 80 over the
  * rounds, so the kills land at different points of the heartbeat cycle (the SDK sends a heartbeat at
  * most every 0.8 × the heartbeat timeout, and the server notices a dead worker one timeout after the
- * last heartbeat it received).
+ * last heartbeat it received). Where the time goes is read off the pending activity while it waits
+ * (`describe()` every 25 ms): kill → the server's last heartbeat before it, kill → the attempt timed
+ * out (`lastAttemptCompleteTime`), the wait the retry policy set (`nextAttemptScheduleTime`), and
+ * that time → the client's `hop-restart`.
  */
 import os from 'node:os';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { Child } from '../lib/children';
 import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { epochNow } from '../lib/sse-client';
@@ -39,6 +43,12 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
   const targets: Target[] = apis.map((api) => ({ kind: 'ours', url: api.url, apiKey: context.stack.apiKey, workspaceId: context.stack.workspaceId }));
   const toRestart = new Samples();
   const toRetriedDelta = new Samples();
+  const heartbeatAge = new Samples();
+  const toTimeout = new Samples();
+  const retryWait = new Samples();
+  const dueToRestart = new Samples();
+  const dueToStarted = new Samples();
+  const startedToRestart = new Samples();
   const notes: string[] = [];
   let replacement: Promise<Child> | undefined;
   const turnIds: string[] = [];
@@ -79,7 +89,30 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
       process.kill(pid, 'SIGKILL');
       workers.delete(pid);
       replacement = spawnWorker();
+      const lastHeartbeat = optionalTsToMs(description.raw.pendingActivities?.find((activity) => activity.activityType?.name === 'streamCompletion')?.lastHeartbeatTime);
+      if (lastHeartbeat !== undefined) heartbeatAge.add(killedAt - lastHeartbeat);
+      // The attempt's timeout and the retry's due time, read while the retry waits (or just after).
+      let timedOutAt: number | undefined;
+      let retryDueAt: number | undefined;
+      while (timedOutAt === undefined && retriedDeltaAt === undefined && epochNow() - killedAt < 30_000) {
+        const pending = (await handle.describe()).raw.pendingActivities?.find((activity) => activity.activityType?.name === 'streamCompletion');
+        if ((pending?.attempt ?? 1) >= 2) {
+          timedOutAt = optionalTsToMs(pending?.lastAttemptCompleteTime) ?? epochNow();
+          retryDueAt = optionalTsToMs(pending?.nextAttemptScheduleTime);
+        } else await sleep(25);
+      }
       const recovered = await waitUntil(() => retriedDeltaAt !== undefined, 30_000, 5);
+      if (timedOutAt !== undefined) toTimeout.add(timedOutAt - killedAt);
+      if (timedOutAt !== undefined && retryDueAt !== undefined) {
+        retryWait.add(retryDueAt - timedOutAt);
+        if (restartAt !== undefined) dueToRestart.add(restartAt - retryDueAt);
+        const retried = (await handle.describe()).raw.pendingActivities?.find((activity) => activity.activityType?.name === 'streamCompletion');
+        const retriedStartedAt = optionalTsToMs(retried?.lastStartedTime);
+        if (retriedStartedAt !== undefined && (retried?.attempt ?? 1) >= 2) {
+          dueToStarted.add(retriedStartedAt - retryDueAt);
+          if (restartAt !== undefined) startedToRestart.add(restartAt - retriedStartedAt);
+        }
+      }
       if (recovered && retriedDeltaAt !== undefined) {
         toRetriedDelta.add(retriedDeltaAt - killedAt);
         if (restartAt !== undefined) toRestart.add(restartAt - killedAt);
@@ -112,6 +145,12 @@ export async function runCrashRecovery(context: ScenarioContext): Promise<Scenar
       killAfterDeltas: `${deltasBeforeKill} → 80, evenly over the rounds`,
       killToRetriedDeltaMs: roundSummary(summary),
       killToHopRestartMs: roundSummary(toRestart.summary()),
+      lastHeartbeatBeforeKillMs: roundSummary(heartbeatAge.summary()),
+      killToAttemptTimedOutMs: roundSummary(toTimeout.summary()),
+      retryWaitMs: roundSummary(retryWait.summary()),
+      retryDueToHopRestartMs: roundSummary(dueToRestart.summary()),
+      retryDueToAttemptStartedMs: roundSummary(dueToStarted.summary()),
+      attemptStartedToHopRestartMs: roundSummary(startedToRestart.summary()),
       workerSpawnToReadyMs: roundSummary(workerStartMs.summary()),
       notes,
     },

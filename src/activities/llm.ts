@@ -20,7 +20,8 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { countTokens } from 'gpt-tokenizer';
 import type { ChatRepository } from '../db/chat-repository';
 import type { AttemptUsage, UsageRepository } from '../db/usage-repository';
-import { classifyLlmError } from '../llm/classify-error';
+import { classifyLlmError, withRetryBackoff } from '../llm/classify-error';
+import { LLM_HOP_MAXIMUM_INTERVAL_MS } from '../shared/policy';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
 import { finishReasonOf } from '../llm/finish-reason';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
@@ -470,5 +471,19 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     return { tokens, condensed: true };
   }
 
-  return { streamCompletion, guardContext };
+  /**
+   * A hop whose policy restarts lost attempts quickly (`llmRetry.restartIntervalMs`) paces its own
+   * failures with the agent's backoff, so a provider in trouble is not called again at once.
+   */
+  async function streamCompletionWithBackoff(input: StreamCompletionInput): Promise<HopResult> {
+    try {
+      return await streamCompletion(input);
+    } catch (error) {
+      const retry = input.agent.llmRetry;
+      if (retry?.restartIntervalMs === undefined) throw error;
+      throw withRetryBackoff(error, { initialIntervalMs: retry.initialIntervalMs, maximumIntervalMs: LLM_HOP_MAXIMUM_INTERVAL_MS, attempt: Context.current().info.attempt });
+    }
+  }
+
+  return { streamCompletion: streamCompletionWithBackoff, guardContext };
 }

@@ -28,6 +28,7 @@ import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type ToolApprovalSettings, type TurnA
 import type { PricingRepository } from '../db/pricing-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { WorkspaceRepository } from '../db/workspace-repository';
+import { LLM_RESTART_INTERVAL_MS } from '../shared/policy';
 import { capsOf, type ModelPrice, type SpendCapDefaults, type TurnBudget } from '../shared/spend-caps';
 
 export interface AgentActivationDependencies {
@@ -175,7 +176,7 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
       allowedTools: merged.allowedTools,
       contextWindow: agent.contextWindow,
       memoryEnabled: agent.memoryEnabled,
-      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs },
+      llmRetry: { maximumAttempts: agent.llmMaxAttempts, initialIntervalMs: agent.llmInitialRetryIntervalMs, restartIntervalMs: LLM_RESTART_INTERVAL_MS },
       connection,
       skills: expansion.skills.map((skill) => ({ id: skill.skillId, name: skill.name, version: skill.version })),
       toolSelection,

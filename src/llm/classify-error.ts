@@ -88,3 +88,24 @@ export function classifyLlmError(error: unknown, options: { partialText?: string
   const message = error instanceof Error ? error.message : String(error);
   return ApplicationFailure.create({ message: `LLM stream interrupted: ${message}`, type: LLM_ERROR_TYPES.streamInterrupted, nonRetryable: false, details });
 }
+
+/**
+ * A failed attempt of a hop whose retry policy restarts quickly (`restartIntervalMs`, for an attempt
+ * lost with its worker) waits the agent's own backoff instead: `initialIntervalMs` doubled for each
+ * attempt, at most `maximumIntervalMs`, unless the failure already says when (a provider's
+ * `retry-after`). Non-retryable failures and Temporal's own (a cancellation) pass unchanged; any
+ * other error becomes a retryable `ApplicationFailure` of its own name, as the SDK would make it.
+ */
+export function withRetryBackoff(error: unknown, backoff: { initialIntervalMs: number; maximumIntervalMs: number; attempt: number }): unknown {
+  const delay = Math.min(backoff.maximumIntervalMs, backoff.initialIntervalMs * 2 ** Math.max(0, backoff.attempt - 1));
+  if (error instanceof ApplicationFailure) {
+    if (error.nonRetryable || (error.nextRetryDelay !== undefined && error.nextRetryDelay !== null)) return error;
+    const paced = ApplicationFailure.create({ message: error.message, type: error.type ?? undefined, nonRetryable: false, details: error.details ?? [], nextRetryDelay: delay, ...(error.cause ? { cause: error.cause } : {}) });
+    paced.stack = error.stack;
+    return paced;
+  }
+  if (!(error instanceof Error) || error.name === 'CancelledFailure' || error.name.endsWith('Failure')) return error;
+  const paced = ApplicationFailure.create({ message: error.message, type: error.name, nonRetryable: false, nextRetryDelay: delay });
+  paced.stack = error.stack;
+  return paced;
+}

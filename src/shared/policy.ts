@@ -80,11 +80,22 @@ export const QUEUE_WAIT_STEP: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 10 },
 };
 
+/**
+ * How soon a hop lost with its worker (heartbeat or start-to-close timeout) starts again: the first
+ * interval of the hop's retry policy. Failures the hop reports itself (the provider's errors, a
+ * broken stream) wait the agent's own backoff instead (`llmInitialRetryIntervalMs`, doubled per
+ * attempt), which the activity sets on its failure (`withRetryBackoff`).
+ */
+export const LLM_RESTART_INTERVAL_MS = 100;
+
+/** The longest wait between two attempts of a hop. */
+export const LLM_HOP_MAXIMUM_INTERVAL_MS = 30_000;
+
 /** The LLM hop's default retry policy; an agent may set its own attempts and first interval. */
 export const LLM_HOP_RETRY: RetryPolicy = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
+  maximumInterval: LLM_HOP_MAXIMUM_INTERVAL_MS,
   maximumAttempts: 6,
 };
 

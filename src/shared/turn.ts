@@ -115,8 +115,13 @@ export interface AgentConfiguration {
   allowedTools: string[];
   contextWindow: number;
   memoryEnabled: boolean;
-  /** Retry policy of this agent's LLM hops (absent in turns recorded before it existed). */
-  llmRetry?: { maximumAttempts: number; initialIntervalMs: number };
+  /**
+   * Retry policy of this agent's LLM hops (absent in turns recorded before it existed).
+   * `initialIntervalMs` is the agent's backoff after a failed attempt; `restartIntervalMs` (absent in
+   * turns recorded before it existed, which wait `initialIntervalMs` after any failure) is how soon
+   * an attempt lost with its worker starts again.
+   */
+  llmRetry?: { maximumAttempts: number; initialIntervalMs: number; restartIntervalMs?: number };
   /** The LLM connection (its fallback models run on it too); absent in turns recorded before connections existed (the deployment's). */
   connection?: LlmConnectionReference;
   /** Skill versions merged into this configuration, in merge order. */

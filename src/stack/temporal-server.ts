@@ -52,9 +52,16 @@ export interface DevServerOptions {
  * token (the turn's first workflow task; the LLM hop when it runs on another process than its
  * workflow) paid it: workflow started → first task started 21.3 → 5.0 ms and hop scheduled →
  * started 35.0 → 3.5 ms at the p50 of `BENCH_SCENARIOS=ttft npm run bench` (2026-12-01).
+ *
+ * A timer task due sooner than `history.timerProcessorMaxTimeShift` (1 s by default, a margin for
+ * clock skew between the hosts of a cluster) is moved to that margin: the retry of a hop lost with
+ * its worker, due 100 ms after its heartbeat timed out, started 657 ms p50 after it was due
+ * (`BENCH_SCENARIOS=crash npm run bench`, `retryDueToAttemptStartedMs`), 5 ms with 10 ms here (one
+ * process, one clock).
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = {
   'history.transferProcessorMaxPollRPS': 1000,
+  'history.timerProcessorMaxTimeShift': '10ms',
   'system.enableActivityEagerExecution': true,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,

@@ -272,7 +272,10 @@ export async function chatTurn(input: ChatTurnInput): Promise<ChatTurnResult> {
    */
   const streamHop = async (hop: number, turnMessages: TurnMessage[], memories: RetrievedMemory[]): Promise<HopResult> => {
     const models = [agent!.model, ...(agent!.fallbackModels ?? [])];
-    const retry = agent!.llmRetry ? { ...LLM_HOP_RETRY, maximumAttempts: agent!.llmRetry.maximumAttempts, initialInterval: agent!.llmRetry.initialIntervalMs } : LLM_HOP_RETRY;
+    // A hop lost with its worker starts again after `restartIntervalMs`; one that failed waits the
+    // agent's backoff, which the activity sets on its failure (turns recorded earlier: one interval).
+    const llmRetry = agent!.llmRetry;
+    const retry = llmRetry ? { ...LLM_HOP_RETRY, maximumAttempts: llmRetry.maximumAttempts, initialInterval: llmRetry.restartIntervalMs ?? llmRetry.initialIntervalMs } : LLM_HOP_RETRY;
     let failure: HopFailure | undefined;
     for (const [fallbackIndex, model] of models.entries()) {
       state.model = model;

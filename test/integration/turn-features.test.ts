@@ -8,6 +8,7 @@ import { hopLimitWarning } from '../../src/workflows/chat-turn';
 import { answerRequests, createAgent, postChat, runTurn, storedEvents } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { activitySummaries } from '../support/history';
+import { LLM_RESTART_INTERVAL_MS } from '../../src/shared/policy';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -26,6 +27,11 @@ async function turn(chatId: string, text: string, extra: Record<string, unknown>
 
 async function events(chatId: string) {
   return storedEvents(stack, chatId);
+}
+
+/** A protobuf duration of a history event, in milliseconds. */
+function durationMs(duration: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number {
+  return Number(duration?.seconds?.toString() ?? 0) * 1000 + Math.round((duration?.nanos ?? 0) / 1e6);
 }
 
 /** The turns' own model requests that carry the fragment (see `answerRequests`). */
@@ -207,9 +213,18 @@ describe('context guard', () => {
 
 describe('retry policy per agent', () => {
   it('retries a failed hop for an agent that allows it, and fails fast for one that does not', async () => {
-    const patient = await createAgent(stack, { llmMaxAttempts: 3 });
+    const patient = await createAgent(stack, { llmMaxAttempts: 3, llmInitialRetryIntervalMs: 700 });
     const recovered = await turn(`chat-${randomUUID()}`, `Flaky endpoint ${randomUUID()} [[fault=500]]`, { agentId: patient });
     expect(recovered.text).toMatch(/^You said: Flaky endpoint/);
+    // In the Temporal UI: the hop restarts soon when its worker is lost (the policy's first
+    // interval), and the failed attempt waited the agent's own interval (its failure says so).
+    const turnId = (await events(recovered.chatId)).find((row) => row.turn_id)!.turn_id!;
+    const history = (await stack.temporal.workflow.getHandle(turnId).fetchHistory()).events ?? [];
+    const hop = history.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamCompletion')!;
+    expect(durationMs(hop.activityTaskScheduledEventAttributes!.retryPolicy!.initialInterval)).toBe(LLM_RESTART_INTERVAL_MS);
+    const started = history.find((event) => event.activityTaskStartedEventAttributes && event.activityTaskStartedEventAttributes.scheduledEventId?.toString() === hop.eventId?.toString())!;
+    expect(started.activityTaskStartedEventAttributes!.attempt).toBe(2);
+    expect(durationMs(started.activityTaskStartedEventAttributes!.lastFailure!.applicationFailureInfo!.nextRetryDelay)).toBe(700);
 
     const impatient = await createAgent(stack, { llmMaxAttempts: 1 });
     const marker = randomUUID();

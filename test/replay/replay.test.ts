@@ -5,7 +5,8 @@
  * (test/replay/histories/v1/) replay too, through the frozen version the patch keeps, and so do those
  * recorded before `after-turn-v1` (test/replay/histories/turn-core-v2/: the title as a child
  * workflow, then memory extraction) and before `turn-start-v1` (test/replay/histories/after-turn-v1/:
- * four local activities in two rounds before the first hop). The negative
+ * four local activities in two rounds before the first hop), and those whose hops retried after one
+ * interval whatever failed them (test/replay/histories/turn-start-v1/). The negative
  * tests prove the check has teeth and that the operator is told which history event the changed code
  * contradicts.
  */
@@ -29,6 +30,7 @@ const recorded = historiesIn(HISTORIES_DIRECTORY);
 const recordedBeforePatch = historiesIn(path.join(HISTORIES_DIRECTORY, 'v1'), 'v1/');
 const recordedBeforeAfterTurn = historiesIn(path.join(HISTORIES_DIRECTORY, 'turn-core-v2'), 'turn-core-v2/');
 const recordedBeforeTurnStart = historiesIn(path.join(HISTORIES_DIRECTORY, 'after-turn-v1'), 'after-turn-v1/');
+const recordedBeforeRestartInterval = historiesIn(path.join(HISTORIES_DIRECTORY, 'turn-start-v1'), 'turn-start-v1/');
 
 function currentWorkflowBundle(): { codePath: string } {
   const codePath = process.env.TEST_WORKFLOW_BUNDLE;
@@ -109,6 +111,17 @@ describe('recorded histories', () => {
     expect(localStepsBeforeFirstHop(recordedHistory('plain-answer'))).toBe(1);
     const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-turn-start' }, recordedBeforeTurnStart));
     expect(results).toHaveLength(recordedBeforeTurnStart.length);
+    const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
+    expect(failures).toEqual([]);
+  });
+
+  it("recorded before hops restarted sooner than the agent's backoff still replay (one retry interval for any failure)", async () => {
+    const firstHopRetry = (history: (typeof recorded)[number]['history']) =>
+      history.events?.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamCompletion')?.activityTaskScheduledEventAttributes?.retryPolicy?.initialInterval;
+    const before = recordedBeforeRestartInterval.find((entry) => entry.workflowId === 'turn-start-v1/retried-hop');
+    expect(firstHopRetry(before!.history)).not.toEqual(firstHopRetry(recordedHistory('retried-hop')));
+    const results = await collect(Worker.runReplayHistories({ workflowBundle: currentWorkflowBundle(), replayName: 'recorded-before-restart-interval' }, recordedBeforeRestartInterval));
+    expect(results).toHaveLength(recordedBeforeRestartInterval.length);
     const failures = results.flatMap((result) => (result.error ? [`${result.workflowId}: ${result.error.message}`] : []));
     expect(failures).toEqual([]);
   });

@@ -3,9 +3,9 @@
  * (`APIError.generate`, what the client throws for an HTTP error answer) and its connection errors,
  * classified for Temporal's retry policy.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import OpenAI from 'openai';
-import { classifyLlmError, LLM_ERROR_TYPES } from '../../src/llm/classify-error';
+import { classifyLlmError, LLM_ERROR_TYPES, withRetryBackoff } from '../../src/llm/classify-error';
 import { partialTextOf } from '../../src/shared/turn';
 
 function answered(status: number, headers: Record<string, string> = {}, body: object = { error: { message: `status ${status}` } }) {
@@ -58,5 +58,32 @@ describe('classifyLlmError', () => {
   it('passes an ApplicationFailure through unchanged', () => {
     const original = ApplicationFailure.nonRetryable('already classified', 'Custom');
     expect(classifyLlmError(original)).toBe(original);
+  });
+});
+
+describe('withRetryBackoff', () => {
+  const backoff = (attempt: number) => ({ initialIntervalMs: 300, maximumIntervalMs: 2_000, attempt });
+
+  it("waits the agent's interval after a failed attempt, doubled for each attempt and capped", () => {
+    const delays = [1, 2, 3, 4, 5].map((attempt) => (withRetryBackoff(classifyLlmError(answered(500)), backoff(attempt)) as ApplicationFailure).nextRetryDelay);
+    expect(delays).toEqual([300, 600, 1_200, 2_000, 2_000]);
+  });
+
+  it("keeps the failure's type, details and the provider's own retry-after", () => {
+    const paced = withRetryBackoff(classifyLlmError(new TypeError('terminated'), { partialText: 'Half' }), backoff(1)) as ApplicationFailure;
+    expect(paced.type).toBe(LLM_ERROR_TYPES.streamInterrupted);
+    expect(partialTextOf(paced)).toBe('Half');
+    const limited = classifyLlmError(answered(429, { 'retry-after': '7' }));
+    expect(withRetryBackoff(limited, backoff(1))).toBe(limited);
+  });
+
+  it('leaves non-retryable failures and cancellations alone, and paces any other error under its own name', () => {
+    const final = classifyLlmError(answered(401));
+    expect(withRetryBackoff(final, backoff(1))).toBe(final);
+    const cancelled = new CancelledFailure('Stopped by the user');
+    expect(withRetryBackoff(cancelled, backoff(1))).toBe(cancelled);
+    const store = withRetryBackoff(new RangeError('pool is draining'), backoff(2)) as ApplicationFailure;
+    expect(store).toBeInstanceOf(ApplicationFailure);
+    expect([store.type, store.message, store.nonRetryable, store.nextRetryDelay]).toEqual(['RangeError', 'pool is draining', false, 600]);
   });
 });
