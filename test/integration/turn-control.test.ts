@@ -10,6 +10,9 @@ import { assistantText, runAiClient } from '../support/ai-client';
 import { answerRequests, createAgent, postChat, storedEvents } from '../support/chat';
 import { chunksOf, readSse, textOf, userMessage } from '../support/sse';
 import { startTestStack, type TestStack } from '../support/stack';
+import { latestTurnKey } from '../../src/stream/keys';
+import { assistantMessageId } from '../../src/shared/ids';
+import type { ChatTurnInput } from '../../src/shared/turn';
 
 let stack: TestStack;
 
@@ -227,6 +230,42 @@ it('queue: three messages sent at once are answered one after the other, in the 
   expect(rows.map((row) => `${row.role}:${row.role === 'user' ? row.message_id : row.extra.userMessageId}`)).toEqual(
     [first, second, third].flatMap((turn) => [`user:${turn.requestId}`, `assistant:${turn.requestId}`]),
   );
+});
+
+it('queue: a message sent while the previous message\'s request is still starting its turn waits for that turn', async () => {
+  const agentId = await createAgent(stack, { memoryEnabled: false });
+  const chatId = `chat-${randomUUID()}`;
+  await readSse(await send(chatId, agentId, 'A first question').response);
+  // Another request has claimed the next turn (the API's first step) and not started it yet.
+  const startingId = `msg-${randomUUID()}`;
+  const startingTurn = stack.turnId(chatId, startingId);
+  await stack.redis.set(latestTurnKey(stack.configuration.redis.keyPrefix, stack.conversationKey(chatId)), startingTurn, 'EX', 600);
+  const later = send(chatId, agentId, 'A later question');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // That request starts its turn now, as the API would have (a slow answer).
+  const input: ChatTurnInput = {
+    turnId: startingTurn,
+    conversationId: stack.conversationKey(chatId),
+    requestId: startingId,
+    messageId: assistantMessageId(startingId),
+    workspaceId: stack.workspaceId,
+    userId: `${stack.workspaceId}-user`,
+    agentId,
+    userMessage: { id: startingId, role: 'user', parts: [{ type: 'text', text: 'Something long please [[tps=60]]' }] },
+    options: { heartbeatTimeoutMs: stack.configuration.llm.heartbeatTimeoutMs, llmStartToCloseTimeoutMs: stack.configuration.llm.startToCloseTimeoutMs },
+  };
+  const started = await stack.temporal.workflow.start('chatTurn', { taskQueue: stack.configuration.temporal.taskQueue, workflowId: startingTurn, args: [input] });
+  const laterChunks = chunksOf(await readSse(await later.response));
+  expect(laterChunks.find((chunk) => chunk.type === 'data-turn-queued')).toMatchObject({ data: { behindTurnId: startingTurn } });
+  expect(textOf(laterChunks)).toBe('You said: A later question');
+  await started.result();
+  const rows = await messageRows(chatId);
+  expect(rows.slice(2).map((row) => `${row.role}:${row.role === 'user' ? row.message_id : row.extra.userMessageId}`)).toEqual([
+    `user:${startingId}`,
+    `assistant:${startingId}`,
+    `user:${later.requestId}`,
+    `assistant:${later.requestId}`,
+  ]);
 });
 
 it('steering during a tool round reaches the model after the tool results, at the next hop', async () => {
