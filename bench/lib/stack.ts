@@ -132,10 +132,13 @@ export async function startBenchStack(progress: (message: string) => void, topol
     });
     track(llmProcess.child);
     const llmUrl = llmProcess.ready;
+    // BENCH_HEAP_SNAPSHOT=1: an API or baseline server writes a V8 heap snapshot into the log directory on SIGUSR2 (the idle scenario asks for two).
+    const heapArguments = process.env.BENCH_HEAP_SNAPSHOT === '1' ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', logDirectory] : [];
     const startBaseline = async (name: string) => {
       const { child, ready } = await spawnNode({
         name,
         entry: 'bench/baseline-server.ts',
+        nodeArguments: heapArguments,
         environment: { BASELINE_PORT: '0', OPENAI_BASE_URL: llmUrl, OPENAI_API_KEY: 'scripted-bench' },
         logDirectory,
         ready: (output) => /baseline listening at (http\S+)/.exec(output)?.[1],
@@ -183,7 +186,7 @@ export async function startBenchStack(progress: (message: string) => void, topol
       const { child } = await spawnNode({
         name,
         entry: 'src/api/main.ts',
-        nodeArguments: profileArguments,
+        nodeArguments: [...profileArguments, ...heapArguments],
         environment: serviceEnvironment({ PORT: String(port), HOST: '127.0.0.1', ...overrides }),
         logDirectory,
         ready: () => 'spawned',

@@ -9,6 +9,8 @@
  * bare Express SSE endpoint.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { rssBytes, type CpuReport } from '../lib/process-stats';
 import type { ScenarioContext, ScenarioResult } from '../lib/scenario';
 import { openStream, type OpenStream } from '../lib/sse-client';
@@ -32,6 +34,28 @@ function openFileLimit(): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * With BENCH_HEAP_SNAPSHOT=1 (the API then writes a heap snapshot on SIGUSR2): asks for one and
+ * waits until the file is written; returns its path (compare two with `bench/heap-diff.ts`).
+ */
+async function heapSnapshot(pid: number, directory: string): Promise<string | undefined> {
+  if (process.env.BENCH_HEAP_SNAPSHOT !== '1') return undefined;
+  const snapshots = () => readdirSync(directory).filter((file) => file.endsWith('.heapsnapshot'));
+  const known = new Set(snapshots());
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  let size = -1;
+  await waitUntil(() => {
+    file ??= snapshots().find((name) => !known.has(name));
+    if (!file) return false;
+    const now = statSync(path.join(directory, file)).size;
+    const settled = now > 0 && now === size;
+    size = now;
+    return settled;
+  }, 120_000, 500);
+  return file && path.join(directory, file);
 }
 
 /** Opens `count` streams, each counted once its first event arrived; returns the open ones. */
@@ -87,9 +111,12 @@ export async function runIdleConnections(context: ScenarioContext): Promise<Scen
     const openOurs = (index: number, onFirst: () => void) => resumeStream(target, held[index % held.length]!.conversationId, undefined, { timeoutMs: 600_000, onEvent: onFirst });
     await warmUp(openOurs);
     before = await medianRss(api.child.pid);
+    const beforeSnapshot = await heapSnapshot(api.child.pid, context.stack.logDirectory);
     ours = await openIdle(connections, openOurs);
     await sleep(2000);
     after = await medianRss(api.child.pid);
+    const afterSnapshot = await heapSnapshot(api.child.pid, context.stack.logDirectory);
+    if (beforeSnapshot && afterSnapshot) notes.push(`heap: npx tsx bench/heap-diff.ts ${beforeSnapshot} ${afterSnapshot} --per ${ours.streams.length}`);
     const meter = context.stack.cpuMeter([{ name: 'api-idle', pids: () => [api.child.pid] }]);
     meter.begin();
     await sleep(holdSeconds * 1000);
@@ -113,9 +140,12 @@ export async function runIdleConnections(context: ScenarioContext): Promise<Scen
     const openBaseline = (_index: number, onFirst: () => void) => openStream({ url: `${baselineServer.url}/api/idle`, timeoutMs: 600_000, onEvent: onFirst });
     await warmUp(openBaseline);
     baselineBefore = await medianRss(baselineServer.child.pid);
+    const beforeSnapshot = await heapSnapshot(baselineServer.child.pid, context.stack.logDirectory);
     baseline = await openIdle(connections, openBaseline);
     await sleep(2000);
     baselineAfter = await medianRss(baselineServer.child.pid);
+    const afterSnapshot = await heapSnapshot(baselineServer.child.pid, context.stack.logDirectory);
+    if (beforeSnapshot && afterSnapshot) notes.push(`baseline heap: npx tsx bench/heap-diff.ts ${beforeSnapshot} ${afterSnapshot} --per ${baseline.streams.length}`);
     for (const stream of baseline.streams) stream.abort();
   } finally {
     await baselineServer.child.stop();

@@ -36,46 +36,84 @@ function sseFrames(chunks: UiMessageChunk[], id?: string): string {
   return frames;
 }
 
+// The framings are classes: their methods live on the prototype, so an open stream holds no
+// function objects of its own (under tsx, each named closure also carries its own \`name\`).
+
+const CONVERSATION_EVENTS_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+
+class DataStreamV4Framing implements StreamFraming {
+  readonly headers = DATA_STREAM_V4_HEADERS;
+  readonly preamble = '';
+  // The v4 parser skips empty lines but throws on SSE comments.
+  readonly keepAlive = '\n';
+  readonly end = '';
+  readonly resumable = false;
+  readonly endsAtApprovalPause = false;
+  private readonly encoder = new DataStreamV4Encoder();
+
+  start(messageId: string): string {
+    return this.encoder.start(messageId).join('');
+  }
+
+  event(event: StreamEvent): string {
+    return this.encoder.encode(event).join('');
+  }
+
+  pauseEnd(): string {
+    return '';
+  }
+}
+
+class ConversationEventsFraming implements StreamFraming {
+  readonly headers = CONVERSATION_EVENTS_HEADERS;
+  readonly preamble = 'retry: 1000\n\n';
+  readonly keepAlive = ': keep-alive\n\n';
+  readonly end = '';
+  readonly resumable = true;
+  readonly endsAtApprovalPause = false;
+
+  start(): string {
+    return '';
+  }
+
+  event(event: StreamEvent, id?: string): string {
+    return event.kind === 'conversation-event' ? `${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type: event.type, turnId: event.turnId, ...event.data })}\n\n` : '';
+  }
+
+  pauseEnd(): string {
+    return '';
+  }
+}
+
+class UiMessageStreamFraming implements StreamFraming {
+  readonly headers = UI_MESSAGE_STREAM_HEADERS;
+  readonly preamble = 'retry: 1000\n\n';
+  readonly keepAlive = ': keep-alive\n\n';
+  readonly end = 'data: [DONE]\n\n';
+  readonly resumable = true;
+  readonly endsAtApprovalPause: boolean;
+  private readonly encoder: UiMessageStreamEncoder;
+
+  constructor(options: { modernClient: boolean; approvalChunks?: boolean }) {
+    this.encoder = new UiMessageStreamEncoder(options);
+    this.endsAtApprovalPause = options.approvalChunks === true;
+  }
+
+  start(messageId: string): string {
+    return sseFrames(this.encoder.start(messageId));
+  }
+
+  event(event: StreamEvent, id?: string): string {
+    return sseFrames(this.encoder.encode(event), id);
+  }
+
+  pauseEnd(approvalIds: readonly string[]): string {
+    return sseFrames(this.encoder.pause(approvalIds));
+  }
+}
+
 export function createFraming(protocol: StreamProtocol, options: { modernClient: boolean; approvalChunks?: boolean }): StreamFraming {
-  if (protocol === 'data-stream-v4') {
-    const encoder = new DataStreamV4Encoder();
-    return {
-      headers: DATA_STREAM_V4_HEADERS,
-      preamble: '',
-      start: (messageId) => encoder.start(messageId).join(''),
-      event: (event) => encoder.encode(event).join(''),
-      // The v4 parser skips empty lines but throws on SSE comments.
-      keepAlive: '\n',
-      end: '',
-      resumable: false,
-      endsAtApprovalPause: false,
-      pauseEnd: () => '',
-    };
-  }
-  if (protocol === 'conversation-events') {
-    return {
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' },
-      preamble: 'retry: 1000\n\n',
-      start: () => '',
-      event: (event, id) =>
-        event.kind === 'conversation-event' ? `${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type: event.type, turnId: event.turnId, ...event.data })}\n\n` : '',
-      keepAlive: ': keep-alive\n\n',
-      end: '',
-      resumable: true,
-      endsAtApprovalPause: false,
-      pauseEnd: () => '',
-    };
-  }
-  const encoder = new UiMessageStreamEncoder(options);
-  return {
-    headers: UI_MESSAGE_STREAM_HEADERS,
-    preamble: 'retry: 1000\n\n',
-    start: (messageId) => sseFrames(encoder.start(messageId)),
-    event: (event, id) => sseFrames(encoder.encode(event), id),
-    keepAlive: ': keep-alive\n\n',
-    end: 'data: [DONE]\n\n',
-    resumable: true,
-    endsAtApprovalPause: options.approvalChunks === true,
-    pauseEnd: (approvalIds) => sseFrames(encoder.pause(approvalIds)),
-  };
+  if (protocol === 'data-stream-v4') return new DataStreamV4Framing();
+  if (protocol === 'conversation-events') return new ConversationEventsFraming();
+  return new UiMessageStreamFraming(options);
 }

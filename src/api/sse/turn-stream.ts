@@ -8,9 +8,9 @@ import type { Request, Response } from 'express';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
 import { compareEntryIds } from '../../stream/event-log';
-import type { SubscriberHub } from '../../stream/subscriber-hub';
+import type { ChannelListener, SubscriberHub } from '../../stream/subscriber-hub';
 import { isTerminal, type LoggedStreamEvent, type StreamEvent } from '../../shared/stream-events';
-import { createFraming, type StreamProtocol } from './stream-framing';
+import { createFraming, type StreamFraming, type StreamProtocol } from './stream-framing';
 
 export interface TurnStreamDependencies {
   hub: SubscriberHub;
@@ -41,131 +41,174 @@ export interface TurnStreamRequest {
 }
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
-  const { hub, eventLog, logger } = dependencies;
-  const framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient, approvalChunks: turn.approvalChunks === true });
+  await new TurnStreamBridge(response, turn, dependencies).run();
+  // The stream outlives its route: Express's \`req.next\` would keep the state of every router level
+  // the request passed through (about 1 KiB each) for as long as the client stays connected.
+  (request as { next?: unknown }).next = undefined;
+}
+
+/**
+ * One client's stream. A class, not a set of closures: an idle stream holds its state and no
+ * function objects of its own (under tsx, each named closure also carries its own `name`, about
+ * 300 bytes per closure per open stream).
+ */
+class TurnStreamBridge implements ChannelListener {
+  private readonly framing: StreamFraming;
   // The last event sent made the turn wait for an approval: a client that answers with its next
   // request stops reading there (once nothing newer is in the log).
-  let pausedAtApproval: string[] | undefined;
-  const endAtPause = () => {
-    if (ended || !pausedAtApproval) return;
-    write(framing.pauseEnd(pausedAtApproval));
-    finish(true);
-  };
-  const afterId = framing.resumable ? turn.afterId : undefined;
-  let lastId = afterId ?? '0-0';
-  let ended = false;
+  private pausedAtApproval: string[] | undefined;
+  private lastId: string;
+  private ended = false;
   // Live events are held while the log is being read (at the start, and after every reconnect of the
   // subscriber), then delivered in order: an event is sent once, after every event before it.
-  let catchingUp = true;
-  let catchUpAgain = false;
-  const held: LoggedStreamEvent[] = [];
-  // Assigned once the subscription and keep-alive exist; `finish` may run before either does.
-  const resources: { unsubscribe?: () => void; keepAlive?: NodeJS.Timeout } = {};
+  private catchingUp = true;
+  private catchUpAgain = false;
+  private readonly held: LoggedStreamEvent[] = [];
+  // Set once the subscription and keep-alive exist; `finish` may run before either does.
+  private unsubscribe: (() => void) | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private corked = false;
 
-  const finish = (complete: boolean) => {
-    if (ended) return;
-    ended = true;
-    resources.unsubscribe?.();
-    if (resources.keepAlive) clearInterval(resources.keepAlive);
-    if (complete && !response.destroyed) response.end(framing.end);
-  };
-  // The response's `close` fires when the client goes away, whenever that is (the request's own
-  // `close` fires once its body was read, which for a POST is long before).
-  response.on('close', () => finish(false));
+  constructor(
+    private readonly response: Response,
+    private readonly turn: TurnStreamRequest,
+    private readonly dependencies: TurnStreamDependencies,
+  ) {
+    this.framing = createFraming(turn.protocol ?? 'ui-message-stream', { modernClient: turn.modernClient, approvalChunks: turn.approvalChunks === true });
+    this.lastId = this.afterId ?? '0-0';
+  }
 
-  response.writeHead(200, framing.headers);
-  if (framing.preamble) response.write(framing.preamble);
+  private get afterId(): string | undefined {
+    return this.framing.resumable ? this.turn.afterId : undefined;
+  }
 
-  // Writes within one tick (a batch of events from one Redis message, a catch-up) leave as one
-  // socket write: the response is corked at the first and uncorked on the next tick.
-  let corked = false;
-  const write = (bytes: string) => {
+  async run(): Promise<void> {
+    const { response, turn, framing, dependencies } = this;
+    // The response's \`close\` fires when the client goes away, whenever that is (the request's own
+    // \`close\` fires once its body was read, which for a POST is long before).
+    response.on('close', () => this.finish(false));
+
+    response.writeHead(200, framing.headers);
+    if (framing.preamble) response.write(framing.preamble);
+
+    if (!this.afterId && !turn.follow) this.write(framing.start(turn.messageId));
+    for (const event of turn.prelude ?? []) {
+      this.write(framing.event(event));
+      if (isTerminal(event)) this.finish(true);
+    }
+    if (turn.preludeOnly || this.ended) return this.finish(true);
+
+    this.unsubscribe = await dependencies.hub.subscribe(dependencies.eventLog.keys(turn.turnId).channel, this);
+    if (this.ended) return this.unsubscribe();
+    await this.catchUp();
+    if (this.ended) return;
+
+    this.keepAlive = setInterval(() => this.sendKeepAlive(), dependencies.keepAliveMs);
+  }
+
+  /** A live event from the hub: held while the log is being read, delivered otherwise. */
+  onEvent(entry: LoggedStreamEvent): void {
+    if (this.catchingUp) this.held.push(entry);
+    else this.deliver(entry);
+  }
+
+  /** The hub's subscriber reconnected: messages may have been missed, so the log is read again. */
+  onResync(): void {
+    if (this.catchingUp) this.catchUpAgain = true;
+    else void this.catchUp();
+  }
+
+  private finish(complete: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.unsubscribe?.();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    if (complete && !this.response.destroyed) this.response.end(this.framing.end);
+  }
+
+  private endAtPause(): void {
+    if (this.ended || !this.pausedAtApproval) return;
+    this.write(this.framing.pauseEnd(this.pausedAtApproval));
+    this.finish(true);
+  }
+
+  /**
+   * Writes within one tick (a batch of events from one Redis message, a catch-up) leave as one
+   * socket write: the response is corked at the first and uncorked on the next tick.
+   */
+  private write(bytes: string): void {
+    const { response } = this;
     if (bytes) {
-      if (!corked) {
-        corked = true;
+      if (!this.corked) {
+        this.corked = true;
         response.cork();
         process.nextTick(() => {
-          corked = false;
+          this.corked = false;
           response.uncork();
         });
       }
       response.write(bytes);
     }
-    if (response.writableLength > dependencies.maxBufferedBytes) {
-      logger.warn({ turnId: turn.turnId, buffered: response.writableLength }, 'slow SSE client disconnected; it can resume');
-      finish(false);
+    if (response.writableLength > this.dependencies.maxBufferedBytes) {
+      this.dependencies.logger.warn({ turnId: this.turn.turnId, buffered: response.writableLength }, 'slow SSE client disconnected; it can resume');
+      this.finish(false);
       response.destroy();
     }
-  };
+  }
 
-  const deliver = (entry: LoggedStreamEvent) => {
-    if (ended || compareEntryIds(entry.id, lastId) <= 0) return;
-    lastId = entry.id;
-    write(framing.event(entry.event, entry.id));
-    dependencies.onEventDelivered?.(entry.event);
-    if (isTerminal(entry.event)) finish(true);
-    pausedAtApproval = framing.endsAtApprovalPause && entry.event.kind === 'turn-awaiting-approval' ? entry.event.approvalIds : undefined;
-    if (!catchingUp) endAtPause();
-  };
+  private deliver(entry: LoggedStreamEvent): void {
+    if (this.ended || compareEntryIds(entry.id, this.lastId) <= 0) return;
+    this.lastId = entry.id;
+    this.write(this.framing.event(entry.event, entry.id));
+    this.dependencies.onEventDelivered?.(entry.event);
+    if (isTerminal(entry.event)) this.finish(true);
+    this.pausedAtApproval = this.framing.endsAtApprovalPause && entry.event.kind === 'turn-awaiting-approval' ? entry.event.approvalIds : undefined;
+    if (!this.catchingUp) this.endAtPause();
+  }
 
   /**
    * Reads the log after the last event sent, then the events held meanwhile, then goes live. A
    * failed read is retried (a Redis that just reconnected may still refuse), so a stream never
    * skips a gap; a reconnect during a catch-up runs another one after it.
    */
-  const catchUp = async (): Promise<void> => {
-    catchingUp = true;
-    for (let attempt = 0; !ended; attempt++) {
-      catchUpAgain = false;
+  private async catchUp(): Promise<void> {
+    const { turn, dependencies } = this;
+    this.catchingUp = true;
+    for (let attempt = 0; !this.ended; attempt++) {
+      this.catchUpAgain = false;
       try {
-        for (const entry of await eventLog.readAfter(turn.turnId, lastId === '0-0' ? undefined : lastId)) deliver(entry);
+        for (const entry of await dependencies.eventLog.readAfter(turn.turnId, this.lastId === '0-0' ? undefined : this.lastId)) this.deliver(entry);
       } catch (error) {
-        logger.warn({ turnId: turn.turnId, attempt, error: String(error) }, 'reading the turn log failed; retrying');
+        dependencies.logger.warn({ turnId: turn.turnId, attempt, error: String(error) }, 'reading the turn log failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
         continue;
       }
-      if (catchUpAgain) continue;
-      held.sort((left, right) => compareEntryIds(left.id, right.id));
-      for (const entry of held.splice(0)) deliver(entry);
-      catchingUp = false;
-      endAtPause();
+      if (this.catchUpAgain) continue;
+      this.held.sort((left, right) => compareEntryIds(left.id, right.id));
+      for (const entry of this.held.splice(0)) this.deliver(entry);
+      this.catchingUp = false;
+      this.endAtPause();
       return;
     }
-  };
-
-  if (!afterId && !turn.follow) write(framing.start(turn.messageId));
-  for (const event of turn.prelude ?? []) {
-    write(framing.event(event));
-    if (isTerminal(event)) finish(true);
   }
-  if (turn.preludeOnly || ended) return finish(true);
 
-  resources.unsubscribe = await hub.subscribe(eventLog.keys(turn.turnId).channel, {
-    onEvent: (entry) => (catchingUp ? held.push(entry) : deliver(entry)),
-    onResync: () => {
-      if (catchingUp) catchUpAgain = true;
-      else void catchUp();
-    },
-  });
-  if (ended) return resources.unsubscribe();
-  await catchUp();
-  if (ended) return;
-
-  resources.keepAlive = setInterval(() => {
-    if (ended) return;
-    response.write(framing.keepAlive);
+  /** The keep-alive; for a turn's stream also a check that the turn still runs. */
+  private sendKeepAlive(): void {
+    const { turn, dependencies } = this;
+    if (this.ended) return;
+    this.response.write(this.framing.keepAlive);
     if (turn.follow) return;
     void dependencies
       .isTurnRunning(turn.turnId)
       .then(async (running) => {
-        if (running || ended) return;
-        await catchUp();
-        if (ended) return;
-        logger.warn({ turnId: turn.turnId }, 'turn ended without a finish event; closing its stream');
-        write(framing.event({ kind: 'error', errorText: 'The turn ended unexpectedly.' }));
-        write(framing.event({ kind: 'turn-finish', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } }));
-        finish(true);
+        if (running || this.ended) return;
+        await this.catchUp();
+        if (this.ended) return;
+        dependencies.logger.warn({ turnId: turn.turnId }, 'turn ended without a finish event; closing its stream');
+        this.write(this.framing.event({ kind: 'error', errorText: 'The turn ended unexpectedly.' }));
+        this.write(this.framing.event({ kind: 'turn-finish', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } }));
+        this.finish(true);
       })
       .catch(() => undefined);
-  }, dependencies.keepAliveMs);
+  }
 }
