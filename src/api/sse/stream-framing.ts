@@ -37,7 +37,7 @@ function sseFrames(chunks: UiMessageChunk[], id?: string): string {
 }
 
 // The framings are classes: their methods live on the prototype, so an open stream holds no
-// function objects of its own (under tsx, each named closure also carries its own \`name\`).
+// function objects of its own (under tsx, each named closure also carries its own `name`).
 
 const CONVERSATION_EVENTS_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
@@ -64,13 +64,26 @@ class DataStreamV4Framing implements StreamFraming {
   }
 }
 
-class ConversationEventsFraming implements StreamFraming {
-  readonly headers = CONVERSATION_EVENTS_HEADERS;
+/** What the SSE framings share: a reconnect delay, comment keep-alives, resumable after an event id. */
+abstract class SseFraming implements StreamFraming {
+  abstract readonly headers: Record<string, string>;
+  abstract readonly end: string;
   readonly preamble = 'retry: 1000\n\n';
   readonly keepAlive = ': keep-alive\n\n';
-  readonly end = '';
   readonly resumable = true;
-  readonly endsAtApprovalPause = false;
+  readonly endsAtApprovalPause: boolean = false;
+
+  abstract start(messageId: string): string;
+  abstract event(event: StreamEvent, id?: string): string;
+
+  pauseEnd(_approvalIds: readonly string[]): string {
+    return '';
+  }
+}
+
+class ConversationEventsFraming extends SseFraming {
+  readonly headers = CONVERSATION_EVENTS_HEADERS;
+  readonly end = '';
 
   start(): string {
     return '';
@@ -79,22 +92,16 @@ class ConversationEventsFraming implements StreamFraming {
   event(event: StreamEvent, id?: string): string {
     return event.kind === 'conversation-event' ? `${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ type: event.type, turnId: event.turnId, ...event.data })}\n\n` : '';
   }
-
-  pauseEnd(): string {
-    return '';
-  }
 }
 
-class UiMessageStreamFraming implements StreamFraming {
+class UiMessageStreamFraming extends SseFraming {
   readonly headers = UI_MESSAGE_STREAM_HEADERS;
-  readonly preamble = 'retry: 1000\n\n';
-  readonly keepAlive = ': keep-alive\n\n';
   readonly end = 'data: [DONE]\n\n';
-  readonly resumable = true;
-  readonly endsAtApprovalPause: boolean;
+  override readonly endsAtApprovalPause: boolean;
   private readonly encoder: UiMessageStreamEncoder;
 
   constructor(options: { modernClient: boolean; approvalChunks?: boolean }) {
+    super();
     this.encoder = new UiMessageStreamEncoder(options);
     this.endsAtApprovalPause = options.approvalChunks === true;
   }
@@ -107,7 +114,7 @@ class UiMessageStreamFraming implements StreamFraming {
     return sseFrames(this.encoder.encode(event), id);
   }
 
-  pauseEnd(approvalIds: readonly string[]): string {
+  override pauseEnd(approvalIds: readonly string[]): string {
     return sseFrames(this.encoder.pause(approvalIds));
   }
 }
