@@ -48,8 +48,13 @@ const agentFields = {
   maxTools: z.number().int().min(1).max(128).nullable().describe("Most tools offered per turn; null: TOOL_SELECTION_MAX_TOOLS."),
   contextWindow: z.number().int().min(1024).max(10_000_000).describe("The model's context window in tokens (the context guard condenses at 85%)."),
   memoryEnabled: z.boolean(),
-  llmMaxAttempts: z.number().int().min(1).max(20),
-  llmInitialRetryIntervalMs: z.number().int().min(0).max(60_000),
+  llmMaxAttempts: z.number().int().min(1).max(20).describe('Attempts of an LLM hop on each model (failed and lost attempts alike) before its fallback model, if any.'),
+  llmInitialRetryIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .describe("Wait before retrying a hop that failed (a provider error, a broken stream), doubled for each attempt up to 30 s; a provider's retry-after wins. A hop lost with its worker restarts after 100 ms."),
   spendCaps: spendCapSettings.describe("Caps per turn and per UTC day for this agent; a missing key falls back to the deployment's default (SPEND_CAP_*)."),
   toolApproval: toolApprovalSettings
     .nullable()
