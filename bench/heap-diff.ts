@@ -106,8 +106,8 @@ function main(): void {
     return { key, count: group.count - earlier.count, bytes: group.bytes - earlier.bytes };
   });
   const total = rows.reduce((sum, row) => sum + row.bytes, 0);
-  console.log(`heap grew by ${(total / 1024).toFixed(1)} KiB${per > 1 ? `, ${(total / 1024 / per).toFixed(2)} KiB per ${per > 1 ? 'unit' : ''}` : ''}`);
-  console.log(['added bytes', 'added count', per > 1 ? 'bytes / unit' : '', per > 1 ? 'count / unit' : '', 'type and constructor'].filter(Boolean).join('\t'));
+  console.log(`heap grew by ${(total / 1024).toFixed(1)} KiB${per > 1 ? `, ${(total / 1024 / per).toFixed(2)} KiB per unit` : ''}`);
+  console.log(['added bytes', 'added count', ...(per > 1 ? ['bytes / unit', 'count / unit'] : []), 'type and constructor'].join('\t'));
   for (const row of rows.sort((left, right) => right.bytes - left.bytes).slice(0, top)) {
     console.log([row.bytes, row.count, ...(per > 1 ? [(row.bytes / per).toFixed(0), (row.count / per).toFixed(2)] : []), row.key].join('\t'));
   }

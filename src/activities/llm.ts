@@ -21,7 +21,7 @@ import { countTokens } from 'gpt-tokenizer';
 import type { ChatRepository } from '../db/chat-repository';
 import type { AttemptUsage, UsageRepository } from '../db/usage-repository';
 import { classifyLlmError, withRetryBackoff } from '../llm/classify-error';
-import { LLM_HOP_MAXIMUM_INTERVAL_MS } from '../shared/policy';
+import { LLM_HOP_MAXIMUM_INTERVAL_MS, LLM_HOP_RETRY } from '../shared/policy';
 import { countMessageTokens, exceedsContextGuard, RECENT_MESSAGES_KEPT } from '../llm/context-guard';
 import { finishReasonOf } from '../llm/finish-reason';
 import { composeSystemPrompt, toModelMessages } from '../llm/model-messages';
@@ -481,7 +481,12 @@ export function createLlmActivities(dependencies: LlmDependencies) {
     } catch (error) {
       const retry = input.agent.llmRetry;
       if (retry?.restartIntervalMs === undefined) throw error;
-      throw withRetryBackoff(error, { initialIntervalMs: retry.initialIntervalMs, maximumIntervalMs: LLM_HOP_MAXIMUM_INTERVAL_MS, attempt: Context.current().info.attempt });
+      throw withRetryBackoff(error, {
+        initialIntervalMs: retry.initialIntervalMs,
+        backoffCoefficient: LLM_HOP_RETRY.backoffCoefficient ?? 2,
+        maximumIntervalMs: LLM_HOP_MAXIMUM_INTERVAL_MS,
+        attempt: Context.current().info.attempt,
+      });
     }
   }
 

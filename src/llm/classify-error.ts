@@ -9,7 +9,7 @@
  * `nextRetryDelay` from `retry-after-ms`/`retry-after`), and 400/401/403/404/422 and context-length
  * errors are non-retryable with a stable `type`.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 
 export const LLM_ERROR_TYPES = {
@@ -91,20 +91,20 @@ export function classifyLlmError(error: unknown, options: { partialText?: string
 
 /**
  * A failed attempt of a hop whose retry policy restarts quickly (`restartIntervalMs`, for an attempt
- * lost with its worker) waits the agent's own backoff instead: `initialIntervalMs` doubled for each
- * attempt, at most `maximumIntervalMs`, unless the failure already says when (a provider's
+ * lost with its worker) waits the agent's own backoff instead: `initialIntervalMs` times
+ * `backoffCoefficient` for each attempt after the first, at most `maximumIntervalMs`, unless the failure already says when (a provider's
  * `retry-after`). Non-retryable failures and Temporal's own (a cancellation) pass unchanged; any
  * other error becomes a retryable `ApplicationFailure` of its own name, as the SDK would make it.
  */
-export function withRetryBackoff(error: unknown, backoff: { initialIntervalMs: number; maximumIntervalMs: number; attempt: number }): unknown {
-  const delay = Math.min(backoff.maximumIntervalMs, backoff.initialIntervalMs * 2 ** Math.max(0, backoff.attempt - 1));
+export function withRetryBackoff(error: unknown, backoff: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number; attempt: number }): unknown {
+  const delay = Math.min(backoff.maximumIntervalMs, backoff.initialIntervalMs * backoff.backoffCoefficient ** Math.max(0, backoff.attempt - 1));
   if (error instanceof ApplicationFailure) {
     if (error.nonRetryable || (error.nextRetryDelay !== undefined && error.nextRetryDelay !== null)) return error;
     const paced = ApplicationFailure.create({ message: error.message, type: error.type ?? undefined, nonRetryable: false, details: error.details ?? [], nextRetryDelay: delay, ...(error.cause ? { cause: error.cause } : {}) });
     paced.stack = error.stack;
     return paced;
   }
-  if (!(error instanceof Error) || error.name === 'CancelledFailure' || error.name.endsWith('Failure')) return error;
+  if (!(error instanceof Error) || error instanceof TemporalFailure) return error;
   const paced = ApplicationFailure.create({ message: error.message, type: error.name, nonRetryable: false, nextRetryDelay: delay });
   paced.stack = error.stack;
   return paced;

@@ -62,7 +62,7 @@ describe('classifyLlmError', () => {
 });
 
 describe('withRetryBackoff', () => {
-  const backoff = (attempt: number) => ({ initialIntervalMs: 300, maximumIntervalMs: 2_000, attempt });
+  const backoff = (attempt: number) => ({ initialIntervalMs: 300, backoffCoefficient: 2, maximumIntervalMs: 2_000, attempt });
 
   it("waits the agent's interval after a failed attempt, doubled for each attempt and capped", () => {
     const delays = [1, 2, 3, 4, 5].map((attempt) => (withRetryBackoff(classifyLlmError(answered(500)), backoff(attempt)) as ApplicationFailure).nextRetryDelay);

@@ -42,7 +42,7 @@ export interface TurnStreamRequest {
 
 export async function pipeTurnStream(request: Request, response: Response, turn: TurnStreamRequest, dependencies: TurnStreamDependencies): Promise<void> {
   await new TurnStreamBridge(response, turn, dependencies).run();
-  // The stream outlives its route: Express's \`req.next\` would keep the state of every router level
+  // The stream outlives its route: Express's `req.next` would keep the state of every router level
   // the request passed through (about 1 KiB each) for as long as the client stays connected.
   (request as { next?: unknown }).next = undefined;
 }
@@ -84,8 +84,8 @@ class TurnStreamBridge implements ChannelListener {
 
   async run(): Promise<void> {
     const { response, turn, framing, dependencies } = this;
-    // The response's \`close\` fires when the client goes away, whenever that is (the request's own
-    // \`close\` fires once its body was read, which for a POST is long before).
+    // The response's `close` fires when the client goes away, whenever that is (the request's own
+    // `close` fires once its body was read, which for a POST is long before).
     response.on('close', () => this.finish(false));
 
     response.writeHead(200, framing.headers);
