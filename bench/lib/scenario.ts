@@ -33,3 +33,37 @@ export async function waitForQuiet(context: ScenarioContext, timeoutMs = 60_000)
   }
   return running;
 }
+
+/**
+ * Samples the product database's active statements every `intervalMs` until `stop()`: which
+ * statements were running (normalised to their first 100 characters) and how often each was seen,
+ * most frequent first. A level whose Postgres CPU is high names its queries with this.
+ */
+export function samplePostgresActivity(context: ScenarioContext, intervalMs = 500): { stop(): Promise<Array<{ query: string; seen: number; waits: string[] }>> } {
+  const seen = new Map<string, { seen: number; waits: Set<string> }>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const result = await context.stack.pool
+        .query<{ query: string; wait: string | null }>(
+          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query, wait_event_type || ':' || wait_event AS wait
+             FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+        )
+        .catch(() => undefined);
+      for (const row of result?.rows ?? []) {
+        const entry = seen.get(row.query) ?? { seen: 0, waits: new Set<string>() };
+        entry.seen += 1;
+        if (row.wait) entry.waits.add(row.wait);
+        seen.set(row.query, entry);
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen].map(([query, entry]) => ({ query, seen: entry.seen, waits: [...entry.waits] })).sort((left, right) => right.seen - left.seen);
+    },
+  };
+}

@@ -19,7 +19,7 @@
  */
 import type { CpuReport } from '../lib/process-stats';
 import type { Row } from '../lib/report';
-import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
+import { samplePostgresActivity, waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { entryIdMilliseconds, epochNow } from '../lib/sse-client';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
@@ -45,6 +45,8 @@ export interface LevelResult {
   /** POST → first delta while ramping (includes queueing behind other starts). */
   rampTtftMs: Summary | undefined;
   cpu: CpuReport;
+  /** The product's active Postgres statements over the ramp and the window (sampled every 500 ms), most seen first. */
+  postgresActive?: Array<{ query: string; seen: number; waits: string[] }>;
   notes: string[];
 }
 
@@ -97,6 +99,7 @@ async function runLevel(context: ScenarioContext, targets: Target[], level: numb
     if (sentAt !== undefined) latencies.add(event.receivedAt - sentAt);
   };
 
+  const postgres = target.kind === 'ours' ? samplePostgresActivity(context) : undefined;
   const rampStarted = epochNow();
   const rampDeadline = performance.now() + 60_000 + (level / Math.max(1, rampRateEstimate / 4)) * 1000;
   for (let index = 0; index < level; index++) {
@@ -143,6 +146,7 @@ async function runLevel(context: ScenarioContext, targets: Target[], level: numb
   meter.begin();
   await waitUntil(() => epochNow() >= window.end, windowSeconds * 1000 + 1000, 50);
   const cpu = meter.end();
+  const postgresActive = (await postgres?.stop())?.slice(0, 5);
   const lagMs = await modelToClientLag(context, turns.length, tagOf, received, tokensPerSecond);
   const measuredSeconds = Math.max(0, (Math.min(window.end, epochNow()) - window.start) / 1000);
   if (measuredSeconds < windowSeconds * 0.9) notes.push(`window closed after ${measuredSeconds.toFixed(1)} s (a turn finished)`);
@@ -181,6 +185,7 @@ async function runLevel(context: ScenarioContext, targets: Target[], level: numb
     expectedPerSecond: streamingAtWindow * tokensPerSecond,
     rampTtftMs: roundSummary(rampTtft.summary()),
     cpu,
+    ...(postgresActive?.length ? { postgresActive } : {}),
     notes,
   };
 }
@@ -212,6 +217,8 @@ export async function runDeltaLatency(context: ScenarioContext): Promise<{ delta
     context.progress(`delta: ${level} concurrent turns (product)`);
     const ours = await runLevel(context, context.oursAll, level);
     context.progress(`  p50 ${ours.latencyMs?.p50} ms, p99 ${ours.latencyMs?.p99} ms, lag p50 ${ours.modelToClientLagMs?.p50} ms, ${ours.streaming}/${level} streaming, ${ours.deliveredPerSecond}/${ours.expectedPerSecond} deltas/s, CPU ${cpuCell(ours.cpu)}`);
+    for (const statement of ours.postgresActive ?? []) context.progress(`  postgres active ×${statement.seen}: ${statement.query}${statement.waits.length ? ` (waits ${statement.waits.join(', ')})` : ''}`);
+    for (const note of ours.notes) context.progress(`  note: ${note}`);
     context.progress(`  threads, worker: ${threadsCell(ours.cpu, 'worker')}; api: ${threadsCell(ours.cpu, 'api')}`);
     let baseline: LevelResult | undefined;
     if (withBaseline) {

@@ -216,13 +216,16 @@ it('events: two clients following the chat see the same events in the same order
   expect(missing.status).toBe(404);
 });
 
-it('queue: three messages sent at once are answered one after the other, in the order they were sent', async () => {
+it('queue: three messages sent back to back are answered one after the other, in the order they were accepted', async () => {
   const agentId = await createAgent(stack, { memoryEnabled: false });
   const chatId = `chat-${randomUUID()}`;
   const first = send(chatId, agentId, 'Something long please [[tps=100]]');
   await untilStreaming(stack.turnId(chatId, first.requestId));
   const second = send(chatId, agentId, 'Second question');
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The order is the order the API accepted them in: the third is sent once the second's answer
+  // stream has begun (its turn is queued), not a fixed few milliseconds later, which a busy machine
+  // can turn around.
+  await second.response;
   const third = send(chatId, agentId, 'Third question');
   const streams = await Promise.all([first, second, third].map(async (turn) => chunksOf(await readSse(await turn.response))));
   expect(streams[2]!.find((chunk) => chunk.type === 'data-turn-queued')).toMatchObject({ data: { behindTurnId: stack.turnId(chatId, second.requestId) } });
