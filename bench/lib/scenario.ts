@@ -19,13 +19,14 @@ export interface ScenarioResult {
   details: Record<string, unknown>;
 }
 
-/** Waits (bounded) until no turn workflow runs, so one scenario's tail does not load the next. */
+/** Waits (bounded) until no turn workflow runs, so one scenario's tail does not load the next; returns how many still run. */
 export async function waitForQuiet(context: ScenarioContext, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let running = 0;
   while (Date.now() < deadline) {
     running = await context.stack.temporalClient.workflow
-      .count('ExecutionStatus = "Running"')
+      // Turns only: the workspace's MCP catalogue refresh runs for as long as the workspace exists.
+      .count('WorkflowType = "chatTurn" AND ExecutionStatus = "Running"')
       .then((result) => result.count)
       .catch(() => 0);
     if (running === 0) return 0;

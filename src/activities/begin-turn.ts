@@ -1,14 +1,17 @@
 /**
  * The path to the first token in one local step (`turn-start-v1`): the user's message is stored
- * while the agent is activated, then memory is retrieved while the context guard measures the
- * prompt. Before that patch these were four local activities in two rounds of the first workflow
- * task; one step saves the workflow's round trip between the rounds and three history events.
+ * while the agent is activated, and memory is retrieved from the moment the agent's record says it
+ * has memory (its first read), alongside the rest of the activation, the message and then the
+ * context guard. Before that patch these were four local activities in two rounds of the first
+ * workflow task; one step saves the workflow's round trip between the rounds and three history
+ * events.
  *
  * Every part is idempotent or read-only (the message and the context reset are keyed by the
  * request, the guard's summary by the turn), so a retry of the whole step redoes only what did not
  * land. Memory keeps its own rule: a failed retrieval is logged and the turn goes on without memory.
  */
 import type { StoredMessage } from '../shared/messages';
+import type { ActivationObserver } from '../agents/agent-activation';
 import type { AgentConfiguration } from '../shared/turn';
 import type { GuardContextInput } from './llm';
 import type { MemoryRetrieval, RetrieveMemoryInput } from './memory';
@@ -41,7 +44,7 @@ export interface BeginTurnResult {
 export interface BeginTurnSteps {
   recordContextReset(input: { turnId: string; conversationId: string; requestId: string }): Promise<void>;
   persistUserMessage(input: PersistUserMessageInput): Promise<{ seq: number; created: boolean }>;
-  activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration>;
+  activateAgent(input: ActivateAgentInput, observer?: ActivationObserver): Promise<AgentConfiguration>;
   retrieveMemory(input: RetrieveMemoryInput): Promise<MemoryRetrieval>;
   guardContext(input: GuardContextInput): Promise<{ tokens: number; condensed: boolean }>;
 }
@@ -54,14 +57,21 @@ export function createBeginTurnActivities(steps: BeginTurnSteps) {
       if (input.freshStart) await steps.recordContextReset({ turnId, conversationId, requestId });
       return steps.persistUserMessage({ turnId, conversationId, requestId, message: input.message });
     })();
-    const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation)]);
-    const [memory, context] = await Promise.all([
-      input.memory && agent.memoryEnabled
-        ? steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: input.memory.query, widgetMode: input.memory.widgetMode })
-        : undefined,
+    // Memory is the longest read on the path to the first token: it starts as soon as the agent's
+    // record is read, not after the whole activation and the message. It never rejects (a failed
+    // retrieval is an empty one), so starting it early leaves no failure unobserved.
+    let memory: Promise<MemoryRetrieval> | undefined;
+    const recall = (memoryEnabled: boolean) => {
+      if (!input.memory || !memoryEnabled || memory) return;
+      memory = steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: input.memory.query, widgetMode: input.memory.widgetMode });
+    };
+    const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation, { found: (record) => recall(record.memoryEnabled) })]);
+    recall(agent.memoryEnabled);
+    const [recalled, context] = await Promise.all([
+      agent.memoryEnabled ? memory : undefined,
       input.guardContext ? steps.guardContext({ turnId, conversationId, requestId, userMessageId: input.message.id, agent }) : undefined,
     ]);
-    return { agent, userMessage, ...(memory ? { memory } : {}), ...(context ? { context } : {}) };
+    return { agent, userMessage, ...(recalled ? { memory: recalled } : {}), ...(context ? { context } : {}) };
   }
 
   return { beginTurn };

@@ -236,14 +236,23 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       // The client of the connection version the turn was activated with (no secret in history).
       const openai = await clients.clientFor(input.workspaceId, input.agent.connection);
       credentials = clients.credentialsOf(openai);
-      await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
       const memories = input.memories ?? [];
-      if (memories.length > 0) await publish({ kind: 'memory-used', memories });
       const appActions = input.agent.appActions;
+      // The hop's conversation and its app actions' tool descriptions are read while its opening
+      // events go out: round trips on the path to the first token, side by side. The events go out
+      // first either way, so nothing this hop publishes after a failed read comes before them.
+      const reads = Promise.all([
+        chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {}),
+        // App actions resolved at activation, described from the cached catalogue (never a live server).
+        input.fastPath || !dependencies.appActions ? [] : dependencies.appActions.functionTools(input.workspaceId, input.agent.appActions),
+      ]);
+      reads.catch(() => undefined); // awaited below; a failed publish must not leave its failure unhandled
+      await publish(attempt > 1 ? { kind: 'hop-restart', hop, attempt } : { kind: 'hop-start', hop, attempt });
+      if (memories.length > 0) await publish({ kind: 'memory-used', memories });
       if (hop === 0 && appActions && !input.fastPath) {
         await publish({ kind: 'app-actions', tier: appActions.tier, actions: appActions.actions, ...(appActions.megaTool ? { megaToolHints: appActions.megaTool.hints } : {}) });
       }
-      const conversation = await chats.loadContext(input.conversationId, input.userMessageId ? { userMessageId: input.userMessageId } : {});
+      const [conversation, appTools] = await reads;
       const systemPrompt = input.fastPath ? FAST_PATH_PROMPT : composeSystemPrompt(input.agent.systemPrompt, conversation.condensed, formatMemorySection(memories));
       const userContents = media
         ? await userContentsWithAttachments(conversation.messages, media.attachments, {
@@ -257,8 +266,6 @@ export function createLlmActivities(dependencies: LlmDependencies) {
       // The tools chosen at activation for this turn; turns recorded before tool selection offer every allowed tool.
       const selection = input.agent.toolSelection;
       const builtInTools = input.fastPath ? [] : selection ? toolsNamed(selection.tools.map((tool) => tool.name), input.agent.allowedTools) : toolsForAgent(input.agent.allowedTools);
-      // App actions resolved at activation, described from the cached catalogue (never a live server).
-      const appTools = input.fastPath || !dependencies.appActions ? [] : await dependencies.appActions.functionTools(input.workspaceId, input.agent.appActions);
       const tools = [...builtInTools, ...appTools];
       const deltaBatcher = new DeltaBatcher(chats, dependencies.deltaPersistence ?? DELTA_PERSISTENCE_DEFAULTS, logger, {
         conversationId: input.conversationId,

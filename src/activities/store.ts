@@ -6,7 +6,7 @@
  * writes nothing twice.
  */
 import { Context } from '@temporalio/activity';
-import type { AgentActivationRequest, AgentActivator } from '../agents/agent-activation';
+import type { ActivationObserver, AgentActivationRequest, AgentActivator } from '../agents/agent-activation';
 import type { ChatRepository } from '../db/chat-repository';
 import type { UsageRepository } from '../db/usage-repository';
 import type { Logger } from '../logger';
@@ -144,8 +144,8 @@ export function createStoreActivities(dependencies: StoreDependencies) {
    * with its skills, tools selected for the message, limits. No secret is returned: the LLM activity
    * resolves credentials itself, so none lands in workflow history. Read-only, so a retry is harmless.
    */
-  async function activateAgent(input: ActivateAgentInput): Promise<AgentConfiguration> {
-    const agent = await dependencies.agents.activate(input);
+  async function activateAgent(input: ActivateAgentInput, observer?: ActivationObserver): Promise<AgentConfiguration> {
+    const agent = await dependencies.agents.activate(input, observer);
     logger.info(
       { agentId: agent.agentId, model: agent.model, connectionId: agent.connection?.id, skills: agent.skills?.length ?? 0, tools: agent.toolSelection?.tools.length ?? 0 },
       'agent activated',

@@ -84,6 +84,15 @@ export function systemConnection(provider: string): LlmConnectionReference {
   return { id: SYSTEM_CONNECTION_ID, version: 0, name: 'deployment', provider, byok: false };
 }
 
+/**
+ * Told the agent's record as soon as it is read, before the rest of the activation: a caller can
+ * start work that depends only on the record (memory retrieval, when the agent has memory) while
+ * skills, connection, budget and tools are still being read.
+ */
+export interface ActivationObserver {
+  found(agent: AgentRecord): void;
+}
+
 export function createAgentActivator(dependencies: AgentActivationDependencies) {
   async function connectionOf(agent: AgentRecord, useSystemLlm: boolean): Promise<LlmConnectionReference> {
     if (useSystemLlm || agent.connectionId === null) return systemConnection(dependencies.systemProvider);
@@ -114,9 +123,10 @@ export function createAgentActivator(dependencies: AgentActivationDependencies) 
   }
 
   /** Resolves the turn's agent configuration; see the module comment. */
-  async function activate(request: AgentActivationRequest): Promise<AgentConfiguration> {
+  async function activate(request: AgentActivationRequest, observer?: ActivationObserver): Promise<AgentConfiguration> {
     const agent = await dependencies.agents.find(request.workspaceId, request.agentId);
     if (!agent) throw ApplicationFailure.nonRetryable(`Agent ${request.agentId ?? '(default)'} not found in workspace`, 'AgentNotFound');
+    observer?.found(agent);
     const useSystemLlm = request.useSystemLlm === true;
     const model = useSystemLlm || agent.model === null ? dependencies.defaultModel : agent.model;
     const fallbackModels = useSystemLlm ? [] : agent.fallbackModels;

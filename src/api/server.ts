@@ -187,7 +187,6 @@ export function createApp(dependencies: ApiDependencies) {
       temporal,
       redis,
       chats,
-      conversations,
       workspaces,
       eventLog,
       logger,

@@ -59,6 +59,13 @@ export interface ConversationRow {
 }
 
 
+export interface ClaimedConversation extends ConversationRow {
+  /** This request created the conversation. */
+  created: boolean;
+  /** Its title is still the first message's (no generated or user-chosen one yet). */
+  originalTitle: boolean;
+}
+
 function toConversation(row: Record<string, unknown>): ConversationRow {
   return { id: row.id as string, chatId: row.chat_id as string, workspaceId: row.workspace_id as string, userId: row.user_id as string };
 }
@@ -100,16 +107,16 @@ export class ChatRepository {
    * Chat ids are unique per workspace: another workspace using the same chat id has its own
    * conversation, and neither can see the other's.
    */
-  async claimConversation(workspaceId: string, chatId: string, userId: string, title: string): Promise<ConversationRow & { created: boolean }> {
+  async claimConversation(workspaceId: string, chatId: string, userId: string, title: string): Promise<ClaimedConversation> {
     const inserted = await this.pool.query(
       `INSERT INTO conversations (id, chat_id, workspace_id, user_id, title) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (workspace_id, chat_id) DO NOTHING RETURNING id, chat_id, workspace_id, user_id`,
+       ON CONFLICT (workspace_id, chat_id) DO NOTHING RETURNING id, chat_id, workspace_id, user_id, title_source`,
       [conversationKey(workspaceId, chatId), chatId, workspaceId, userId, title.slice(0, 200)],
     );
-    if (inserted.rows[0]) return { ...toConversation(inserted.rows[0]), created: true };
-    const existing = await this.findConversation(workspaceId, chatId);
-    if (!existing) throw new Error(`Conversation ${chatId} vanished while it was claimed`);
-    return { ...existing, created: false };
+    if (inserted.rows[0]) return { ...toConversation(inserted.rows[0]), created: true, originalTitle: inserted.rows[0].title_source === 'message' };
+    const existing = await this.pool.query('SELECT id, chat_id, workspace_id, user_id, title_source FROM conversations WHERE workspace_id = $1 AND chat_id = $2', [workspaceId, chatId]);
+    if (!existing.rows[0]) throw new Error(`Conversation ${chatId} vanished while it was claimed`);
+    return { ...toConversation(existing.rows[0]), created: false, originalTitle: existing.rows[0].title_source === 'message' };
   }
 
   /**

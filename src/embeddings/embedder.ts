@@ -62,8 +62,13 @@ export class Embedder {
     this.space = embeddingSpaceOf(connection);
   }
 
-  /** One unit vector per text, in order. Throws `EmbeddingsUnavailableError` only. */
-  async embed(texts: readonly string[], signal?: AbortSignal): Promise<number[][]> {
+  /**
+   * One unit vector per text, in order. Throws `EmbeddingsUnavailableError` only. New vectors are
+   * written to the cache before it returns (bulk callers get the database's pace), or, with
+   * `cacheWrite: 'background'`, while the caller goes on: the cache write never fails the call and
+   * this process remembers the vectors at once either way.
+   */
+  async embed(texts: readonly string[], signal?: AbortSignal, options: { cacheWrite?: 'await' | 'background' } = {}): Promise<number[][]> {
     const inputs = texts.map((text) => (text.trim() === '' ? '(empty)' : text));
     const hashes = inputs.map(contentHash);
     const known = await this.cache.get(this.space, [...new Set(hashes)]);
@@ -77,13 +82,15 @@ export class Embedder {
       const vectors = await this.request(batch.map(([, text]) => text), signal);
       const entries = batch.map(([hash], index) => ({ hash, embedding: vectors[index]! }));
       for (const entry of entries) known.set(entry.hash, entry.embedding);
-      await this.cache.put(this.space, entries);
+      const written = this.cache.put(this.space, entries);
+      if (options.cacheWrite !== 'background') await written;
     }
     return hashes.map((hash) => known.get(hash)!);
   }
 
+  /** A query's vector: on the path to an answer, so the cache write does not hold it up. */
   async embedOne(text: string, signal?: AbortSignal): Promise<number[]> {
-    return (await this.embed([text], signal))[0]!;
+    return (await this.embed([text], signal, { cacheWrite: 'background' }))[0]!;
   }
 
   private async request(inputs: string[], signal?: AbortSignal): Promise<number[][]> {

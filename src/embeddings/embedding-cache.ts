@@ -57,6 +57,7 @@ export class EmbeddingCache {
     return found;
   }
 
+  /** Remembers the vectors in this process at once, then stores them; never rejects (a failed write is logged). */
   async put(space: string, entries: ReadonlyArray<{ hash: string; embedding: number[] }>): Promise<void> {
     for (const entry of entries) this.remember(space, entry.hash, entry.embedding);
     if (entries.length === 0 || !this.pool) return;

@@ -13,7 +13,6 @@ import { z } from 'zod';
 import type { RedisClient } from '../../clients';
 import type { Configuration } from '../../config';
 import type { ChatRepository, ConversationRow } from '../../db/chat-repository';
-import type { ConversationRepository } from '../../db/conversation-repository';
 import type { WorkspaceRepository } from '../../db/workspace-repository';
 import type { Logger } from '../../logger';
 import type { EventLog } from '../../stream/event-log';
@@ -44,7 +43,6 @@ export interface ChatRouteDependencies {
   temporal: Client;
   redis: RedisClient;
   chats: ChatRepository;
-  conversations: ConversationRepository;
   workspaces: WorkspaceRepository;
   eventLog: EventLog;
   logger: Logger;
@@ -152,7 +150,7 @@ export function createChatRouter(dependencies: ChatRouteDependencies): Router {
         throw error;
       }
     }
-    const titleNeeded = await dependencies.conversations.hasOriginalTitle(conversation.id);
+    const titleNeeded = conversation.originalTitle;
 
     const { key, replaces } = await turnKeyOf(chats, conversation, chat);
     const turnId = turnWorkflowId(conversation.id, key);
