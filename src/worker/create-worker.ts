@@ -45,6 +45,11 @@ export async function createChatWorker(options: CreateWorkerOptions): Promise<Wo
     activities: createActivities(options.dependencies),
     ...(options.encryptionKeys?.length ? { dataConverter: dataConverterFor(options.encryptionKeys) } : {}),
     maxConcurrentActivityTaskExecutions: 400,
+    // Pollers scale with the server's feedback (at most 10 fixed by default, 2 of them on the
+    // non-sticky queue every new turn's first task waits in): a burst of new turns finds a poller
+    // waiting instead of a backlog (start rate 7.1–7.9 → 9.2–10.7 turns/s in the bench).
+    workflowTaskPollerBehavior: { type: 'autoscaling' },
+    activityTaskPollerBehavior: { type: 'autoscaling' },
     shutdownGraceTime: '10 seconds',
     // When this worker dies, its sticky queue hands the turn to another worker after 2 s, not 10 s.
     stickyQueueScheduleToStartTimeout: '2 seconds',
