@@ -1,8 +1,8 @@
 /**
  * The path to the first token in one local step (`turn-start-v1`): the user's message is stored
  * while the agent is activated, and memory is retrieved from the moment the agent's record says it
- * has memory (its first read), alongside the rest of the activation, the message and then the
- * context guard. Before that patch these were four local activities in two rounds of the first
+ * has memory (its first read; after a "start over" is recorded), alongside the rest of the
+ * activation, the message and then the context guard. Before that patch these were four local activities in two rounds of the first
  * workflow task; one step saves the workflow's round trip between the rounds and three history
  * events.
  *
@@ -53,17 +53,22 @@ export function createBeginTurnActivities(steps: BeginTurnSteps) {
   /** Stores the message, activates the agent, retrieves memory and guards the context; see the module comment. */
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const { turnId, conversationId, requestId, workspaceId } = input;
-    const stored = (async () => {
-      if (input.freshStart) await steps.recordContextReset({ turnId, conversationId, requestId });
-      return steps.persistUserMessage({ turnId, conversationId, requestId, message: input.message });
-    })();
+    // "Start over": the context reset comes first; the message opens the new context, and memory
+    // searches this conversation's memories from the reset on, so both wait for it.
+    const reset = input.freshStart ? steps.recordContextReset({ turnId, conversationId, requestId }) : Promise.resolve();
+    const stored = reset.then(() => steps.persistUserMessage({ turnId, conversationId, requestId, message: input.message }));
     // Memory is the longest read on the path to the first token: it starts as soon as the agent's
-    // record is read, not after the whole activation and the message. It never rejects (a failed
-    // retrieval is an empty one), so starting it early leaves no failure unobserved.
+    // record is read, not after the whole activation and the message.
     let memory: Promise<MemoryRetrieval> | undefined;
     const recall = (memoryEnabled: boolean) => {
       if (!input.memory || !memoryEnabled || memory) return;
-      memory = steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: input.memory.query, widgetMode: input.memory.widgetMode });
+      const query = input.memory;
+      memory = reset.then(() =>
+        steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: query.query, widgetMode: query.widgetMode }),
+      );
+      // Awaited below; when the step fails before that (the reset, the message or the activation),
+      // its failure is the step's, and this one must not go unhandled.
+      memory.catch(() => undefined);
     };
     const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation, { found: (record) => recall(record.memoryEnabled) })]);
     recall(agent.memoryEnabled);

@@ -1,7 +1,8 @@
 /**
  * The order of the reads in `beginTurn`, the path to the first token: memory (its longest read)
  * starts once the agent's record says the agent has memory, while the rest of the activation and
- * the message are still on their way; an agent without memory never searches it.
+ * the message are still on their way (after a "start over" reset is recorded); an agent without
+ * memory never searches it.
  */
 import { createBeginTurnActivities, type BeginTurnInput, type BeginTurnSteps } from '../../src/activities/begin-turn';
 import type { AgentRecord } from '../../src/agents/agent-repository';
@@ -10,7 +11,10 @@ import type { AgentConfiguration } from '../../src/shared/turn';
 function stepsFor(memoryEnabled: boolean) {
   const events: string[] = [];
   const steps: BeginTurnSteps = {
-    async recordContextReset() {},
+    async recordContextReset() {
+      await new Promise((resolve) => setImmediate(resolve));
+      events.push('context reset recorded');
+    },
     async persistUserMessage() {
       events.push('message stored');
       return { seq: 1, created: true };
@@ -69,4 +73,23 @@ it('a message that memory skips is not searched, even for an agent with memory',
   const begun = await createBeginTurnActivities(steps).beginTurn(withoutMemory);
   expect(events).not.toContainEqual(expect.stringMatching(/^memory searched/));
   expect(begun.memory).toBeUndefined();
+});
+
+it('after "start over", memory is searched once the context reset is recorded, so it no longer finds what the conversation established before', async () => {
+  const { steps, events } = stepsFor(true);
+  await createBeginTurnActivities(steps).beginTurn({ ...input, freshStart: true });
+  expect(events.indexOf('context reset recorded')).toBeGreaterThanOrEqual(0);
+  expect(events.indexOf('context reset recorded')).toBeLessThan(events.indexOf('memory searched for "What do I like to drink?"'));
+  expect(events.indexOf('context reset recorded')).toBeLessThan(events.indexOf('message stored'));
+});
+
+it('a failed reset fails the first step, and the memory search started early leaves no unhandled failure', async () => {
+  const { steps } = stepsFor(true);
+  const failing: BeginTurnSteps = {
+    ...steps,
+    async recordContextReset() {
+      throw new Error('database unavailable');
+    },
+  };
+  await expect(createBeginTurnActivities(failing).beginTurn({ ...input, freshStart: true })).rejects.toThrow('database unavailable');
 });
