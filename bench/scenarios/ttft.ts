@@ -7,9 +7,10 @@
  * the client's, the Temporal history's and the scripted LLM's record of the request.
  */
 import { temporal } from '@temporalio/proto';
-import type { ScenarioContext, ScenarioResult } from '../lib/scenario';
+import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
+import { scrapeTemporalCounters, temporalWorkPerTurn } from '../lib/temporal-metrics';
 import { forEachLimited, questionPrompt, startTurn, type Target } from '../lib/turns';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -85,9 +86,13 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
   const observed: Record<Target['kind'], Observed[]> = { ours: [], baseline: [] };
   let failures = 0;
   context.progress(`ttft: ${warmupTurns} warm-up + ${turns} turns each, concurrency ${concurrency}`);
+  const metricsUrl = context.stack.temporal.metricsUrl;
+  const countersBefore = metricsUrl ? await scrapeTemporalCounters(metricsUrl) : undefined;
+  let oursStarted = 0;
   await forEachLimited(warmupTurns + turns, concurrency, async (index) => {
     const order: Array<[Target, Samples]> = index % 2 === 0 ? [[context.ours, ours], [context.baseline, baseline]] : [[context.baseline, baseline], [context.ours, ours]];
     for (const [target, samples] of order) {
+      if (target.kind === 'ours') oursStarted += 1;
       const turn = await timeToFirstDelta(target, index);
       if (turn === undefined) failures += 1;
       else if (index >= warmupTurns) {
@@ -96,6 +101,10 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
       }
     }
   });
+  // The turns' steps after the answer (title, memory extraction) run after their streams ended.
+  await waitForQuiet(context, 30_000);
+  const countersAfter = metricsUrl ? await scrapeTemporalCounters(metricsUrl) : undefined;
+  const temporalWork = countersBefore && countersAfter ? temporalWorkPerTurn(countersBefore, countersAfter, oursStarted) : undefined;
   const oursSummary = ours.summary();
   const baselineSummary = baseline.summary();
   const split = {
@@ -116,6 +125,15 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
         metric: 'p50 ms: POST→wf started / →LLM activity started / →LLM request',
         measured: `${p50(split.ours, 'post→workflowStarted')} / ${p50(split.ours, 'workflowStarted→llmActivityStarted')} / ${p50(split.ours, 'llmActivityStarted→llmRequest')}`,
       },
+      ...(temporalWork
+        ? [
+            {
+              scenario: '1 ttft',
+              metric: 'Temporal per turn: workflow / activity tasks, service RPCs, persistence requests',
+              measured: `${temporalWork.workflowTasks} / ${temporalWork.activityTasks}, ${temporalWork.serviceRequests}, ${temporalWork.persistenceRequests}`,
+            },
+          ]
+        : []),
     ],
     details: {
       turns,
@@ -126,6 +144,7 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
       baseline: roundSummary(baselineSummary),
       overheadMs: { p50: overhead('p50'), p95: overhead('p95'), p99: overhead('p99') },
       breakdown: split,
+      ...(temporalWork ? { temporalPerTurn: temporalWork } : {}),
     },
   };
 }

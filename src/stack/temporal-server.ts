@@ -20,6 +20,8 @@ export interface TemporalServer {
   uiUrl?: string;
   /** True when this process started the server (and `stop` ends it). */
   owned: boolean;
+  /** For a dev server started here: its Prometheus endpoint (`--metrics-port`), which the bench reads. */
+  metricsUrl?: string;
   /** For a dev server started here: settles when it exits (not when `stop` ends it). */
   exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -128,7 +130,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--log-format', 'json'];
-  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  const metricsPort = await freePort();
+  args.push('--http-port', String(await freePort()), '--metrics-port', String(metricsPort));
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
@@ -169,6 +172,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Tempora
     namespace,
     uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
     owned: true,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     exited,
     stop: () => {
       stopping = true;
