@@ -73,7 +73,7 @@ export interface ApiDependencies {
  * Whether a turn's workflow still runs, asked of Temporal at most once per `maxAgeMs` per turn and
  * shared by every stream of that turn (the keep-alive watchdog of each SSE connection asks it).
  */
-export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
+export function createTurnLivenessCache(temporal: Client, maxAgeMs: number, timeoutMs: number) {
   const answers = new Map<string, { at: number; running: Promise<boolean> }>();
   return {
     isRunning(turnId: string): Promise<boolean> {
@@ -81,9 +81,10 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number) {
       const cached = answers.get(turnId);
       if (cached && now - cached.at < maxAgeMs) return cached.running;
       if (answers.size > 10_000) for (const [key, value] of answers) if (now - value.at >= maxAgeMs) answers.delete(key);
-      const running = temporal.workflow
-        .getHandle(turnId)
-        .describe()
+      // Within the Temporal request deadline: while Temporal is unreachable, a keep-alive's check
+      // gives up (the stream stays open) instead of retrying for many seconds in the background.
+      const running = temporal
+        .withDeadline(Date.now() + timeoutMs, () => temporal.workflow.getHandle(turnId).describe())
         .then((description) => description.status.name === 'RUNNING');
       running.catch(() => answers.delete(turnId));
       answers.set(turnId, { at: now, running });
@@ -114,7 +115,7 @@ export function createApp(dependencies: ApiDependencies) {
   const media = createMediaStorage(configuration);
   const openStreams = new Set<http.ServerResponse>();
   // Thousands of idle streams on one turn ask one describe() per keep-alive interval, not one each.
-  const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs);
+  const turnLiveness = createTurnLivenessCache(temporal, configuration.api.sseKeepAliveMs, configuration.temporal.requestTimeoutMs);
 
   const streamDependencies = {
     hub,
