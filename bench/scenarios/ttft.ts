@@ -102,8 +102,8 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
     }
   });
   // The turns' steps after the answer (title, memory extraction) run after their streams ended.
-  await waitForQuiet(context, 30_000);
-  const countersAfter = metricsUrl ? await scrapeTemporalCounters(metricsUrl) : undefined;
+  if (countersBefore) await waitForQuiet(context, 30_000);
+  const countersAfter = countersBefore && metricsUrl ? await scrapeTemporalCounters(metricsUrl) : undefined;
   const temporalWork = countersBefore && countersAfter ? temporalWorkPerTurn(countersBefore, countersAfter, oursStarted) : undefined;
   const oursSummary = ours.summary();
   const baselineSummary = baseline.summary();

@@ -2,9 +2,9 @@
  * The path to the first token in one local step (`turn-start-v1`): the user's message is stored
  * while the agent is activated, and memory is retrieved from the moment the agent's record says it
  * has memory (its first read; after a "start over" is recorded), alongside the rest of the
- * activation, the message and then the context guard. Before that patch these were four local activities in two rounds of the first
- * workflow task; one step saves the workflow's round trip between the rounds and three history
- * events.
+ * activation, the message and then the context guard. Before that patch these were four local
+ * activities in two rounds of the first workflow task; one step saves the workflow's round trip
+ * between the rounds and three history events.
  *
  * Every part is idempotent or read-only (the message and the context reset are keyed by the
  * request, the guard's summary by the turn), so a retry of the whole step redoes only what did not

@@ -21,6 +21,7 @@ import { rejectUnsafeJson } from './json-safety';
 import { createAddressRateLimit, createPrincipalRateLimits } from './rate-limits';
 import { createApiMetrics } from './metrics';
 import { createChatRouter } from './routes/chat';
+import { withinTemporalDeadline } from './temporal-availability';
 import { createCodecRouter } from './routes/codec';
 import { AesGcmPayloadCodec } from '../codec/encryption-codec';
 import { createDocumentRouter } from './routes/documents';
@@ -83,9 +84,9 @@ export function createTurnLivenessCache(temporal: Client, maxAgeMs: number, time
       if (answers.size > 10_000) for (const [key, value] of answers) if (now - value.at >= maxAgeMs) answers.delete(key);
       // Within the Temporal request deadline: while Temporal is unreachable, a keep-alive's check
       // gives up (the stream stays open) instead of retrying for many seconds in the background.
-      const running = temporal
-        .withDeadline(Date.now() + timeoutMs, () => temporal.workflow.getHandle(turnId).describe())
-        .then((description) => description.status.name === 'RUNNING');
+      const running = withinTemporalDeadline(temporal, timeoutMs, () => temporal.workflow.getHandle(turnId).describe()).then(
+        (description) => description.status.name === 'RUNNING',
+      );
       running.catch(() => answers.delete(turnId));
       answers.set(turnId, { at: now, running });
       return running;
@@ -133,9 +134,14 @@ export function createApp(dependencies: ApiDependencies) {
   app.get('/healthz', (_request, response) => response.json({ status: 'ok' }));
   app.get('/readyz', async (_request, response) => {
     // Each check answers within the Temporal request deadline: a part that hangs is reported, not waited for.
+    // Temporal's check carries that deadline itself and is awaited, not raced: the client retries an
+    // unreachable server until its deadline, and a check left retrying could outlive the connection.
     const timeoutMs = configuration.temporal.requestTimeoutMs;
     const checks = await Promise.all([
-      withinDeadline(temporal.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({})), timeoutMs),
+      temporal.withDeadline(Date.now() + timeoutMs, () => temporal.connection.workflowService.getSystemInfo({})).then(
+        () => 'ok',
+        (error: Error) => error.message,
+      ),
       withinDeadline(redis.ping(), timeoutMs),
       withinDeadline(pool.query('SELECT 1'), timeoutMs),
     ]);

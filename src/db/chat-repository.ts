@@ -66,6 +66,13 @@ export interface ClaimedConversation extends ConversationRow {
   originalTitle: boolean;
 }
 
+/** The columns every conversation lookup reads (`title_source` for {@link ClaimedConversation.originalTitle}). */
+const CONVERSATION_COLUMNS = 'id, chat_id, workspace_id, user_id, title_source';
+
+function toClaimed(row: Record<string, unknown>, created: boolean): ClaimedConversation {
+  return { ...toConversation(row), created, originalTitle: row.title_source === 'message' };
+}
+
 function toConversation(row: Record<string, unknown>): ConversationRow {
   return { id: row.id as string, chatId: row.chat_id as string, workspaceId: row.workspace_id as string, userId: row.user_id as string };
 }
@@ -110,13 +117,18 @@ export class ChatRepository {
   async claimConversation(workspaceId: string, chatId: string, userId: string, title: string): Promise<ClaimedConversation> {
     const inserted = await this.pool.query(
       `INSERT INTO conversations (id, chat_id, workspace_id, user_id, title) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (workspace_id, chat_id) DO NOTHING RETURNING id, chat_id, workspace_id, user_id, title_source`,
+       ON CONFLICT (workspace_id, chat_id) DO NOTHING RETURNING ${CONVERSATION_COLUMNS}`,
       [conversationKey(workspaceId, chatId), chatId, workspaceId, userId, title.slice(0, 200)],
     );
-    if (inserted.rows[0]) return { ...toConversation(inserted.rows[0]), created: true, originalTitle: inserted.rows[0].title_source === 'message' };
-    const existing = await this.pool.query('SELECT id, chat_id, workspace_id, user_id, title_source FROM conversations WHERE workspace_id = $1 AND chat_id = $2', [workspaceId, chatId]);
-    if (!existing.rows[0]) throw new Error(`Conversation ${chatId} vanished while it was claimed`);
-    return { ...toConversation(existing.rows[0]), created: false, originalTitle: existing.rows[0].title_source === 'message' };
+    if (inserted.rows[0]) return toClaimed(inserted.rows[0], true);
+    const existing = await this.conversationRow(workspaceId, chatId);
+    if (!existing) throw new Error(`Conversation ${chatId} vanished while it was claimed`);
+    return toClaimed(existing, false);
+  }
+
+  private async conversationRow(workspaceId: string, chatId: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.pool.query(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE workspace_id = $1 AND chat_id = $2`, [workspaceId, chatId]);
+    return result.rows[0];
   }
 
   /**
@@ -129,8 +141,8 @@ export class ChatRepository {
 
   /** The workspace's conversation with this chat id, or undefined. */
   async findConversation(workspaceId: string, chatId: string): Promise<ConversationRow | undefined> {
-    const result = await this.pool.query('SELECT id, chat_id, workspace_id, user_id FROM conversations WHERE workspace_id = $1 AND chat_id = $2', [workspaceId, chatId]);
-    return result.rows[0] ? toConversation(result.rows[0]) : undefined;
+    const row = await this.conversationRow(workspaceId, chatId);
+    return row ? toConversation(row) : undefined;
   }
 
   /**
