@@ -84,18 +84,6 @@ export async function stopTurn(target: Target, conversationId: string): Promise<
   }).then((response) => response.arrayBuffer()).catch(() => undefined);
 }
 
-const vocabulary = ['durable', 'streams', 'carry', 'every', 'token', 'through', 'redis', 'into', 'the', 'browser', 'while', 'workers', 'restart', 'without', 'losing', 'text'];
-
-/**
- * A user text whose echo answer (`You said: …`) is about `tokens` deltas long: the scripted model
- * streams one delta per word. Words come from a small vocabulary so memory search stays cheap.
- */
-export function echoPromptOfTokens(tokens: number, directives: string, tag = 'bench'): string {
-  const words: string[] = [tag];
-  for (let index = 0; index < Math.max(1, tokens - 3); index++) words.push(vocabulary[index % vocabulary.length]!);
-  return `${words.join(' ')} ${directives}`;
-}
-
 /**
  * A short question on the full path (memory retrieval and the context guard run; no fast path). The
  * first word is `tag`, so the scripted LLM's record of the request can be found again.

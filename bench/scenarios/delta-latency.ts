@@ -9,8 +9,9 @@
  *
  * Per level: turns are started with at most `rampConcurrency` waiting for their first delta; once all
  * stream (or starting stalls), a measurement window of `windowSeconds` opens after a 1 s settle, and
- * CPU/RSS are sampled over it. Answers are sized to outlast the ramp and the window; afterwards every
- * stream is dropped and the product's workflows are terminated.
+ * CPU/RSS are sampled over it. Answers are sized to outlast the ramp's deadline and the window (a
+ * short question with the scripted model's `tokens=` directive); afterwards every stream is dropped
+ * and the product's workflows are terminated.
  *
  * That latency starts at the publish, so a queue in front of it (a worker reading the model's stream
  * more slowly than the model writes) does not show in it. Two more figures do: deltas/s delivered
@@ -23,7 +24,7 @@ import { samplePostgresActivity, waitForQuiet, type ScenarioContext, type Scenar
 import { entryIdMilliseconds, epochNow } from '../lib/sse-client';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
-import { echoPromptOfTokens, forEachLimited, sleep, startTurn, waitUntil, type Target, type TurnHandle } from '../lib/turns';
+import { forEachLimited, questionPrompt, sleep, startTurn, waitUntil, type Target, type TurnHandle } from '../lib/turns';
 
 export interface LevelResult {
   target: Target['kind'];
@@ -74,7 +75,12 @@ const STALL_MS = 10_000;
 async function runLevel(context: ScenarioContext, targets: Target[], level: number): Promise<LevelResult> {
   const target = targets[0]!;
   const { tokensPerSecond, windowSeconds, rampConcurrency, rampRateEstimate } = context.config.delta;
-  const tokensPerTurn = Math.ceil((level / rampRateEstimate + SETTLE_MS / 1000 + windowSeconds + 3) * tokensPerSecond);
+  // Answers outlast the longest ramp the level allows (its deadline) and the window; the teardown
+  // ends them. A short question asks for them (`tokens=`), so starting a turn costs what a user's
+  // question costs, not a prompt as long as the answer (a slow ramp used to outlast the answers:
+  // the window closed at once and the level read 0 deltas/s).
+  const rampDeadlineSeconds = 60 + level / Math.max(1, rampRateEstimate / 4);
+  const tokensPerTurn = Math.ceil((rampDeadlineSeconds + SETTLE_MS / 1000 + windowSeconds + 3) * tokensPerSecond);
   const tagOf = (index: number) => `delta-${target.kind}-${level}-${index}`;
   const streamTimeoutMs = (tokensPerTurn / tokensPerSecond) * 1000 + 120_000;
   const window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY };
@@ -101,7 +107,7 @@ async function runLevel(context: ScenarioContext, targets: Target[], level: numb
 
   const postgres = target.kind === 'ours' ? samplePostgresActivity(context) : undefined;
   const rampStarted = epochNow();
-  const rampDeadline = performance.now() + 60_000 + (level / Math.max(1, rampRateEstimate / 4)) * 1000;
+  const rampDeadline = performance.now() + rampDeadlineSeconds * 1000;
   for (let index = 0; index < level; index++) {
     const free = await waitUntil(() => awaitingFirst < rampConcurrency || performance.now() - lastProgress > STALL_MS, rampDeadline - performance.now());
     if (!free || awaitingFirst >= rampConcurrency) {
@@ -109,7 +115,7 @@ async function runLevel(context: ScenarioContext, targets: Target[], level: numb
       break;
     }
     awaitingFirst += 1;
-    const turn: TurnHandle = startTurn(targets[index % targets.length]!, echoPromptOfTokens(tokensPerTurn, `[[tps=${tokensPerSecond}]]`, tagOf(index)), {
+    const turn: TurnHandle = startTurn(targets[index % targets.length]!, questionPrompt(tagOf(index), `[[tps=${tokensPerSecond} tokens=${tokensPerTurn}]]`), {
       timeoutMs: streamTimeoutMs,
       onEvent: (event, type) => onEvent(index, event, type),
       onFirstDelta: (at) => {

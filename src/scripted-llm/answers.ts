@@ -118,6 +118,11 @@ export interface Directives {
   hops?: number;
   /** `vary=1`: prefix text answers with `(attempt k) ` where k counts occurrences of the request. */
   vary: boolean;
+  /**
+   * `tokens=<n>`: text answers repeat their text until they are n streamed pieces long, then stop
+   * there: a long answer to a short question (the bench's streams outlast its ramp this way).
+   */
+  tokens?: number;
   /** `image=1`: text answers end with a small PNG as an inline Markdown data image, streamed in several deltas. */
   image: boolean;
   /**
@@ -190,6 +195,10 @@ function applyDirective(directives: Directives, key: string, value: string): voi
     case 'hops':
       if (number === undefined || !Number.isInteger(number)) directives.problems.push(`hops needs an integer, got "${value}"`);
       else directives.hops = number;
+      return;
+    case 'tokens':
+      if (number === undefined || !Number.isInteger(number) || number < 1) directives.problems.push(`tokens needs a positive integer, got "${value}"`);
+      else directives.tokens = number;
       return;
     case 'vary':
       directives.vary = value !== '0' && value.toLowerCase() !== 'false';
@@ -460,7 +469,8 @@ export function chooseAnswer(request: AnswerRequest): AnswerChoice {
     })),
   });
   const textAnswer = (rule: AnswerRule, answerText: string): AnswerChoice => {
-    const varied = directives.vary ? `(attempt ${request.occurrence}) ${answerText}` : answerText;
+    const sized = directives.tokens ? repeatToTokens(answerText, directives.tokens) : answerText;
+    const varied = directives.vary ? `(attempt ${request.occurrence}) ${sized}` : sized;
     const full = directives.image ? `${varied}\n\nHere is the image: ${SCRIPTED_IMAGE_MARKDOWN}` : varied;
     const answer = limitText(full, request.maxTokens);
     if (directives.image && answer.kind === 'text') answer.deltas = imageAnswerDeltas(answer.text);
@@ -549,6 +559,18 @@ function limitText(text: string, maxTokens: number | undefined): ScriptedAnswer 
  */
 export function tokenize(text: string): string[] {
   return text.match(/\S+\s*|\s+/g) ?? [];
+}
+
+/** `text` repeated (a space between the copies) until it is exactly `count` streamed pieces long. */
+export function repeatToTokens(text: string, count: number): string {
+  const pieces = tokenize(text.trim());
+  if (pieces.length === 0) return text;
+  const out: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const piece = pieces[index % pieces.length]!;
+    out.push(index < count - 1 && !/\s$/.test(piece) ? `${piece} ` : piece);
+  }
+  return out.join('').trimEnd();
 }
 
 /**

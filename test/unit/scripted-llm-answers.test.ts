@@ -261,6 +261,16 @@ describe('chooseAnswer', () => {
     expect(textOf(chooseAnswer({ messages, occurrence: 2 }).answer)).toBe('(attempt 2) You said: hi');
   });
 
+  it('repeats a text answer to exactly n streamed pieces with tokens=n', () => {
+    const answer = chooseAnswer({ messages: [user('why not [[tokens=8]]')], occurrence: 1 }).answer;
+    expect(textOf(answer)).toBe('You said: why not You said: why not');
+    expect(tokenize(textOf(answer))).toHaveLength(8);
+    const cut = textOf(chooseAnswer({ messages: [user('why not [[tokens=6]]')], occurrence: 1 }).answer);
+    expect(cut).toBe('You said: why not You said:');
+    expect(parseDirectives('x [[tokens=0]]').directives.problems).toEqual(['tokens needs a positive integer, got "0"']);
+    expect(parseDirectives('x [[tokens=2.5]]').directives.tokens).toBeUndefined();
+  });
+
   it('stops with finish reason length when max tokens is reached', () => {
     const answer = chooseAnswer({ messages: [user('a b c d e')], occurrence: 1, maxTokens: 3 }).answer;
     expect(answer).toEqual({ kind: 'text', text: 'You said: a ', finishReason: 'length' });
