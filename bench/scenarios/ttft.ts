@@ -4,9 +4,12 @@
  * answers with ttft=0, so what remains is the orchestration overhead: the API's checks and the start
  * RPC, the workflow task and the steps before the LLM call, the activity's own preparation, Redis and
  * the bridge. The breakdown puts each turn's timestamps side by side, all on the same machine clock:
- * the client's, the Temporal history's and the scripted LLM's record of the request.
+ * the client's, the Temporal history's and the scripted LLM's record of the request; inside the
+ * first workflow task, `beginTurn`'s timings recorded with its result (the worker's clock).
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import type { BeginTurnResult } from '../../src/activities/begin-turn';
 import { waitForQuiet, type ScenarioContext, type ScenarioResult } from '../lib/scenario';
 import { roundSummary, Samples, type Summary } from '../lib/stats';
 import { scriptedRequestsByTag } from '../lib/scripted-requests';
@@ -36,6 +39,22 @@ function eventMilliseconds(event: temporal.api.history.v1.IHistoryEvent): number
 }
 
 type Breakdown = Record<string, Summary | undefined>;
+
+/** The timings `beginTurn` recorded with its result (the first local activity marker that has them). */
+function beginTurnTimings(events: temporal.api.history.v1.IHistoryEvent[]): BeginTurnResult['timings'] {
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    const payload = marker?.markerName === 'core_local_activity' ? marker.details?.result?.payloads?.[0] : undefined;
+    if (!payload) continue;
+    try {
+      const result = defaultPayloadConverter.fromPayload<Partial<BeginTurnResult>>(payload);
+      if (result?.timings) return result.timings;
+    } catch {
+      // Not a JSON result (an encrypted history): no timings.
+    }
+  }
+  return undefined;
+}
 
 /**
  * Where each turn's time goes (p50 etc. per segment). For the product: POST → workflow started
@@ -68,6 +87,18 @@ async function breakdown(context: ScenarioContext, target: Target, observed: Obs
         add('  workflowStarted→firstTaskStarted', eventMilliseconds(firstTaskStarted) - eventMilliseconds(started));
         add('  firstTaskStarted→firstTaskCompleted (local activities inside)', eventMilliseconds(firstTaskCompleted) - eventMilliseconds(firstTaskStarted));
         add('  firstTaskCompleted→llmActivityStarted', eventMilliseconds(llmStarted) - eventMilliseconds(firstTaskCompleted));
+        // Inside the first task: the workflow's first activation and the local activity's dispatch,
+        // beginTurn itself (its parts side by side), then the next activation and the task's completion.
+        const timings = beginTurnTimings(events);
+        if (timings) {
+          add('    firstTaskStarted→beginTurnStarted', timings.startedAt - eventMilliseconds(firstTaskStarted));
+          add('    beginTurn', timings.totalMs);
+          add('      beginTurn message stored', timings.messageMs);
+          add('      beginTurn agent activated', timings.agentMs);
+          if (timings.memoryMs !== undefined) add('      beginTurn memory retrieved', timings.memoryMs);
+          if (timings.contextMs !== undefined) add('      beginTurn context guarded', timings.contextMs);
+          add('    beginTurnEnded→firstTaskCompleted', eventMilliseconds(firstTaskCompleted) - (timings.startedAt + timings.totalMs));
+        }
         add('llmActivityStarted→llmRequest', request.startedAt - eventMilliseconds(llmStarted));
       }
       if (turn.headersAt !== undefined) add('post→responseHeaders', turn.headersAt - turn.postedAt);
@@ -124,6 +155,11 @@ export async function runTtft(context: ScenarioContext): Promise<ScenarioResult>
         scenario: '1 ttft',
         metric: 'p50 ms: POST→wf started / →LLM activity started / →LLM request',
         measured: `${p50(split.ours, 'post→workflowStarted')} / ${p50(split.ours, 'workflowStarted→llmActivityStarted')} / ${p50(split.ours, 'llmActivityStarted→llmRequest')}`,
+      },
+      {
+        scenario: '1 ttft',
+        metric: 'p50 ms: first task started→beginTurn / beginTurn / →task completed',
+        measured: `${p50(split.ours, '    firstTaskStarted→beginTurnStarted')} / ${p50(split.ours, '    beginTurn')} / ${p50(split.ours, '    beginTurnEnded→firstTaskCompleted')}`,
       },
       ...(temporalWork
         ? [

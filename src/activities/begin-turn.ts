@@ -39,6 +39,21 @@ export interface BeginTurnResult {
   /** Absent when memory was not searched (see `BeginTurnInput.memory` and the agent's `memoryEnabled`). */
   memory?: MemoryRetrieval;
   context?: { tokens: number; condensed: boolean };
+  /** Where the step's time went; recorded with its result, so a slow first token can be explained from the history. */
+  timings?: BeginTurnTimings;
+}
+
+/**
+ * When the step started (epoch ms, the worker's clock) and how many ms after that each part had
+ * finished; the parts run side by side, so they overlap. Absent parts did not run.
+ */
+export interface BeginTurnTimings {
+  startedAt: number;
+  messageMs: number;
+  agentMs: number;
+  memoryMs?: number;
+  contextMs?: number;
+  totalMs: number;
 }
 
 export interface BeginTurnSteps {
@@ -53,6 +68,13 @@ export function createBeginTurnActivities(steps: BeginTurnSteps) {
   /** Stores the message, activates the agent, retrieves memory and guards the context; see the module comment. */
   async function beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     const { turnId, conversationId, requestId, workspaceId } = input;
+    const startedAt = Date.now();
+    const timings: Partial<BeginTurnTimings> = {};
+    const timed = <T>(part: 'messageMs' | 'agentMs' | 'memoryMs' | 'contextMs', step: Promise<T>): Promise<T> =>
+      step.then((value) => {
+        timings[part] = Date.now() - startedAt;
+        return value;
+      });
     // "Start over": the context reset comes first; the message opens the new context, and memory
     // searches this conversation's memories from the reset on, so both wait for it.
     const reset = input.freshStart ? steps.recordContextReset({ turnId, conversationId, requestId }) : Promise.resolve();
@@ -63,20 +85,31 @@ export function createBeginTurnActivities(steps: BeginTurnSteps) {
     const recall = (memoryEnabled: boolean) => {
       if (!input.memory || !memoryEnabled || memory) return;
       const query = input.memory;
-      memory = reset.then(() =>
-        steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: query.query, widgetMode: query.widgetMode }),
+      memory = timed(
+        'memoryMs',
+        reset.then(() => steps.retrieveMemory({ turnId, workspaceId, conversationId, ...(input.userId ? { userId: input.userId } : {}), query: query.query, widgetMode: query.widgetMode })),
       );
       // Awaited below; when the step fails before that (the reset, the message or the activation),
       // its failure is the step's, and this one must not go unhandled.
       memory.catch(() => undefined);
     };
-    const [userMessage, agent] = await Promise.all([stored, steps.activateAgent(input.activation, { found: (record) => recall(record.memoryEnabled) })]);
+    const [userMessage, agent] = await Promise.all([
+      timed('messageMs', stored),
+      timed('agentMs', steps.activateAgent(input.activation, { found: (record) => recall(record.memoryEnabled) })),
+    ]);
     recall(agent.memoryEnabled);
     const [recalled, context] = await Promise.all([
       agent.memoryEnabled ? memory : undefined,
-      input.guardContext ? steps.guardContext({ turnId, conversationId, requestId, userMessageId: input.message.id, agent }) : undefined,
+      input.guardContext ? timed('contextMs', steps.guardContext({ turnId, conversationId, requestId, userMessageId: input.message.id, agent })) : undefined,
     ]);
-    return { agent, userMessage, ...(recalled ? { memory: recalled } : {}), ...(context ? { context } : {}) };
+    const { messageMs = 0, agentMs = 0, memoryMs, contextMs } = timings;
+    return {
+      agent,
+      userMessage,
+      ...(recalled ? { memory: recalled } : {}),
+      ...(context ? { context } : {}),
+      timings: { startedAt, messageMs, agentMs, ...(memoryMs !== undefined ? { memoryMs } : {}), ...(contextMs !== undefined ? { contextMs } : {}), totalMs: Date.now() - startedAt },
+    };
   }
 
   return { beginTurn };

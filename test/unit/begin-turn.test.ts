@@ -93,3 +93,25 @@ it('a failed reset fails the first step, and the memory search started early lea
   };
   await expect(createBeginTurnActivities(failing).beginTurn({ ...input, freshStart: true })).rejects.toThrow('database unavailable');
 });
+
+it('reports where its time went: the parts that ran, each from the step start, within the total', async () => {
+  const { steps } = stepsFor(true);
+  const slowMemory: BeginTurnSteps = {
+    ...steps,
+    async retrieveMemory(query) {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return steps.retrieveMemory(query);
+    },
+  };
+  const before = Date.now();
+  const { timings } = await createBeginTurnActivities(slowMemory).beginTurn(input);
+  expect(timings!.startedAt).toBeGreaterThanOrEqual(before);
+  expect(timings!.memoryMs).toBeGreaterThanOrEqual(35);
+  expect(timings!.memoryMs).toBeGreaterThan(timings!.agentMs);
+  expect(timings!.totalMs).toBeGreaterThanOrEqual(timings!.memoryMs!);
+  expect(timings!.contextMs).toBeDefined();
+
+  const { memory: _skipped, ...withoutMemory } = input;
+  const plain = await createBeginTurnActivities(steps).beginTurn({ ...withoutMemory, guardContext: false });
+  expect(plain.timings).toEqual({ startedAt: expect.any(Number), messageMs: expect.any(Number), agentMs: expect.any(Number), totalMs: expect.any(Number) });
+});
