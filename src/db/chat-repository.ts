@@ -3,7 +3,7 @@
  * sequence number under a row lock, and makes every write idempotent on its request id: a retried
  * activity that writes again gets the row it wrote the first time.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { conversationKey } from '../shared/ids';
 import type { MessagePart, StoredMessage } from '../shared/messages';
 
@@ -66,6 +66,24 @@ export interface ClaimedConversation extends ConversationRow {
   originalTitle: boolean;
 }
 
+/** See {@link ChatRepository.appendEvent}. */
+const APPEND_EVENT = `
+  WITH conversation AS (
+    SELECT next_seq FROM conversations WHERE id = $1 FOR UPDATE
+  ), existing AS (
+    SELECT * FROM chat_events WHERE conversation_id = $1 AND request_id = $5
+  ), inserted AS (
+    INSERT INTO chat_events (conversation_id, seq, type, role, message_id, request_id, turn_id, content, extra)
+    SELECT $1, next_seq, $2, $3, $4, $5, $6, $7, $8 FROM conversation WHERE NOT EXISTS (SELECT 1 FROM existing)
+    ON CONFLICT (conversation_id, request_id) DO NOTHING
+    RETURNING *
+  ), bumped AS (
+    UPDATE conversations SET next_seq = inserted.seq + 1, updated_at = now() FROM inserted WHERE conversations.id = $1
+  )
+  SELECT true AS created, inserted.* FROM inserted
+  UNION ALL
+  SELECT false AS created, existing.* FROM existing`;
+
 /** The columns every conversation lookup reads (`title_source` for {@link ClaimedConversation.originalTitle}). */
 const CONVERSATION_COLUMNS = 'id, chat_id, workspace_id, user_id, title_source';
 
@@ -89,21 +107,6 @@ function toRow(row: Record<string, unknown>): ChatEventRow {
     extra: row.extra as Record<string, unknown>,
     createdAt: row.created_at as Date,
   };
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 export class ChatRepository {
@@ -148,35 +151,28 @@ export class ChatRepository {
   /**
    * Appends an event with the conversation's next sequence number. Idempotent on
    * (conversation, request id): a second append returns the first row and `created: false`.
+   *
+   * One statement, one round trip (it was six: BEGIN, lock, look-up, insert, bump, COMMIT): the
+   * conversation row is locked, and the event is inserted with its `next_seq` unless the request
+   * already has one; the bump follows the insert. A concurrent append of the same request that
+   * commits after this statement's snapshot makes the insert do nothing, and the row is read again.
    */
   async appendEvent(event: NewChatEvent): Promise<{ row: ChatEventRow; created: boolean }> {
-    return inTransaction(this.pool, async (client) => {
-      const lock = await client.query('SELECT next_seq FROM conversations WHERE id = $1 FOR UPDATE', [event.conversationId]);
-      if (lock.rowCount !== 1) throw new Error(`Conversation ${event.conversationId} does not exist`);
-      const existing = await client.query('SELECT * FROM chat_events WHERE conversation_id = $1 AND request_id = $2', [
-        event.conversationId,
-        event.requestId,
-      ]);
-      if (existing.rows[0]) return { row: toRow(existing.rows[0]), created: false };
-      const seq = lock.rows[0].next_seq as number;
-      const inserted = await client.query(
-        `INSERT INTO chat_events (conversation_id, seq, type, role, message_id, request_id, turn_id, content, extra)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-        [
-          event.conversationId,
-          seq,
-          event.type,
-          event.role ?? null,
-          event.messageId ?? null,
-          event.requestId,
-          event.turnId ?? null,
-          JSON.stringify(event.content),
-          JSON.stringify(event.extra ?? {}),
-        ],
-      );
-      await client.query('UPDATE conversations SET next_seq = $2, updated_at = now() WHERE id = $1', [event.conversationId, seq + 1]);
-      return { row: toRow(inserted.rows[0]), created: true };
-    });
+    const result = await this.pool.query(APPEND_EVENT, [
+      event.conversationId,
+      event.type,
+      event.role ?? null,
+      event.messageId ?? null,
+      event.requestId,
+      event.turnId ?? null,
+      JSON.stringify(event.content),
+      JSON.stringify(event.extra ?? {}),
+    ]);
+    const appended = result.rows[0] as (Record<string, unknown> & { created: boolean }) | undefined;
+    if (appended) return { row: toRow(appended), created: appended.created };
+    const existing = await this.findEventByRequestId(event.conversationId, event.requestId);
+    if (existing) return { row: existing, created: false };
+    throw new Error(`Conversation ${event.conversationId} does not exist`);
   }
 
   /** Whether the turn stored its answer (every ending of a turn does: completed, stopped or failed). */
