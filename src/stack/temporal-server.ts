@@ -122,8 +122,26 @@ async function waitUntilReady(address: string, namespace: string, child: ChildPr
   throw new Error(`The Temporal dev server did not become ready at ${address} within ${deadlineMs} ms:\n${output()}`);
 }
 
-/** Starts `temporal server start-dev` as a child process and waits until its frontend answers. */
+/**
+ * Starts `temporal server start-dev` as a child process and waits until its frontend answers. Ports
+ * not given are picked free just before the start (its HTTP and metrics ports always are); another
+ * process can still take one in between (they come from the ephemeral range that outgoing
+ * connections use too), so a server that exits because an address is in use is started again, on
+ * new ports, up to three times.
+ */
 export async function startDevServer(options: DevServerOptions): Promise<TemporalServer> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchDevServer(options);
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes('address already in use');
+      if (!portTaken || attempt >= 3) throw error;
+      options.logger.warn({ attempt }, 'a port picked for the Temporal dev server was taken before it started; starting it on new ports');
+    }
+  }
+}
+
+async function launchDevServer(options: DevServerOptions): Promise<TemporalServer> {
   const environment = options.environment ?? process.env;
   const namespace = options.namespace ?? 'default';
   const binary = await ensureTemporalCli(options.logger, environment);

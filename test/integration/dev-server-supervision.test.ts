@@ -1,17 +1,19 @@
 /**
  * The Temporal dev server that `npm start` runs, as an operator meets it: it is started again when
  * it dies (state kept in its file), it does not outlive a process killed with `kill -9`, and a stale
- * one left on the state file is stopped rather than adopted.
+ * one left on the state file is stopped rather than adopted; a port taken under it is retried.
  */
 import { eventually } from '../support/eventually';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, Client } from '@temporalio/client';
 import { createLogger } from '../../src/logger';
 import { locateTemporalCli } from '../../src/stack/temporal-cli';
-import { devServerProcesses, freePort, isTemporalReachable, startSupervisedDevServer, type TemporalServer } from '../../src/stack/temporal-server';
+import { devServerProcesses, freePort, isTemporalReachable, startDevServer, startSupervisedDevServer, type TemporalServer } from '../../src/stack/temporal-server';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', 'dev-server-supervision-test');
 let directory: string;
@@ -99,3 +101,23 @@ it('stops a stale dev server on the same state file instead of adopting it', asy
     if (stale.exitCode === null && stale.signalCode === null) stale.kill('SIGKILL');
   }
 }, 180_000);
+
+it('a port taken before the dev server binds it makes it start again, and a port that stays taken fails with the reason', async () => {
+  // The frontend port is held by another listener for the whole test: every attempt meets it.
+  const holder = net.createServer((socket) => socket.destroy()).listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const port = (holder.address() as net.AddressInfo).port;
+  const warnings: string[] = [];
+  const watching = createLogger('warn', 'dev-server-port-test');
+  const counting = Object.assign(Object.create(watching), {
+    warn: (fields: unknown, message?: string) => {
+      warnings.push(message ?? String(fields));
+    },
+  }) as typeof watching;
+  try {
+    await expect(startDevServer({ port, headless: true, logger: counting })).rejects.toThrow('address already in use');
+    expect(warnings.filter((message) => message.includes('starting it on new ports'))).toHaveLength(2);
+  } finally {
+    holder.close();
+  }
+});
