@@ -31,7 +31,7 @@ async function newConversation(): Promise<string> {
   return conversation.id;
 }
 
-const message = (conversationId: string, requestId: string) => ({ conversationId, type: 'message' as const, role: 'user', requestId, messageId: requestId, content: { parts: [{ type: 'text', text: requestId }] } });
+const message = (conversationId: string, requestId: string) => ({ conversationId, type: 'message' as const, role: 'user' as const, requestId, messageId: requestId, content: { parts: [{ type: 'text', text: requestId }] } });
 
 it('appends written at once get consecutive sequence numbers, each stored once', async () => {
   const conversationId = await newConversation();
