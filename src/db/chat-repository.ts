@@ -66,9 +66,11 @@ export interface ClaimedConversation extends ConversationRow {
   originalTitle: boolean;
 }
 
-/** See {@link ChatRepository.appendEvent}. */
-const APPEND_EVENT = `
-  WITH conversation AS (
+/**
+ * See {@link ChatRepository.appendEvent}. It starts with `WITH conversation AS (` (the chaos test
+ * finds a backend waiting on the conversation's lock in `pg_stat_activity` by that beginning).
+ */
+const APPEND_EVENT = `WITH conversation AS (
     SELECT next_seq FROM conversations WHERE id = $1 FOR UPDATE
   ), existing AS (
     SELECT * FROM chat_events WHERE conversation_id = $1 AND request_id = $5

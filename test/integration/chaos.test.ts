@@ -767,7 +767,8 @@ describe(`kill -9 at chosen points (seed ${SEED})`, () => {
         // It runs as a local activity inside the workflow task, so the worker to kill is the one
         // holding that task (Temporal lists no pending activity for it).
         lock = await holdLock((client) => client.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationKey(workspaceId, turn.chatId)]));
-        await lock.blocking('SELECT next_seq FROM conversations');
+        // The append's one statement (ChatRepository.appendEvent) waits on that row lock.
+        await lock.blocking('WITH conversation AS (');
         const killed = await killWorkerOf(turnId, random, () => false);
         await lock.release();
         return killed;
