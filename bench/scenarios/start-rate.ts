@@ -135,8 +135,20 @@ async function taskTimings(context: ScenarioContext, turns: TurnHandle[], sample
   return timings;
 }
 
+/**
+ * A few turns, one at a time, on every target before the burst: run alone (`BENCH_SCENARIOS=start-rate`)
+ * the burst would otherwise meet workers that have not yet run a turn (code not yet loaded or
+ * optimised), as it never does after the other scenarios of a full run.
+ */
+async function warmUp(targets: Target[], turns: number): Promise<void> {
+  for (let index = 0; index < turns; index++) {
+    for (const target of targets) await startTurn(target, questionPrompt(`start-rate-warm-up-${target.kind}-${index}`), { timeoutMs: 30_000 }).done;
+  }
+}
+
 export async function runStartRate(context: ScenarioContext): Promise<ScenarioResult> {
   const { rate, seconds, baselineSeconds, historySample } = context.config.startRate;
+  await warmUp([...context.oursAll, context.baseline], 5);
   await waitForQuiet(context);
   context.progress(`start rate: ${rate}/s offered for ${seconds} s (product)`);
   const meter = context.stack.cpuMeter();
