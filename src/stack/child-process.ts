@@ -25,15 +25,9 @@ export function spawnGuarded(name: string, binary: string, args: readonly string
   return spawn('/bin/sh', ['-c', GUARDIAN_SCRIPT, name, binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: environment });
 }
 
-/**
- * Closes the guardian's pipe (it stops the server) and resolves once both have exited. A child that
- * exited on its own still has our end of that pipe open, which would keep this process alive.
- */
+/** Closes the guardian's pipe (it stops the server) and resolves once both have exited. */
 export async function stopGuardedProcess(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    child.stdin?.destroy();
-    return;
-  }
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.stdin?.end();
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
